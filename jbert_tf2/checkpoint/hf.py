@@ -1,0 +1,118 @@
+"""HF transformers format: ``config.json`` + ``model.safetensors`` with HF's parameter names.
+
+The names come from the table in `names` (plus the transpose rule for dense kernels), so any
+model that lists canonical weights can be written or read; transformers is not needed here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from jbert_tf2.checkpoint.names import HF_BUFFER_SUFFIXES, HF_TIED_NAMES, to_hf_name
+from jbert_tf2.config import BertConfig, read_config
+from jbert_tf2.errors import CheckpointError, JbertError
+
+_HF_ACT = {"gelu": "gelu", "gelu_approx": "gelu_new", "relu": "relu", "tanh": "tanh", "silu": "silu"}
+
+
+def hf_config_dict(config: BertConfig, architecture: str) -> dict:
+    """The HF ``config.json`` for one model (tanh GELU is HF's ``gelu_new``)."""
+    data = {
+        "architectures": [architecture],
+        "model_type": config.model_type,
+        "vocab_size": config.vocab_size,
+        "hidden_size": config.hidden_size,
+        "num_hidden_layers": config.num_hidden_layers,
+        "num_attention_heads": config.num_attention_heads,
+        "intermediate_size": config.intermediate_size,
+        "hidden_act": _HF_ACT[config.hidden_act],
+        "hidden_dropout_prob": config.hidden_dropout_prob,
+        "attention_probs_dropout_prob": config.attention_probs_dropout_prob,
+        "max_position_embeddings": config.max_position_embeddings,
+        "type_vocab_size": config.type_vocab_size,
+        "initializer_range": config.initializer_range,
+        "layer_norm_eps": config.layer_norm_eps,
+        "pad_token_id": 0,
+        "position_embedding_type": "absolute",
+    }
+    if config.model_type == "electra":
+        data["embedding_size"] = config.embedding_size
+    return data
+
+
+def to_hf_weights(weights: dict[str, np.ndarray], generator: bool = False) -> dict[str, np.ndarray]:
+    """Rename canonical weights to HF names, transposing dense kernels."""
+    out = {}
+    for name, value in weights.items():
+        hf_name, transpose = to_hf_name(name, generator=generator)
+        out[hf_name] = np.ascontiguousarray(value.T if transpose else value, dtype=np.float32)
+    return out
+
+
+def write_hf_model(
+    out_dir: Path,
+    config: BertConfig,
+    architecture: str,
+    weights: dict[str, np.ndarray],
+    generator: bool = False,
+    tokenizer_files: dict[str, Path] | None = None,
+) -> None:
+    """Write one HF model directory that ``transformers.<architecture>.from_pretrained`` loads."""
+    from safetensors.numpy import save_file
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.json").write_text(
+        json.dumps(hf_config_dict(config, architecture), indent=2) + "\n"
+    )
+    save_file(to_hf_weights(weights, generator), str(out_dir / "model.safetensors"),
+              metadata={"format": "pt"})
+    for key, source in (tokenizer_files or {}).items():
+        target = "vocab.txt" if key == "vocab_file" and Path(source).suffix == ".txt" else None
+        shutil.copyfile(source, out_dir / (target or Path(source).name))
+
+
+def read_hf_model(path: Path) -> tuple[BertConfig, dict[str, np.ndarray]]:
+    """Read an HF BERT / ELECTRA directory: its config and its weights by HF name."""
+    from safetensors.numpy import load_file
+
+    config_file = path / "config.json"
+    weights_file = path / "model.safetensors"
+    if not weights_file.is_file():
+        if (path / "pytorch_model.bin").is_file():
+            raise JbertError(
+                f"{path / 'pytorch_model.bin'}: pickled PyTorch weights are not read (unsafe); "
+                "save the model with safetensors (model.save_pretrained(dir)) and convert that"
+            )
+        raise JbertError(f"{path}: no model.safetensors in this HF directory")
+    config, _ = read_config(config_file)
+    try:
+        weights = load_file(str(weights_file))
+    except Exception as exc:
+        raise CheckpointError(f"{weights_file}: cannot be read ({exc})") from None
+    return config, weights
+
+
+def from_hf_weights(
+    hf_weights: dict[str, np.ndarray], expected: list[str], source: str, generator: bool = False
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Map HF weights back to canonical names by running the table forward over the names the
+    model expects; returns the weights and the HF names not used (tied copies excluded)."""
+    by_hf = {}
+    for name in expected:
+        hf_name, transpose = to_hf_name(name, generator=generator)
+        by_hf[hf_name] = (name, transpose)
+    if "cls.predictions.bias" not in hf_weights and "cls.predictions.decoder.bias" in hf_weights:
+        hf_weights = dict(hf_weights)
+        hf_weights["cls.predictions.bias"] = hf_weights.pop("cls.predictions.decoder.bias")
+    out, unused = {}, []
+    for hf_name, value in hf_weights.items():
+        if hf_name in by_hf:
+            name, transpose = by_hf[hf_name]
+            out[name] = np.asarray(value.T if transpose else value, dtype=np.float32)
+        elif hf_name not in HF_TIED_NAMES and not hf_name.endswith(HF_BUFFER_SUFFIXES):
+            unused.append(hf_name)
+    return out, unused

@@ -1,0 +1,233 @@
+"""The model directory that `jbert-convert` writes and `jbert_tf2.load` reads.
+
+Layout::
+
+    config.json             encoder sizes, explicit hidden_act, model_type, components present
+    generator_config.json   ELECTRA generator sizes (when the checkpoint has a generator)
+    model.safetensors       every weight, keyed by canonical TF1 names (no pickle)
+    tokenizer.json          which tokenizer and options; vocab.txt / *.vocab / *.model beside it
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from jbert_tf2.config import BertConfig, read_config
+from jbert_tf2.errors import CheckpointError, JbertError
+
+CONFIG_FILE = "config.json"
+GENERATOR_CONFIG_FILE = "generator_config.json"
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+@dataclass
+class ModelDirectory:
+    """What a model directory holds, in memory."""
+
+    config: BertConfig
+    weights: dict[str, np.ndarray]
+    components: list[str]
+    generator_config: BertConfig | None = None
+    generator_untied: bool = False
+    tokenizer: dict | None = None
+    tokenizer_files: dict[str, Path] = field(default_factory=dict)
+
+
+def is_model_dir(path: str | os.PathLike) -> bool:
+    path = Path(path)
+    config = path / CONFIG_FILE
+    if not (path.is_dir() and config.is_file() and (path / WEIGHTS_FILE).is_file()):
+        return False
+    try:
+        return json.loads(config.read_text()).get("format") == "jbert_tf2"
+    except (ValueError, OSError):
+        return False
+
+
+def read_model_dir(path: str | os.PathLike) -> ModelDirectory:
+    """Read a model directory written by `jbert-convert` (or `save_model_dir`)."""
+    from safetensors.numpy import load_file
+
+    path = Path(path)
+    if not path.is_dir():
+        raise JbertError(f"{path}: no such model directory; create one with `jbert-convert CKPT -o {path}`")
+    if not is_model_dir(path):
+        hint = ""
+        if list(path.glob("*.index")) or (path / "checkpoint").is_file():
+            hint = f"; it holds a TF1 checkpoint: convert it with `jbert-convert {path} -o OUT_DIR`"
+        raise JbertError(
+            f"{path}: not a jbert model directory (needs {CONFIG_FILE} and {WEIGHTS_FILE}){hint}"
+        )
+    config_data = json.loads((path / CONFIG_FILE).read_text())
+    config = BertConfig.from_dict(config_data, source=str(path / CONFIG_FILE))
+    generator_config = None
+    if (path / GENERATOR_CONFIG_FILE).is_file():
+        generator_config = read_config(path / GENERATOR_CONFIG_FILE)[0]
+    try:
+        weights = load_file(str(path / WEIGHTS_FILE))
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(
+            f"{path / WEIGHTS_FILE}: cannot be read ({exc}); the file is truncated or corrupt: "
+            "convert the checkpoint again"
+        ) from None
+    tokenizer, files = None, {}
+    if (path / TOKENIZER_FILE).is_file():
+        tokenizer = json.loads((path / TOKENIZER_FILE).read_text())
+        for key in ("vocab_file", "spm_model_file"):
+            if tokenizer.get(key):
+                files[key] = path / tokenizer[key]
+    return ModelDirectory(
+        config=config,
+        weights=weights,
+        components=list(config_data.get("components", ["encoder"])),
+        generator_config=generator_config,
+        generator_untied=bool(config_data.get("generator_untied", False)),
+        tokenizer=tokenizer,
+        tokenizer_files=files,
+    )
+
+
+def write_atomically(out_dir: str | os.PathLike, overwrite: bool, fill) -> Path:
+    """Fill a fresh temporary directory beside ``out_dir`` with ``fill(tmp)``, then move it into
+    place, so a failure never leaves a half-written output and nothing is replaced without
+    ``overwrite``."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not overwrite:
+        raise JbertError(
+            f"{out_dir}: already exists; choose another output directory or pass --overwrite "
+            "to replace it"
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise JbertError(f"{out_dir}: exists and is not a directory; choose another output path")
+    parent = out_dir.parent if str(out_dir.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
+    try:
+        fill(tmp)
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=parent))
+            os.replace(out_dir, old / "x")
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def save_model_dir(model_dir: ModelDirectory, out_dir: Path) -> None:
+    """Write ``model_dir`` into an (empty) directory ``out_dir``."""
+    from safetensors.numpy import save_file
+
+    data = model_dir.config.to_dict()
+    data["components"] = model_dir.components
+    if model_dir.generator_config is not None:
+        data["generator_untied"] = model_dir.generator_untied
+        model_dir.generator_config.to_json_file(out_dir / GENERATOR_CONFIG_FILE)
+    (out_dir / CONFIG_FILE).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    tensors = {k: np.ascontiguousarray(v) for k, v in sorted(model_dir.weights.items())}
+    save_file(tensors, str(out_dir / WEIGHTS_FILE), metadata={"format": "jbert_tf2"})
+    if model_dir.tokenizer is not None:
+        tokenizer = dict(model_dir.tokenizer)
+        for key, source in model_dir.tokenizer_files.items():
+            shutil.copyfile(source, out_dir / Path(source).name)
+            tokenizer[key] = Path(source).name
+        (out_dir / TOKENIZER_FILE).write_text(
+            json.dumps(tokenizer, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        )
+
+
+def assign_weights(model, weights: dict[str, np.ndarray], source: str) -> None:
+    """Fill every variable of ``model`` from ``weights`` by canonical name; report what is
+    missing or mis-shaped instead of loading a partial model."""
+    targets = model.canonical_weights()
+    missing = sorted(n for n in targets if n not in weights)
+    wrong = [
+        f"{n}: model {tuple(v.shape)} vs file {tuple(weights[n].shape)}"
+        for n, v in targets.items()
+        if n in weights and tuple(v.shape) != tuple(weights[n].shape)
+    ]
+    if missing or wrong:
+        lines = [f"{source}: weights do not fit the model built from its config"]
+        lines += [f"  missing: {n}" for n in missing[:20]]
+        lines += [f"  shape mismatch: {w}" for w in wrong[:20]]
+        raise CheckpointError("\n".join(lines))
+    for name, variable in targets.items():
+        variable.assign(np.asarray(weights[name], dtype=variable.dtype))
+
+
+def load(
+    path: str | os.PathLike,
+    output_hidden_states: bool = False,
+    output_attentions: bool = False,
+):
+    """Load the encoder of a model directory: a `BertModel` or `ElectraModel` (a keras.Model).
+
+    Examples:
+        >>> model = jbert_tf2.load("ja-bert", output_hidden_states=True)  # doctest: +SKIP
+        >>> model({"input_ids": ids, "input_mask": mask, "segment_ids": seg})  # doctest: +SKIP
+    """
+    from jbert_tf2.models import BertModel, ElectraModel
+
+    md = read_model_dir(path)
+    cls = ElectraModel if md.config.model_type == "electra" else BertModel
+    model = cls(md.config, output_hidden_states, output_attentions)
+    assign_weights(model, md.weights, str(Path(path) / WEIGHTS_FILE))
+    return model
+
+
+def load_pretraining(
+    path: str | os.PathLike, output_hidden_states: bool = False, output_attentions: bool = False
+):
+    """Encoder + the checkpoint's pretraining heads: `BertPretrainingModel` (MLM + NSP) for BERT,
+    `ElectraDiscriminator` (replaced-token detection) for ELECTRA."""
+    from jbert_tf2.models import BertPretrainingModel, ElectraDiscriminator
+
+    md = read_model_dir(path)
+    if md.config.model_type == "electra":
+        needed, model = "discriminator", ElectraDiscriminator(
+            md.config, output_hidden_states, output_attentions
+        )
+    else:
+        needed, model = "mlm", BertPretrainingModel(
+            md.config, output_hidden_states, output_attentions
+        )
+    if needed not in md.components and not (needed == "mlm" and "nsp" in md.components):
+        raise JbertError(
+            f"{path}: the checkpoint it came from had no pretraining heads ({needed}); "
+            "use jbert_tf2.load() for the encoder"
+        )
+    assign_weights(model, md.weights, str(Path(path) / WEIGHTS_FILE))
+    return model
+
+
+def load_generator(
+    path: str | os.PathLike, output_hidden_states: bool = False, output_attentions: bool = False
+):
+    """ELECTRA's generator (``generator_logits``), with the embeddings it shares."""
+    from jbert_tf2.models import ElectraGenerator
+
+    md = read_model_dir(path)
+    if md.generator_config is None:
+        raise JbertError(
+            f"{path}: has no ELECTRA generator (the converted checkpoint held no generator/ "
+            "variables); convert the pretraining checkpoint that includes it"
+        )
+    model = ElectraGenerator(
+        md.generator_config,
+        untied_embeddings=md.generator_untied,
+        output_hidden_states=output_hidden_states,
+        output_attentions=output_attentions,
+    )
+    assign_weights(model, md.weights, str(Path(path) / WEIGHTS_FILE))
+    return model

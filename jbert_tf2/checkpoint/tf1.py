@@ -1,0 +1,134 @@
+"""Reading and writing TF1 checkpoints (the ``.index`` + ``.data-*`` pairs Google's code uses)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from jbert_tf2.backend import tensorflow
+from jbert_tf2.errors import CheckpointError
+
+
+def _listing(directory: Path) -> str:
+    try:
+        entries = sorted(p.name for p in directory.iterdir())
+    except OSError:
+        return "(cannot list it)"
+    if not entries:
+        return "(it is empty)"
+    shown = ", ".join(entries[:20])
+    return shown + (f", ... ({len(entries)} entries)" if len(entries) > 20 else "")
+
+
+def _prefixes_in(directory: Path) -> list[str]:
+    return sorted(str(p)[: -len(".index")] for p in directory.glob("*.index"))
+
+
+def resolve_checkpoint(path: str | os.PathLike) -> str:
+    """Turn what the user typed into a checkpoint prefix, or say what is there instead.
+
+    Accepts a prefix (``model.ckpt-1400000``), a prefix with a file suffix
+    (``model.ckpt-1400000.index``), or a directory with a ``checkpoint`` file or one ``*.index``.
+    """
+    path = Path(path)
+    text = str(path)
+    suffix = re.search(r"\.(index|meta|data-\d+-of-\d+)$", text)
+    if suffix and not path.is_dir():
+        path = Path(text[: suffix.start()])
+    if path.is_dir():
+        state = path / "checkpoint"
+        if state.is_file():
+            match = re.search(r'^model_checkpoint_path:\s*"(.*)"', state.read_text(), re.M)
+            if match:
+                named = Path(match.group(1))
+                for candidate in (named if named.is_absolute() else path / named, path / named.name):
+                    if Path(str(candidate) + ".index").is_file():
+                        return str(candidate)
+        prefixes = _prefixes_in(path)
+        if len(prefixes) == 1:
+            return prefixes[0]
+        if prefixes:
+            raise CheckpointError(
+                f"{path}: holds several checkpoints ({', '.join(Path(p).name for p in prefixes)}); "
+                "pass the prefix of the one to convert, e.g. "
+                f"{prefixes[-1]}"
+            )
+        raise CheckpointError(
+            f"{path}: no TF1 checkpoint here (no 'checkpoint' file, no *.index); it holds: "
+            f"{_listing(path)}"
+        )
+    index = Path(str(path) + ".index")
+    if index.is_file():
+        data = list(path.parent.glob(path.name + ".data-*"))
+        if not data:
+            raise CheckpointError(
+                f"{path}: found {index.name} but no {path.name}.data-* file beside it; "
+                "copy the data file(s) of this checkpoint too"
+            )
+        return str(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise CheckpointError(f"{path}: no such checkpoint; the folder {parent} does not exist")
+    near = [Path(p).name for p in _prefixes_in(parent)]
+    hint = (
+        f"checkpoints in {parent}: {', '.join(near)}"
+        if near
+        else f"{parent} holds: {_listing(parent)}"
+    )
+    raise CheckpointError(f"{path}: no checkpoint with this prefix ({path.name}.index is absent); {hint}")
+
+
+def read_tf1_checkpoint(prefix: str) -> dict[str, np.ndarray]:
+    """Every variable of a TF1 checkpoint as float32 / int numpy arrays, by name."""
+    tf = tensorflow()
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        shapes = reader.get_variable_to_shape_map()
+        dtypes = reader.get_variable_to_dtype_map()
+    except (tf.errors.OpError, ValueError) as exc:
+        raise CheckpointError(
+            f"{prefix}.index: cannot read the checkpoint index ({_first_line(exc)}); the file is "
+            "truncated or not a TF checkpoint: copy it again"
+        ) from None
+    values: dict[str, np.ndarray] = {}
+    for name in sorted(shapes):
+        try:
+            value = reader.get_tensor(name)
+        except (tf.errors.OpError, ValueError) as exc:
+            raise CheckpointError(
+                f"{prefix}: variable {name} cannot be read ({_first_line(exc)}); the .data file is "
+                "truncated or corrupt: copy the checkpoint again"
+            ) from None
+        if dtypes[name].is_floating:
+            value = np.asarray(value, dtype=np.float32)
+        values[name] = value
+    return values
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "message", exc)).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def write_tf1_checkpoint(weights: dict[str, np.ndarray], prefix: str | os.PathLike) -> str:
+    """Write ``weights`` as a TF1 (V2-format) checkpoint that ``tf.train.init_from_checkpoint``
+    and ``tf.compat.v1.train.Saver`` read; also writes the directory's ``checkpoint`` file."""
+    tf = tensorflow()
+    prefix = str(prefix)
+    names = sorted(weights)
+    tensors = [tf.constant(np.asarray(weights[n])) for n in names]
+    tf.raw_ops.SaveV2(
+        prefix=prefix,
+        tensor_names=names,
+        shape_and_slices=[""] * len(names),
+        tensors=tensors,
+    )
+    directory = Path(prefix).parent
+    (directory / "checkpoint").write_text(
+        f'model_checkpoint_path: "{Path(prefix).name}"\n'
+        f'all_model_checkpoint_paths: "{Path(prefix).name}"\n'
+    )
+    return prefix

@@ -1,0 +1,84 @@
+"""`jbert-convert`: TF1 checkpoint (+ config, vocab / SentencePiece) to a model directory, and back.
+
+Exit status 0 on success, 2 on any input problem (one clear message, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from jbert_tf2.errors import JbertError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jbert-convert",
+        description=(
+            "Convert a Google TF1 BERT / ELECTRA checkpoint into a jbert_tf2 model directory, "
+            "or a model directory into HF transformers format or back to a TF1 checkpoint."
+        ),
+    )
+    parser.add_argument(
+        "ckpt",
+        metavar="CKPT",
+        help="TF1 checkpoint prefix (model.ckpt-1400000), a directory with a 'checkpoint' file, "
+        "or (with --to hf|tf1) a jbert model directory",
+    )
+    parser.add_argument("-o", "--output", "--output-dir", dest="output", required=True,
+                        metavar="OUT_DIR", help="directory to write (must not exist)")
+    parser.add_argument("--config", help="bert_config.json / config.json / config.ini "
+                        "(default: found next to the checkpoint, else read from the weights)")
+    parser.add_argument("--vocab", help="vocab.txt or SentencePiece *.vocab")
+    parser.add_argument("--spm-model", "--spm_model", dest="spm_model",
+                        help="SentencePiece *.model (yoheikikuta/bert-japanese)")
+    parser.add_argument("--family", choices=("bert", "electra"),
+                        help="checked against the variable names (default: read from them)")
+    parser.add_argument("--generator-config", dest="generator_config",
+                        help="ELECTRA generator config (default: generator_config.json or shapes)")
+    parser.add_argument("--hidden-act", dest="hidden_act", choices=("gelu", "gelu_approx"),
+                        help="GELU flavour: gelu = exact erf (Google's first BERT release, "
+                        "yoheikikuta, ELECTRA), gelu_approx = tanh (google-research/bert since "
+                        "Feb 2019, cl-tohoku)")
+    parser.add_argument("--tokenizer", choices=(
+        "wordpiece", "mecab-wordpiece", "mecab-character", "character", "sentencepiece"))
+    lower = parser.add_mutually_exclusive_group()
+    lower.add_argument("--do-lower-case", dest="do_lower_case", action="store_true", default=None)
+    lower.add_argument("--no-do-lower-case", dest="do_lower_case", action="store_false")
+    parser.add_argument("--mecab-dic", dest="mecab_dic", choices=("unidic_lite", "ipadic"))
+    parser.add_argument("--to", choices=("jbert", "hf", "tf1"), default="jbert",
+                        help="output format (default: jbert model directory)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUT_DIR if it exists")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from jbert_tf2.checkpoint.convert import convert
+
+    try:
+        report = convert(
+            args.ckpt,
+            args.output,
+            to=args.to,
+            overwrite=args.overwrite,
+            family=args.family,
+            config_file=args.config,
+            generator_config_file=args.generator_config,
+            hidden_act=args.hidden_act,
+            vocab=args.vocab,
+            spm_model=args.spm_model,
+            tokenizer=args.tokenizer,
+            do_lower_case=args.do_lower_case,
+            mecab_dic=args.mecab_dic,
+        )
+    except JbertError as exc:
+        print(f"jbert-convert: error: {exc}", file=sys.stderr)
+        return 2
+    print(report.format())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

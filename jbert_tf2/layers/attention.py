@@ -1,0 +1,81 @@
+"""Multi-head self-attention with the input mask (Vaswani et al. 2017, sec. 3.2)."""
+
+from __future__ import annotations
+
+import math
+
+from jbert_tf2.backend import keras, ops
+
+# Google's code adds -10000 to masked scores; exp() of it is 0 in float32, and it fits float16.
+MASK_ADDER = -10000.0
+
+
+def attention_bias(input_mask):
+    """[batch, seq] 0/1 mask -> additive bias [batch, 1, 1, seq] (0 to keep, -10000 to drop)."""
+    mask = ops.cast(input_mask, "float32")
+    return (1.0 - mask)[:, None, None, :] * MASK_ADDER
+
+
+class MultiHeadSelfAttention(keras.layers.Layer):
+    """Query, key and value projections, scaled dot-product attention per head, heads concatenated.
+
+    Returns the context [batch, seq, hidden] and the attention probabilities
+    [batch, heads, seq, seq]. Scores, mask and softmax run in float32 under mixed precision.
+    The score/softmax/context step is `scaled_dot_product`, the one place a fused kernel
+    (``keras.ops.dot_product_attention``) can take over.
+    """
+
+    def __init__(
+        self,
+        hidden_size: int,
+        num_heads: int,
+        dropout_rate: float = 0.1,
+        initializer_range: float = 0.02,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = num_heads
+        self.head_size = hidden_size // num_heads
+        init = keras.initializers.TruncatedNormal(stddev=initializer_range)
+        self.query = keras.layers.Dense(hidden_size, kernel_initializer=init, name="query")
+        self.key = keras.layers.Dense(hidden_size, kernel_initializer=init, name="key")
+        self.value = keras.layers.Dense(hidden_size, kernel_initializer=init, name="value")
+        self.dropout = keras.layers.Dropout(dropout_rate)
+
+    def build(self, input_shape):
+        for dense in (self.query, self.key, self.value):
+            dense.build(input_shape)
+        self.built = True
+
+    def _split_heads(self, x):
+        batch, seq = ops.shape(x)[0], ops.shape(x)[1]
+        x = ops.reshape(x, (batch, seq, self.num_heads, self.head_size))
+        return ops.transpose(x, (0, 2, 1, 3))
+
+    def scaled_dot_product(self, q, k, v, bias, training=None):
+        """softmax(q k^T / sqrt(d) + bias) v, per head; returns (context, probabilities)."""
+        scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
+        scores = ops.cast(scores, "float32") * (1.0 / math.sqrt(float(self.head_size)))
+        if bias is not None:
+            scores = scores + bias
+        probs = ops.softmax(scores, axis=-1)
+        dropped = self.dropout(probs, training=training)
+        context = ops.matmul(ops.cast(dropped, v.dtype), v)
+        return context, probs
+
+    def call(self, x, bias=None, training=None):
+        q = self._split_heads(self.query(x))
+        k = self._split_heads(self.key(x))
+        v = self._split_heads(self.value(x))
+        context, probs = self.scaled_dot_product(q, k, v, bias, training=training)
+        context = ops.transpose(context, (0, 2, 1, 3))
+        batch, seq = ops.shape(x)[0], ops.shape(x)[1]
+        context = ops.reshape(context, (batch, seq, self.num_heads * self.head_size))
+        return context, probs
+
+    def canonical_weights(self) -> dict:
+        weights = {}
+        for name, dense in (("query", self.query), ("key", self.key), ("value", self.value)):
+            weights[f"{name}/kernel"] = dense.kernel
+            weights[f"{name}/bias"] = dense.bias
+        return weights

@@ -1,0 +1,86 @@
+"""One Transformer encoder block: self-attention and feed-forward, each with residual + LayerNorm."""
+
+from __future__ import annotations
+
+from jbert_tf2.backend import keras, ops
+from jbert_tf2.layers.activations import get_activation
+from jbert_tf2.layers.attention import MultiHeadSelfAttention
+
+
+class TransformerBlock(keras.layers.Layer):
+    """Post-LayerNorm block as in BERT: x = LN(x + Attn(x)); x = LN(x + FFN(x)).
+
+    Returns the block output and the attention probabilities.
+    """
+
+    def __init__(
+        self,
+        hidden_size: int,
+        num_heads: int,
+        intermediate_size: int,
+        hidden_act: str = "gelu_approx",
+        hidden_dropout_rate: float = 0.1,
+        attention_dropout_rate: float = 0.1,
+        initializer_range: float = 0.02,
+        layer_norm_eps: float = 1e-12,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        init = keras.initializers.TruncatedNormal(stddev=initializer_range)
+        self.attention = MultiHeadSelfAttention(
+            hidden_size, num_heads, attention_dropout_rate, initializer_range, name="self"
+        )
+        self.attention_output = keras.layers.Dense(hidden_size, kernel_initializer=init, name="dense")
+        self.attention_dropout = keras.layers.Dropout(hidden_dropout_rate)
+        self.attention_layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_eps, dtype="float32", name="attention_LayerNorm"
+        )
+        self.intermediate = keras.layers.Dense(
+            intermediate_size,
+            activation=get_activation(hidden_act),
+            kernel_initializer=init,
+            name="intermediate",
+        )
+        self.output_dense = keras.layers.Dense(hidden_size, kernel_initializer=init, name="output")
+        self.output_dropout = keras.layers.Dropout(hidden_dropout_rate)
+        self.output_layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_eps, dtype="float32", name="output_LayerNorm"
+        )
+        self.hidden_size = hidden_size
+        self.intermediate_size = intermediate_size
+
+    def build(self, input_shape):
+        self.attention.build(input_shape)
+        self.attention_output.build(input_shape)
+        self.attention_layer_norm.build(input_shape)
+        self.intermediate.build(input_shape)
+        self.output_dense.build((None, None, self.intermediate_size))
+        self.output_layer_norm.build(input_shape)
+        self.built = True
+
+    def call(self, x, bias=None, training=None):
+        context, probs = self.attention(x, bias=bias, training=training)
+        attended = self.attention_dropout(self.attention_output(context), training=training)
+        # LayerNorm runs in float32; the residual stream stays in the compute dtype.
+        x = ops.cast(self.attention_layer_norm(attended + x), self.compute_dtype)
+        ffn = self.output_dropout(self.output_dense(self.intermediate(x)), training=training)
+        x = ops.cast(self.output_layer_norm(ffn + x), self.compute_dtype)
+        return x, probs
+
+    def canonical_weights(self) -> dict:
+        weights = {f"attention/self/{k}": v for k, v in self.attention.canonical_weights().items()}
+        weights.update(
+            {
+                "attention/output/dense/kernel": self.attention_output.kernel,
+                "attention/output/dense/bias": self.attention_output.bias,
+                "attention/output/LayerNorm/gamma": self.attention_layer_norm.gamma,
+                "attention/output/LayerNorm/beta": self.attention_layer_norm.beta,
+                "intermediate/dense/kernel": self.intermediate.kernel,
+                "intermediate/dense/bias": self.intermediate.bias,
+                "output/dense/kernel": self.output_dense.kernel,
+                "output/dense/bias": self.output_dense.bias,
+                "output/LayerNorm/gamma": self.output_layer_norm.gamma,
+                "output/LayerNorm/beta": self.output_layer_norm.beta,
+            }
+        )
+        return weights

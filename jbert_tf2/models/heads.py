@@ -1,0 +1,95 @@
+"""Pretraining heads: masked-LM (tied to the word embeddings), next-sentence, replaced-token."""
+
+from __future__ import annotations
+
+from jbert_tf2.backend import keras, ops
+from jbert_tf2.layers.activations import get_activation
+
+
+class MaskedLMHead(keras.layers.Layer):
+    """dense + activation + LayerNorm, then logits against the (shared) word-embedding table.
+
+    BERT's ``cls/predictions`` (dense to hidden) and ELECTRA's ``generator_predictions``
+    (dense to the embedding size) are this layer; only their names differ.
+    """
+
+    def __init__(
+        self,
+        embeddings,
+        hidden_act: str,
+        layer_norm_eps: float = 1e-12,
+        initializer_range: float = 0.02,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.embeddings = embeddings
+        width = embeddings.word_embeddings.output_dim
+        self.vocab_size = embeddings.word_embeddings.input_dim
+        self.dense = keras.layers.Dense(
+            width,
+            activation=get_activation(hidden_act),
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range),
+            name="dense",
+        )
+        self.layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_eps, dtype="float32", name="LayerNorm"
+        )
+        self.width = width
+
+    def build(self, input_shape):
+        self.dense.build(input_shape)
+        self.layer_norm.build((None, None, self.width))
+        self.output_bias = self.add_weight(
+            shape=(self.vocab_size,), initializer="zeros", name="output_bias"
+        )
+        self.built = True
+
+    def call(self, sequence_output):
+        x = self.layer_norm(self.dense(sequence_output))
+        table = ops.cast(self.embeddings.embedding_table, "float32")
+        logits = ops.matmul(ops.cast(x, "float32"), ops.transpose(table))
+        return logits + ops.cast(self.output_bias, "float32")
+
+
+class NextSentenceHead(keras.layers.Layer):
+    """Two-way classifier over the pooled output; TF1 stores its weights as [2, hidden]."""
+
+    def __init__(self, initializer_range: float = 0.02, **kwargs):
+        super().__init__(**kwargs)
+        self.initializer_range = initializer_range
+
+    def build(self, input_shape):
+        self.output_weights = self.add_weight(
+            shape=(2, input_shape[-1]),
+            initializer=keras.initializers.TruncatedNormal(stddev=self.initializer_range),
+            name="output_weights",
+        )
+        self.output_bias = self.add_weight(shape=(2,), initializer="zeros", name="output_bias")
+        self.built = True
+
+    def call(self, pooled_output):
+        weights = ops.cast(self.output_weights, "float32")
+        logits = ops.matmul(ops.cast(pooled_output, "float32"), ops.transpose(weights))
+        return logits + ops.cast(self.output_bias, "float32")
+
+
+class ReplacedTokenHead(keras.layers.Layer):
+    """ELECTRA's discriminator head: dense + activation, then one logit per token."""
+
+    def __init__(self, hidden_size: int, hidden_act: str, initializer_range: float = 0.02, **kw):
+        super().__init__(**kw)
+        init = keras.initializers.TruncatedNormal(stddev=initializer_range)
+        self.dense = keras.layers.Dense(
+            hidden_size, activation=get_activation(hidden_act), kernel_initializer=init, name="dense"
+        )
+        self.dense_1 = keras.layers.Dense(1, kernel_initializer=init, name="dense_1")
+        self.hidden_size = hidden_size
+
+    def build(self, input_shape):
+        self.dense.build(input_shape)
+        self.dense_1.build((None, None, self.hidden_size))
+        self.built = True
+
+    def call(self, sequence_output):
+        logits = self.dense_1(self.dense(sequence_output))
+        return ops.cast(ops.squeeze(logits, -1), "float32")
