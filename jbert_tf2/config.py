@@ -115,7 +115,9 @@ class BertConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Our model-directory form: every field explicit, tagged so it is never read as HF's."""
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "source"}
+        data = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "source"
+        }
         data["format"] = FORMAT_TAG
         return data
 

@@ -42,17 +42,19 @@ def compare_encoder(out, ref, batch, hidden_states=True, attentions=True):
     assert_close(out["sequence_output"], ref.hidden_states[-1], valid, "sequence_output")
     if hidden_states:
         assert len(out["hidden_states"]) == len(ref.hidden_states)
-        for i, (a, b) in enumerate(zip(out["hidden_states"], ref.hidden_states)):
+        for i, (a, b) in enumerate(zip(out["hidden_states"], ref.hidden_states, strict=True)):
             assert_close(a, b, valid, f"hidden_states[{i}]")
     if attentions:
         assert len(out["attentions"]) == len(ref.attentions)
         pair = valid[:, None, :, None] & valid[:, None, None, :]
-        for i, (a, b) in enumerate(zip(out["attentions"], ref.attentions)):
+        for i, (a, b) in enumerate(zip(out["attentions"], ref.attentions, strict=True)):
             a, b = np.asarray(a), b.numpy()
             pair_full = np.broadcast_to(pair, a.shape)
             assert_close(a, b, pair_full, f"attentions[{i}]")
             # probabilities: rows sum to one over valid keys, padded keys get nothing
-            np.testing.assert_allclose(np.asarray(a).sum(-1)[np.broadcast_to(valid[:, None, :], a.shape[:3])], 1, atol=1e-5)
+            np.testing.assert_allclose(
+                np.asarray(a).sum(-1)[np.broadcast_to(valid[:, None, :], a.shape[:3])], 1, atol=1e-5
+            )
 
 
 def run_convert(*args):
@@ -67,13 +69,28 @@ def run_convert(*args):
 BERT_CASES = {
     # name: (hf config kwargs, how the config reaches the converter)
     "tanh-gelu-google-json": (
-        dict(vocab_size=97, hidden_size=24, num_hidden_layers=2, num_attention_heads=4,
-             intermediate_size=37, max_position_embeddings=16, hidden_act="gelu_new"),
+        dict(
+            vocab_size=97,
+            hidden_size=24,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=37,
+            max_position_embeddings=16,
+            hidden_act="gelu_new",
+        ),
         "bert_config.json",
     ),
     "erf-gelu-yoheikikuta-ini-odd-heads": (
-        dict(vocab_size=89, hidden_size=15, num_hidden_layers=3, num_attention_heads=3,
-             intermediate_size=31, max_position_embeddings=12, type_vocab_size=3, hidden_act="gelu"),
+        dict(
+            vocab_size=89,
+            hidden_size=15,
+            num_hidden_layers=3,
+            num_attention_heads=3,
+            intermediate_size=31,
+            max_position_embeddings=12,
+            type_vocab_size=3,
+            hidden_act="gelu",
+        ),
         "config.ini",
     ),
 }
@@ -91,7 +108,11 @@ def bert_case(request, tmp_path_factory):
     else:
         fx.google_bert_config(hf.config, tmp / "tf1" / "bert_config.json")
     (tmp / "tf1" / "vocab.txt").write_text(
-        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"t{i}" for i in range(kwargs["vocab_size"] - 5)]) + "\n"
+        "\n".join(
+            ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+            + [f"t{i}" for i in range(kwargs["vocab_size"] - 5)]
+        )
+        + "\n"
     )
     run_convert(ckpt, "-o", tmp / "jbert")
     return hf, tmp
@@ -114,7 +135,9 @@ def test_bert_outputs_match_hf(bert_case):
 def test_bert_pretraining_heads_match_hf(bert_case):
     hf, tmp = bert_case
     cfg = hf.config
-    batch = fx.random_batch(cfg.vocab_size, cfg.max_position_embeddings - 3, cfg.type_vocab_size, seed=5)
+    batch = fx.random_batch(
+        cfg.vocab_size, cfg.max_position_embeddings - 3, cfg.type_vocab_size, seed=5
+    )
     model = jbert_tf2.load_pretraining(tmp / "jbert")
     assert isinstance(model, jbert_tf2.BertPretrainingModel)
     out = model(batch)
@@ -136,16 +159,20 @@ def test_bert_to_hf_round_trip(bert_case):
     hf, tmp = bert_case
     out_dir = tmp / "hf"
     run_convert(tmp / "jbert", "-o", out_dir, "--to", "hf")
-    loaded = transformers.BertForPreTraining.from_pretrained(out_dir, attn_implementation="eager").eval()
+    loaded = transformers.BertForPreTraining.from_pretrained(
+        out_dir, attn_implementation="eager"
+    ).eval()
     cfg = hf.config
-    batch = fx.random_batch(cfg.vocab_size, cfg.max_position_embeddings, cfg.type_vocab_size, seed=2)
+    batch = fx.random_batch(
+        cfg.vocab_size, cfg.max_position_embeddings, cfg.type_vocab_size, seed=2
+    )
     with torch.no_grad():
         ref = hf(**fx.torch_inputs(batch), output_hidden_states=True, output_attentions=True)
         got = loaded(**fx.torch_inputs(batch), output_hidden_states=True, output_attentions=True)
     valid = batch["input_mask"].astype(bool)
     assert_close(got.prediction_logits, ref.prediction_logits, valid, "hf mlm_logits")
     assert_close(got.seq_relationship_logits, ref.seq_relationship_logits, what="hf nsp_logits")
-    for a, b in zip(got.hidden_states, ref.hidden_states):
+    for a, b in zip(got.hidden_states, ref.hidden_states, strict=True):
         assert_close(a, b, valid, "hf hidden_states")
     assert (out_dir / "vocab.txt").is_file()
     # and back: HF directory -> jbert gives the same model
@@ -160,11 +187,16 @@ def test_bert_to_tf1_round_trip(bert_case):
     run_convert(tmp / "jbert", "-o", out_dir, "--to", "tf1")
     original = tf.train.load_checkpoint(str(tmp / "tf1" / "model.ckpt-1400000"))
     written = tf.train.load_checkpoint(str(out_dir))
-    model_vars = {n for n in original.get_variable_to_shape_map()
-                  if not n.endswith(("adam_m", "adam_v")) and n != "global_step"}
+    model_vars = {
+        n
+        for n in original.get_variable_to_shape_map()
+        if not n.endswith(("adam_m", "adam_v")) and n != "global_step"
+    }
     assert set(written.get_variable_to_shape_map()) == model_vars
     for name in model_vars:
-        np.testing.assert_array_equal(written.get_tensor(name), original.get_tensor(name), err_msg=name)
+        np.testing.assert_array_equal(
+            written.get_tensor(name), original.get_tensor(name), err_msg=name
+        )
     # Google's scripts read it with tf.compat.v1 (init_from_checkpoint / Saver)
     graph = tf.Graph()
     with graph.as_default():
@@ -192,20 +224,41 @@ def _electra_pair(seed, disc_kwargs, gen_kwargs):
 ELECTRA_CASES = {
     # embedding == hidden, no generator, no config file at all (Google's ELECTRA release)
     "disc-only-no-config": (
-        dict(vocab_size=101, embedding_size=64, hidden_size=64, num_hidden_layers=2,
-             num_attention_heads=1, intermediate_size=128, max_position_embeddings=16,
-             hidden_act="gelu"),
+        dict(
+            vocab_size=101,
+            embedding_size=64,
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=1,
+            intermediate_size=128,
+            max_position_embeddings=16,
+            hidden_act="gelu",
+        ),
         None,
         None,
     ),
     # Japanese-ELECTRA-like: embeddings_project, head size 26, a generator, config.json beside it
     "project-generator-head26": (
-        dict(vocab_size=120, embedding_size=20, hidden_size=52, num_hidden_layers=2,
-             num_attention_heads=2, intermediate_size=96, max_position_embeddings=16,
-             hidden_act="gelu"),
-        dict(vocab_size=120, embedding_size=20, hidden_size=26, num_hidden_layers=2,
-             num_attention_heads=1, intermediate_size=104, max_position_embeddings=16,
-             hidden_act="gelu"),
+        dict(
+            vocab_size=120,
+            embedding_size=20,
+            hidden_size=52,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=96,
+            max_position_embeddings=16,
+            hidden_act="gelu",
+        ),
+        dict(
+            vocab_size=120,
+            embedding_size=20,
+            hidden_size=26,
+            num_hidden_layers=2,
+            num_attention_heads=1,
+            intermediate_size=104,
+            max_position_embeddings=16,
+            hidden_act="gelu",
+        ),
         "config.json",
     ),
 }
@@ -218,7 +271,10 @@ def electra_case(request, tmp_path_factory):
     if gen_kwargs:
         disc, gen = _electra_pair(3, disc_kwargs, gen_kwargs)
     else:
-        disc, gen = fx.hf_random_model(transformers.ElectraForPreTraining, seed=3, **disc_kwargs), None
+        disc, gen = (
+            fx.hf_random_model(transformers.ElectraForPreTraining, seed=3, **disc_kwargs),
+            None,
+        )
     ckpt = tmp / "tf1" / "model.ckpt-1000000"
     fx.save_tf1_checkpoint(fx.with_optimizer_slots(fx.electra_variables(disc, gen)), ckpt)
     if config_kind:
@@ -240,7 +296,9 @@ def test_electra_outputs_match_hf(electra_case):
     assert_close(out["pooled_output"], ref.hidden_states[-1][:, 0], what="pooled_output = [CLS]")
     disc_model = jbert_tf2.load_pretraining(tmp / "jbert")
     valid = batch["input_mask"].astype(bool)
-    assert_close(disc_model(batch)["discriminator_logits"], ref.logits, valid, "discriminator_logits")
+    assert_close(
+        disc_model(batch)["discriminator_logits"], ref.logits, valid, "discriminator_logits"
+    )
 
 
 def test_electra_generator_matches_hf(electra_case):
@@ -250,7 +308,9 @@ def test_electra_generator_matches_hf(electra_case):
             jbert_tf2.load_generator(tmp / "jbert")
         return
     batch = fx.random_batch(gen.config.vocab_size, 11, seed=7)
-    model = jbert_tf2.load_generator(tmp / "jbert", output_hidden_states=True, output_attentions=True)
+    model = jbert_tf2.load_generator(
+        tmp / "jbert", output_hidden_states=True, output_attentions=True
+    )
     out = model(batch)
     with torch.no_grad():
         ref = gen(**fx.torch_inputs(batch), output_hidden_states=True, output_attentions=True)
@@ -265,26 +325,45 @@ def test_electra_to_hf_round_trip(electra_case):
     run_convert(tmp / "jbert", "-o", out_dir, "--to", "hf")
     batch = fx.random_batch(disc.config.vocab_size, disc.config.max_position_embeddings, seed=9)
     valid = batch["input_mask"].astype(bool)
-    loaded = transformers.ElectraForPreTraining.from_pretrained(out_dir, attn_implementation="eager").eval()
+    loaded = transformers.ElectraForPreTraining.from_pretrained(
+        out_dir, attn_implementation="eager"
+    ).eval()
     with torch.no_grad():
-        assert_close(loaded(**fx.torch_inputs(batch)).logits, disc(**fx.torch_inputs(batch)).logits, valid,
-                     "hf discriminator logits")
+        assert_close(
+            loaded(**fx.torch_inputs(batch)).logits,
+            disc(**fx.torch_inputs(batch)).logits,
+            valid,
+            "hf discriminator logits",
+        )
     if gen is not None:
         loaded_gen = transformers.ElectraForMaskedLM.from_pretrained(
-            out_dir / "generator", attn_implementation="eager").eval()
+            out_dir / "generator", attn_implementation="eager"
+        ).eval()
         with torch.no_grad():
-            assert_close(loaded_gen(**fx.torch_inputs(batch)).logits, gen(**fx.torch_inputs(batch)).logits,
-                         valid, "hf generator logits")
+            assert_close(
+                loaded_gen(**fx.torch_inputs(batch)).logits,
+                gen(**fx.torch_inputs(batch)).logits,
+                valid,
+                "hf generator logits",
+            )
     run_convert(out_dir, "-o", tmp / "from_hf")
     again = jbert_tf2.load_pretraining(tmp / "from_hf")(batch)
     with torch.no_grad():
-        assert_close(again["discriminator_logits"], disc(**fx.torch_inputs(batch)).logits, valid,
-                     "hf->jbert discriminator logits")
+        assert_close(
+            again["discriminator_logits"],
+            disc(**fx.torch_inputs(batch)).logits,
+            valid,
+            "hf->jbert discriminator logits",
+        )
     if gen is not None:
         regen = jbert_tf2.load_generator(tmp / "from_hf")(batch)
         with torch.no_grad():
-            assert_close(regen["generator_logits"], gen(**fx.torch_inputs(batch)).logits, valid,
-                         "hf->jbert generator logits")
+            assert_close(
+                regen["generator_logits"],
+                gen(**fx.torch_inputs(batch)).logits,
+                valid,
+                "hf->jbert generator logits",
+            )
 
 
 def test_electra_to_tf1_round_trip(electra_case):
@@ -293,11 +372,16 @@ def test_electra_to_tf1_round_trip(electra_case):
     run_convert(tmp / "jbert", "-o", out_dir, "--to", "tf1")
     original = tf.train.load_checkpoint(str(tmp / "tf1" / "model.ckpt-1000000"))
     written = tf.train.load_checkpoint(str(out_dir / "model.ckpt"))
-    model_vars = {n for n in original.get_variable_to_shape_map()
-                  if not n.endswith(("adam_m", "adam_v")) and n != "global_step"}
+    model_vars = {
+        n
+        for n in original.get_variable_to_shape_map()
+        if not n.endswith(("adam_m", "adam_v")) and n != "global_step"
+    }
     assert set(written.get_variable_to_shape_map()) == model_vars
     for name in model_vars:
-        np.testing.assert_array_equal(written.get_tensor(name), original.get_tensor(name), err_msg=name)
+        np.testing.assert_array_equal(
+            written.get_tensor(name), original.get_tensor(name), err_msg=name
+        )
     # converting the written checkpoint again gives the same model
     run_convert(out_dir, "-o", tmp / "again")
     batch = fx.random_batch(disc.config.vocab_size, 9, seed=4)

@@ -51,7 +51,9 @@ def encoder_variables(state: dict, hf_prefix: str, scope: str, emb_scope: str, l
     for g, h in EMBEDDING_PARTS.items():
         out[f"{emb_scope}/{g}"] = _np(state[f"{hf_prefix}.embeddings.{h}"])
     if f"{hf_prefix}.embeddings_project.weight" in state:
-        out[f"{scope}/embeddings_project/kernel"] = _np(state[f"{hf_prefix}.embeddings_project.weight"]).T
+        out[f"{scope}/embeddings_project/kernel"] = _np(
+            state[f"{hf_prefix}.embeddings_project.weight"]
+        ).T
         out[f"{scope}/embeddings_project/bias"] = _np(state[f"{hf_prefix}.embeddings_project.bias"])
     for i in range(layers):
         for g, (h, transpose) in LAYER_PARTS.items():
@@ -82,7 +84,9 @@ def electra_variables(disc: transformers.ElectraForPreTraining, gen=None) -> dic
     out = encoder_variables(
         state, "electra", "electra", "electra/embeddings", disc.config.num_hidden_layers
     )
-    out["discriminator_predictions/dense/kernel"] = _np(state["discriminator_predictions.dense.weight"]).T
+    out["discriminator_predictions/dense/kernel"] = _np(
+        state["discriminator_predictions.dense.weight"]
+    ).T
     out["discriminator_predictions/dense/bias"] = _np(state["discriminator_predictions.dense.bias"])
     out["discriminator_predictions/dense_1/kernel"] = _np(
         state["discriminator_predictions.dense_prediction.weight"]
@@ -99,10 +103,16 @@ def electra_variables(disc: transformers.ElectraForPreTraining, gen=None) -> dic
             if name.startswith("electra/embeddings/"):
                 np.testing.assert_array_equal(value, out[name])  # shared, as in ELECTRA
             out[name] = value
-        out["generator_predictions/dense/kernel"] = _np(gstate["generator_predictions.dense.weight"]).T
+        out["generator_predictions/dense/kernel"] = _np(
+            gstate["generator_predictions.dense.weight"]
+        ).T
         out["generator_predictions/dense/bias"] = _np(gstate["generator_predictions.dense.bias"])
-        out["generator_predictions/LayerNorm/gamma"] = _np(gstate["generator_predictions.LayerNorm.weight"])
-        out["generator_predictions/LayerNorm/beta"] = _np(gstate["generator_predictions.LayerNorm.bias"])
+        out["generator_predictions/LayerNorm/gamma"] = _np(
+            gstate["generator_predictions.LayerNorm.weight"]
+        )
+        out["generator_predictions/LayerNorm/beta"] = _np(
+            gstate["generator_predictions.LayerNorm.bias"]
+        )
         out["generator_predictions/output_bias"] = _np(gen.generator_lm_head.bias)
     return out
 
@@ -195,7 +205,9 @@ def torch_inputs(batch: dict) -> dict:
 def hf_random_model(cls, seed: int = 0, **config_kwargs):
     """A randomly initialised HF model in eval mode with eager attention (returns attentions)."""
     torch.manual_seed(seed)
-    config_cls = transformers.ElectraConfig if "Electra" in cls.__name__ else transformers.BertConfig
+    config_cls = (
+        transformers.ElectraConfig if "Electra" in cls.__name__ else transformers.BertConfig
+    )
     # Weights larger than BERT's 0.02 init so activations reach the range where the erf and tanh
     # GELUs (and other small mistakes) differ by far more than the 1e-5 tolerance.
     config_kwargs.setdefault("initializer_range", 0.25)

@@ -92,9 +92,7 @@ def detect_components(names: list[str], family: str) -> list[str]:
 
 def _layer_count(weights: dict, scope: str) -> int:
     indices = {
-        int(m.group(1))
-        for n in weights
-        if (m := re.match(rf"^{scope}/encoder/layer_(\d+)/", n))
+        int(m.group(1)) for n in weights if (m := re.match(rf"^{scope}/encoder/layer_(\d+)/", n))
     }
     return max(indices) + 1 if indices else 0
 
@@ -251,7 +249,9 @@ def match_weights(
         if len(missing) > 25:
             lines.append(f"  ... and {len(missing) - 25} more missing")
         lines += wrong[:25]
-        if unmapped and any(re.search(r"output_(weights|bias)$", n) and "/" not in n for n in unmapped):
+        if unmapped and any(
+            re.search(r"output_(weights|bias)$", n) and "/" not in n for n in unmapped
+        ):
             lines.append(
                 "likely cause: a fine-tuned checkpoint with a task head (output_weights); "
                 "convert the pretrained checkpoint"
@@ -291,7 +291,9 @@ def tokenizer_settings(
         report.add("tokenizer: none (no vocab.txt / *.vocab / *.model found; pass --vocab)")
         return None, {}
     if tokenizer == "sentencepiece" and spm_model is None:
-        raise JbertError("--tokenizer sentencepiece needs the SentencePiece model: pass --spm-model")
+        raise JbertError(
+            "--tokenizer sentencepiece needs the SentencePiece model: pass --spm-model"
+        )
     if tokenizer != "sentencepiece" and vocab is None:
         raise JbertError(f"--tokenizer {tokenizer} needs a WordPiece vocabulary: pass --vocab")
     reason = "as given"
@@ -303,7 +305,9 @@ def tokenizer_settings(
         else:
             cased = _vocab_is_cased(vocab)
             do_lower_case = not cased
-            reason = "the vocabulary has upper-case tokens" if cased else "the vocabulary is lower-case"
+            reason = (
+                "the vocabulary has upper-case tokens" if cased else "the vocabulary is lower-case"
+            )
     settings = {"tokenizer": tokenizer, "do_lower_case": do_lower_case}
     if tokenizer.startswith("mecab"):
         settings["mecab_dic"] = mecab_dic or "unidic_lite"
@@ -335,9 +339,7 @@ def from_tf1(
     """Read a TF1 checkpoint (and the files beside it) into a checked `ModelDirectory`."""
     prefix = resolve_checkpoint(ckpt)
     report = Report(source=f"{prefix} (TF1 checkpoint)")
-    raw = read_tf1_checkpoint(prefix)
-    skipped = sorted(n for n in raw if is_optimizer_variable(n))
-    weights = {n: v for n, v in raw.items() if n not in skipped}
+    weights, skipped = read_tf1_checkpoint(prefix, skip=is_optimizer_variable)
     family = detect_family(list(weights), family, prefix)
     report.family = family
     components = detect_components(list(weights), family)
@@ -396,11 +398,18 @@ def from_tf1(
     matched = match_weights(weights, expected, prefix)
     report.mapped, report.skipped = len(matched), skipped
 
-    vocab_path = Path(vocab) if vocab else (
-        find_beside(directory, ("vocab.txt",)) or _single(directory, "*.vocab", "vocab", "--vocab")
+    vocab_path = (
+        Path(vocab)
+        if vocab
+        else (
+            find_beside(directory, ("vocab.txt",))
+            or _single(directory, "*.vocab", "vocab", "--vocab")
+        )
     )
-    spm_path = Path(spm_model) if spm_model else _single(
-        directory, "*.model", "SentencePiece model", "--spm-model"
+    spm_path = (
+        Path(spm_model)
+        if spm_model
+        else _single(directory, "*.model", "SentencePiece model", "--spm-model")
     )
     for given, flag in ((vocab_path, "--vocab"), (spm_path, "--spm-model")):
         if given is not None and not given.is_file():
@@ -496,9 +505,12 @@ def read_source(ckpt: str, **options) -> tuple[ModelDirectory, Report]:
     path = Path(ckpt)
     if is_model_dir(path):
         return from_model_dir(ckpt)
-    if path.is_dir() and (path / "config.json").is_file() and (
-        (path / "model.safetensors").is_file() or (path / "pytorch_model.bin").is_file()
-    ) and not (path / "checkpoint").is_file():
+    if (
+        path.is_dir()
+        and (path / "config.json").is_file()
+        and ((path / "model.safetensors").is_file() or (path / "pytorch_model.bin").is_file())
+        and not (path / "checkpoint").is_file()
+    ):
         return from_hf(ckpt)
     return from_tf1(ckpt, **options)
 
@@ -518,7 +530,9 @@ def write_hf(md: ModelDirectory, out: Path, report: Report) -> None:
         if heads == ["mlm"]:
             architecture = "BertForMaskedLM"
     else:
-        architecture = "ElectraForPreTraining" if "discriminator" in md.components else "ElectraModel"
+        architecture = (
+            "ElectraForPreTraining" if "discriminator" in md.components else "ElectraModel"
+        )
     main = [c for c in md.components if c != "generator"]
     names = expected_weights(config, main)
     hf_format.write_hf_model(
@@ -528,7 +542,9 @@ def write_hf(md: ModelDirectory, out: Path, report: Report) -> None:
     if md.generator_config is not None:
         gen_names = [
             n
-            for n in expected_weights(config, md.components, md.generator_config, md.generator_untied)
+            for n in expected_weights(
+                config, md.components, md.generator_config, md.generator_untied
+            )
             if n.startswith(("generator", "electra/embeddings/"))
         ]
         hf_format.write_hf_model(
@@ -554,13 +570,17 @@ def write_tf1(md: ModelDirectory, out: Path, report: Report) -> None:
         for k, v in md.config.to_dict().items()
         if k not in ("format", "model_type", "layer_norm_eps", "source")
     }
-    google["hidden_act"] = "gelu" if md.config.hidden_act.startswith("gelu") else md.config.hidden_act
+    google["hidden_act"] = (
+        "gelu" if md.config.hidden_act.startswith("gelu") else md.config.hidden_act
+    )
     config_name = "bert_config.json" if md.config.model_type == "bert" else "config.json"
     if md.config.model_type == "bert":
         google.pop("embedding_size", None)
     (out / config_name).write_text(json.dumps(google, indent=2, sort_keys=True) + "\n")
     if md.generator_config is not None:
-        gen = {k: v for k, v in md.generator_config.to_dict().items() if k not in ("format", "source")}
+        gen = {
+            k: v for k, v in md.generator_config.to_dict().items() if k not in ("format", "source")
+        }
         (out / "generator_config.json").write_text(json.dumps(gen, indent=2, sort_keys=True) + "\n")
     for source in md.tokenizer_files.values():
         shutil.copyfile(source, out / Path(source).name)
@@ -574,7 +594,9 @@ def write_tf1(md: ModelDirectory, out: Path, report: Report) -> None:
         )
 
 
-def convert(ckpt: str, out_dir: str, to: str = "jbert", overwrite: bool = False, **options) -> Report:
+def convert(
+    ckpt: str, out_dir: str, to: str = "jbert", overwrite: bool = False, **options
+) -> Report:
     """Read ``ckpt`` (TF1 / jbert / HF), check it, and write ``out_dir`` in format ``to``."""
     if to not in ("jbert", "hf", "tf1"):
         raise JbertError(f"--to {to}: unknown format; use jbert, hf or tf1")

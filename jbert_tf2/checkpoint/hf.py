@@ -16,7 +16,13 @@ from jbert_tf2.checkpoint.names import HF_BUFFER_SUFFIXES, HF_TIED_NAMES, to_hf_
 from jbert_tf2.config import BertConfig, read_config
 from jbert_tf2.errors import CheckpointError, JbertError
 
-_HF_ACT = {"gelu": "gelu", "gelu_approx": "gelu_new", "relu": "relu", "tanh": "tanh", "silu": "silu"}
+_HF_ACT = {
+    "gelu": "gelu",
+    "gelu_approx": "gelu_new",
+    "relu": "relu",
+    "tanh": "tanh",
+    "silu": "silu",
+}
 
 
 def hf_config_dict(config: BertConfig, architecture: str) -> dict:
@@ -68,8 +74,11 @@ def write_hf_model(
     (out_dir / "config.json").write_text(
         json.dumps(hf_config_dict(config, architecture), indent=2) + "\n"
     )
-    save_file(to_hf_weights(weights, generator), str(out_dir / "model.safetensors"),
-              metadata={"format": "pt"})
+    save_file(
+        to_hf_weights(weights, generator),
+        str(out_dir / "model.safetensors"),
+        metadata={"format": "pt"},
+    )
     for key, source in (tokenizer_files or {}).items():
         target = "vocab.txt" if key == "vocab_file" and Path(source).suffix == ".txt" else None
         shutil.copyfile(source, out_dir / (target or Path(source).name))

@@ -58,7 +58,9 @@ def read_model_dir(path: str | os.PathLike) -> ModelDirectory:
 
     path = Path(path)
     if not path.is_dir():
-        raise JbertError(f"{path}: no such model directory; create one with `jbert-convert CKPT -o {path}`")
+        raise JbertError(
+            f"{path}: no such model directory; create one with `jbert-convert CKPT -o {path}`"
+        )
     if not is_model_dir(path):
         hint = ""
         if list(path.glob("*.index")) or (path / "checkpoint").is_file():
@@ -195,12 +197,14 @@ def load_pretraining(
 
     md = read_model_dir(path)
     if md.config.model_type == "electra":
-        needed, model = "discriminator", ElectraDiscriminator(
-            md.config, output_hidden_states, output_attentions
+        needed, model = (
+            "discriminator",
+            ElectraDiscriminator(md.config, output_hidden_states, output_attentions),
         )
     else:
-        needed, model = "mlm", BertPretrainingModel(
-            md.config, output_hidden_states, output_attentions
+        needed, model = (
+            "mlm",
+            BertPretrainingModel(md.config, output_hidden_states, output_attentions),
         )
     if needed not in md.components and not (needed == "mlm" and "nsp" in md.components):
         raise JbertError(

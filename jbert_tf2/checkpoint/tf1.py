@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,10 @@ def resolve_checkpoint(path: str | os.PathLike) -> str:
             match = re.search(r'^model_checkpoint_path:\s*"(.*)"', state.read_text(), re.M)
             if match:
                 named = Path(match.group(1))
-                for candidate in (named if named.is_absolute() else path / named, path / named.name):
+                for candidate in (
+                    named if named.is_absolute() else path / named,
+                    path / named.name,
+                ):
                     if Path(str(candidate) + ".index").is_file():
                         return str(candidate)
         prefixes = _prefixes_in(path)
@@ -78,11 +82,16 @@ def resolve_checkpoint(path: str | os.PathLike) -> str:
         if near
         else f"{parent} holds: {_listing(parent)}"
     )
-    raise CheckpointError(f"{path}: no checkpoint with this prefix ({path.name}.index is absent); {hint}")
+    raise CheckpointError(
+        f"{path}: no checkpoint with this prefix ({path.name}.index is absent); {hint}"
+    )
 
 
-def read_tf1_checkpoint(prefix: str) -> dict[str, np.ndarray]:
-    """Every variable of a TF1 checkpoint as float32 / int numpy arrays, by name."""
+def read_tf1_checkpoint(
+    prefix: str, skip: Callable[[str], bool] | None = None
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Every variable of a TF1 checkpoint as float32 / int numpy arrays, by name, and the names
+    for which ``skip`` (e.g. optimizer slots) said not to read the values."""
     tf = tensorflow()
     try:
         reader = tf.train.load_checkpoint(prefix)
@@ -94,10 +103,11 @@ def read_tf1_checkpoint(prefix: str) -> dict[str, np.ndarray]:
             "truncated or not a TF checkpoint: copy it again"
         ) from None
     values: dict[str, np.ndarray] = {}
-    for name in sorted(shapes):
+    skipped = sorted(n for n in shapes if skip is not None and skip(n))
+    for name in sorted(set(shapes) - set(skipped)):
         try:
             value = reader.get_tensor(name)
-        except (tf.errors.OpError, ValueError) as exc:
+        except (tf.errors.OpError, ValueError, IndexError, RuntimeError) as exc:
             raise CheckpointError(
                 f"{prefix}: variable {name} cannot be read ({_first_line(exc)}); the .data file is "
                 "truncated or corrupt: copy the checkpoint again"
@@ -105,7 +115,7 @@ def read_tf1_checkpoint(prefix: str) -> dict[str, np.ndarray]:
         if dtypes[name].is_floating:
             value = np.asarray(value, dtype=np.float32)
         values[name] = value
-    return values
+    return values, skipped
 
 
 def _first_line(exc: Exception) -> str:

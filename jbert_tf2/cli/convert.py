@@ -25,31 +25,60 @@ def build_parser() -> argparse.ArgumentParser:
         help="TF1 checkpoint prefix (model.ckpt-1400000), a directory with a 'checkpoint' file, "
         "or (with --to hf|tf1) a jbert model directory",
     )
-    parser.add_argument("-o", "--output", "--output-dir", dest="output", required=True,
-                        metavar="OUT_DIR", help="directory to write (must not exist)")
-    parser.add_argument("--config", help="bert_config.json / config.json / config.ini "
-                        "(default: found next to the checkpoint, else read from the weights)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        "--output-dir",
+        dest="output",
+        required=True,
+        metavar="OUT_DIR",
+        help="directory to write (must not exist)",
+    )
+    parser.add_argument(
+        "--config",
+        help="bert_config.json / config.json / config.ini "
+        "(default: found next to the checkpoint, else read from the weights)",
+    )
     parser.add_argument("--vocab", help="vocab.txt or SentencePiece *.vocab")
-    parser.add_argument("--spm-model", "--spm_model", dest="spm_model",
-                        help="SentencePiece *.model (yoheikikuta/bert-japanese)")
-    parser.add_argument("--family", choices=("bert", "electra"),
-                        help="checked against the variable names (default: read from them)")
-    parser.add_argument("--generator-config", dest="generator_config",
-                        help="ELECTRA generator config (default: generator_config.json or shapes)")
-    parser.add_argument("--hidden-act", dest="hidden_act", choices=("gelu", "gelu_approx"),
-                        help="GELU flavour: gelu = exact erf (Google's first BERT release, "
-                        "yoheikikuta, ELECTRA), gelu_approx = tanh (google-research/bert since "
-                        "Feb 2019, cl-tohoku)")
-    parser.add_argument("--tokenizer", choices=(
-        "wordpiece", "mecab-wordpiece", "mecab-character", "character", "sentencepiece"))
+    parser.add_argument(
+        "--spm-model",
+        "--spm_model",
+        dest="spm_model",
+        help="SentencePiece *.model (yoheikikuta/bert-japanese)",
+    )
+    parser.add_argument(
+        "--family",
+        choices=("bert", "electra"),
+        help="checked against the variable names (default: read from them)",
+    )
+    parser.add_argument(
+        "--generator-config",
+        dest="generator_config",
+        help="ELECTRA generator config (default: generator_config.json or shapes)",
+    )
+    parser.add_argument(
+        "--hidden-act",
+        dest="hidden_act",
+        choices=("gelu", "gelu_approx"),
+        help="GELU flavour: gelu = exact erf (Google's first BERT release, "
+        "yoheikikuta, ELECTRA), gelu_approx = tanh (google-research/bert since "
+        "Feb 2019, cl-tohoku)",
+    )
+    parser.add_argument(
+        "--tokenizer",
+        choices=("wordpiece", "mecab-wordpiece", "mecab-character", "character", "sentencepiece"),
+    )
     lower = parser.add_mutually_exclusive_group()
     lower.add_argument("--do-lower-case", dest="do_lower_case", action="store_true", default=None)
     lower.add_argument("--no-do-lower-case", dest="do_lower_case", action="store_false")
     parser.add_argument("--mecab-dic", dest="mecab_dic", choices=("unidic_lite", "ipadic"))
-    parser.add_argument("--to", choices=("jbert", "hf", "tf1"), default="jbert",
-                        help="output format (default: jbert model directory)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace OUT_DIR if it exists")
+    parser.add_argument(
+        "--to",
+        choices=("jbert", "hf", "tf1"),
+        default="jbert",
+        help="output format (default: jbert model directory)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it exists")
     return parser
 
 

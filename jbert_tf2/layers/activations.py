@@ -31,4 +31,6 @@ def get_activation(name: str) -> Callable:
     try:
         return _ACTIVATIONS[name]
     except KeyError:
-        raise ValueError(f"unknown activation {name!r}; use one of {sorted(_ACTIVATIONS)}") from None
+        raise ValueError(
+            f"unknown activation {name!r}; use one of {sorted(_ACTIVATIONS)}"
+        ) from None

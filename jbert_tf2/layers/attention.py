@@ -57,7 +57,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
         scores = ops.cast(scores, "float32") * (1.0 / math.sqrt(float(self.head_size)))
         if bias is not None:
-            scores = scores + bias
+            scores = scores + ops.cast(bias, "float32")
         probs = ops.softmax(scores, axis=-1)
         dropped = self.dropout(probs, training=training)
         context = ops.matmul(ops.cast(dropped, v.dtype), v)

@@ -39,7 +39,10 @@ class Embeddings(keras.layers.Layer):
             name="position_embeddings",
         )
         self.token_type_embeddings = keras.layers.Embedding(
-            type_vocab_size, embedding_size, embeddings_initializer=init, name="token_type_embeddings"
+            type_vocab_size,
+            embedding_size,
+            embeddings_initializer=init,
+            name="token_type_embeddings",
         )
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_eps, dtype="float32", name="LayerNorm"

@@ -30,7 +30,9 @@ class TransformerBlock(keras.layers.Layer):
         self.attention = MultiHeadSelfAttention(
             hidden_size, num_heads, attention_dropout_rate, initializer_range, name="self"
         )
-        self.attention_output = keras.layers.Dense(hidden_size, kernel_initializer=init, name="dense")
+        self.attention_output = keras.layers.Dense(
+            hidden_size, kernel_initializer=init, name="dense"
+        )
         self.attention_dropout = keras.layers.Dropout(hidden_dropout_rate)
         self.attention_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_eps, dtype="float32", name="attention_LayerNorm"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from jbert_tf2.backend import keras
 from jbert_tf2.config import BertConfig
 from jbert_tf2.layers.embeddings import Embeddings
-from jbert_tf2.models.encoder import TransformerEncoder, dummy_inputs
+from jbert_tf2.models.encoder import TransformerEncoder
 from jbert_tf2.models.heads import MaskedLMHead, ReplacedTokenHead
 
 
@@ -25,13 +25,17 @@ class ElectraModel(TransformerEncoder):
 class ElectraDiscriminator(keras.Model):
     """ELECTRA encoder + replaced-token-detection head; adds ``discriminator_logits`` [batch, seq]."""
 
-    def __init__(self, config: BertConfig, output_hidden_states=False, output_attentions=False, **kw):
+    def __init__(
+        self, config: BertConfig, output_hidden_states=False, output_attentions=False, **kw
+    ):
         kw.setdefault("name", "electra_discriminator")
         super().__init__(**kw)
         self.config = config
         self.encoder = ElectraModel(config, output_hidden_states, output_attentions)
         self.head = ReplacedTokenHead(
-            config.hidden_size, config.hidden_act, config.initializer_range,
+            config.hidden_size,
+            config.hidden_act,
+            config.initializer_range,
             name="discriminator_predictions",
         )
 
@@ -40,9 +44,14 @@ class ElectraDiscriminator(keras.Model):
         outputs["discriminator_logits"] = self.head(outputs["sequence_output"])
         return outputs
 
+    def build(self, input_shape=None):
+        self.encoder.ensure_built()
+        self.head.build((None, None, self.config.hidden_size))
+        self.built = True
+
     def ensure_built(self) -> None:
-        if not self.built or not self.variables:
-            self(dummy_inputs())
+        if not self.built:
+            self.build()
 
     def canonical_weights(self) -> dict:
         self.ensure_built()
@@ -101,9 +110,14 @@ class ElectraGenerator(keras.Model):
         outputs["generator_logits"] = self.head(outputs["sequence_output"])
         return outputs
 
+    def build(self, input_shape=None):
+        self.encoder.ensure_built()
+        self.head.build((None, None, self.config.hidden_size))
+        self.built = True
+
     def ensure_built(self) -> None:
-        if not self.built or not self.variables:
-            self(dummy_inputs())
+        if not self.built:
+            self.build()
 
     def canonical_weights(self) -> dict:
         self.ensure_built()

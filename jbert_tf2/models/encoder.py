@@ -44,12 +44,6 @@ def unpack_inputs(inputs: Any) -> tuple[Any, Any, Any]:
     return input_ids, input_mask, segment_ids
 
 
-def dummy_inputs() -> dict:
-    """A one-example batch that builds every variable."""
-    ids = ops.zeros((1, 2), dtype="int32")
-    return {"input_ids": ids, "input_mask": ops.ones_like(ids), "segment_ids": ids}
-
-
 class TransformerEncoder(keras.Model):
     """Embeddings -> [embeddings_project] -> TransformerBlock x N -> [Pooler].
 
@@ -121,10 +115,23 @@ class TransformerEncoder(keras.Model):
             else None
         )
 
+    def build(self, input_shape=None):
+        """Create every variable from the config alone (inputs may have any length)."""
+        if not self.embeddings.built:
+            self.embeddings.build((None, None))
+        width = self.config.hidden_size
+        if self.embeddings_project is not None:
+            self.embeddings_project.build((None, None, self.config.embedding_size))
+        for block in self.blocks:
+            block.build((None, None, width))
+        if self.pooler is not None:
+            self.pooler.build((None, None, width))
+        self.built = True
+
     def ensure_built(self) -> None:
-        """Create every variable (so weights can be assigned before the first real call)."""
-        if not self.built or not self.variables:
-            self(dummy_inputs())
+        """Create every variable (so weights can be assigned before the first call)."""
+        if not self.built:
+            self.build()
 
     def _check_length(self, input_ids) -> None:
         length = input_ids.shape[1]
@@ -159,7 +166,8 @@ class TransformerEncoder(keras.Model):
         """``{TF1 checkpoint name: variable}`` for every variable of this encoder."""
         self.ensure_built()
         weights = {
-            f"{self.embeddings_scope}/{k}": v for k, v in self.embeddings.canonical_weights().items()
+            f"{self.embeddings_scope}/{k}": v
+            for k, v in self.embeddings.canonical_weights().items()
         }
         if self.embeddings_project is not None:
             weights[f"{self.scope}/embeddings_project/kernel"] = self.embeddings_project.kernel

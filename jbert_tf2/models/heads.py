@@ -80,7 +80,10 @@ class ReplacedTokenHead(keras.layers.Layer):
         super().__init__(**kw)
         init = keras.initializers.TruncatedNormal(stddev=initializer_range)
         self.dense = keras.layers.Dense(
-            hidden_size, activation=get_activation(hidden_act), kernel_initializer=init, name="dense"
+            hidden_size,
+            activation=get_activation(hidden_act),
+            kernel_initializer=init,
+            name="dense",
         )
         self.dense_1 = keras.layers.Dense(1, kernel_initializer=init, name="dense_1")
         self.hidden_size = hidden_size

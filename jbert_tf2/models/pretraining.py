@@ -5,7 +5,6 @@ from __future__ import annotations
 from jbert_tf2.backend import keras
 from jbert_tf2.config import BertConfig
 from jbert_tf2.models.bert import BertModel
-from jbert_tf2.models.encoder import dummy_inputs
 from jbert_tf2.models.heads import MaskedLMHead, NextSentenceHead
 
 
@@ -14,7 +13,9 @@ class BertPretrainingModel(keras.Model):
     ``nsp_logits`` [batch, 2] to the encoder outputs (logits at every position; gather the
     masked positions for the loss)."""
 
-    def __init__(self, config: BertConfig, output_hidden_states=False, output_attentions=False, **kw):
+    def __init__(
+        self, config: BertConfig, output_hidden_states=False, output_attentions=False, **kw
+    ):
         kw.setdefault("name", "bert_pretraining")
         super().__init__(**kw)
         self.config = config
@@ -34,9 +35,15 @@ class BertPretrainingModel(keras.Model):
         outputs["nsp_logits"] = self.nsp(outputs["pooled_output"])
         return outputs
 
+    def build(self, input_shape=None):
+        self.encoder.ensure_built()
+        self.mlm.build((None, None, self.config.hidden_size))
+        self.nsp.build((None, self.config.hidden_size))
+        self.built = True
+
     def ensure_built(self) -> None:
-        if not self.built or not self.variables:
-            self(dummy_inputs())
+        if not self.built:
+            self.build()
 
     def canonical_weights(self) -> dict:
         self.ensure_built()
