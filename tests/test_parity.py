@@ -366,6 +366,26 @@ def test_electra_to_hf_round_trip(electra_case):
             )
 
 
+def test_electra_config_without_embedding_size(tmp_path):
+    """Configs written from ELECTRA's BertConfig lack embedding_size; the weights say it."""
+    kwargs = ELECTRA_CASES["project-generator-head26"][0]
+    disc = fx.hf_random_model(transformers.ElectraForPreTraining, seed=8, **kwargs)
+    ckpt = fx.save_tf1_checkpoint(fx.electra_variables(disc), tmp_path / "tf1" / "model.ckpt-5")
+    config = fx.google_bert_config(disc.config, tmp_path / "tf1" / "bert_config.json")
+    data = json.loads(config.read_text())
+    del data["embedding_size"]
+    config.write_text(json.dumps(data))
+    assert "embedding_size" not in config.read_text()
+    run_convert(ckpt, "-o", tmp_path / "jbert")
+    batch = fx.random_batch(kwargs["vocab_size"], 8, seed=1)
+    out = jbert_tf2.load_pretraining(tmp_path / "jbert")(batch)
+    with torch.no_grad():
+        ref = disc(**fx.torch_inputs(batch))
+    assert_close(
+        out["discriminator_logits"], ref.logits, batch["input_mask"].astype(bool), "logits"
+    )
+
+
 def test_electra_to_tf1_round_trip(electra_case):
     disc, gen, tmp = electra_case
     out_dir = tmp / "tf1_out"

@@ -173,6 +173,18 @@ def inferred_config(sizes: dict, family: str, source: str) -> BertConfig:
     )
 
 
+def _embedding_size_from_weights(
+    config: BertConfig, path: Path, sizes: dict, report: Report
+) -> BertConfig:
+    """ELECTRA passes the embedding size outside its BertConfig, so config files written from it
+    (bert_config.json) often lack it; take it from the word-embedding table then."""
+    found = sizes.get("embedding_size")
+    if found and found != config.embedding_size and "embedding_size" not in path.read_text():
+        report.add(f"embedding_size: {found} (not in {path.name}; read from the word embeddings)")
+        return config.replace(embedding_size=found)
+    return config
+
+
 def find_beside(directory: Path, names: tuple[str, ...]) -> Path | None:
     for name in names:
         if (directory / name).is_file():
@@ -353,6 +365,7 @@ def from_tf1(
     if path is not None:
         config, note = read_config(path, model_type=family)
         report.add(f"config: {path}" + (f" ({note})" if note else ""))
+        config = _embedding_size_from_weights(config, path, sizes, report)
     else:
         config = inferred_config(sizes, family, prefix)
         report.add(
