@@ -22,6 +22,8 @@ from jbert_tf2.errors import ConfigError
 ACTIVATIONS = ("gelu", "gelu_approx", "relu", "tanh", "silu")
 MODEL_TYPES = ("bert", "electra")
 FORMAT_TAG = "jbert_tf2"
+# Written beside Google's "hidden_act": "gelu" by `jbert-convert --to tf1`: the exact flavour.
+EXACT_ACT_KEY = "jbert_hidden_act"
 
 _TANH_GELU_NAMES = {"gelu_approx", "gelu_new", "gelu_pytorch_tanh", "gelu_tanh", "gelu_fast"}
 _ERF_GELU_NAMES = {"gelu_exact", "gelu_erf"}
@@ -206,7 +208,10 @@ def _from_dict(
     if "vocab_size" not in values:
         raise ConfigError(f"vocab_size in {source or 'config'}: missing; add the vocabulary size")
     note = ""
-    if "hidden_act" in data:
+    if data.get(EXACT_ACT_KEY) in ACTIVATIONS:
+        values["hidden_act"] = data[EXACT_ACT_KEY]
+        note = f"hidden_act {data[EXACT_ACT_KEY]!r} as recorded in {EXACT_ACT_KEY}"
+    elif "hidden_act" in data:
         values["hidden_act"], note = _normalise_activation(
             data["hidden_act"], flavour, model_type, source
         )

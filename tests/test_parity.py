@@ -208,6 +208,15 @@ def test_bert_to_tf1_round_trip(bert_case):
             np.testing.assert_array_equal(session.run(var), original.get_tensor(name))
     google_config = json.loads((out_dir / "bert_config.json").read_text())
     assert google_config["hidden_size"] == hf.config.hidden_size
+    assert google_config["hidden_act"] == "gelu"  # what Google's modeling.py accepts
+    # converting the exported checkpoint again keeps the exact GELU flavour and the outputs
+    run_convert(out_dir, "-o", tmp / "again")
+    cfg = hf.config
+    batch = fx.random_batch(cfg.vocab_size, cfg.max_position_embeddings, cfg.type_vocab_size)
+    first = jbert_tf2.load_pretraining(tmp / "jbert")(batch)
+    again = jbert_tf2.load_pretraining(tmp / "again")(batch)
+    for key in ("sequence_output", "mlm_logits", "nsp_logits"):
+        np.testing.assert_array_equal(np.asarray(again[key]), np.asarray(first[key]), err_msg=key)
 
 
 # ---------------------------------------------------------------- ELECTRA

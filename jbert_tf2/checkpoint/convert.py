@@ -23,7 +23,7 @@ from jbert_tf2.checkpoint.model_dir import (
 )
 from jbert_tf2.checkpoint.names import is_optimizer_variable, scopes
 from jbert_tf2.checkpoint.tf1 import read_tf1_checkpoint, resolve_checkpoint, write_tf1_checkpoint
-from jbert_tf2.config import BertConfig, read_config
+from jbert_tf2.config import EXACT_ACT_KEY, BertConfig, read_config
 from jbert_tf2.errors import CheckpointError, ConfigError, JbertError
 
 TOKENIZERS = ("wordpiece", "mecab-wordpiece", "mecab-character", "character", "sentencepiece")
@@ -586,6 +586,9 @@ def write_tf1(md: ModelDirectory, out: Path, report: Report) -> None:
     google["hidden_act"] = (
         "gelu" if md.config.hidden_act.startswith("gelu") else md.config.hidden_act
     )
+    # Google's BertConfig.from_dict keeps unknown keys as attributes, so this extra key is
+    # harmless there and lets the exact flavour survive a round trip through TF1.
+    google[EXACT_ACT_KEY] = md.config.hidden_act
     config_name = "bert_config.json" if md.config.model_type == "bert" else "config.json"
     if md.config.model_type == "bert":
         google.pop("embedding_size", None)
