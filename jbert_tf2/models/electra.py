@@ -8,11 +8,11 @@ embeddings) and predicts tokens against the shared word-embedding table.
 
 from __future__ import annotations
 
-from jbert_tf2.backend import keras
 from jbert_tf2.config import BertConfig
 from jbert_tf2.layers.embeddings import Embeddings
 from jbert_tf2.models.encoder import TransformerEncoder
 from jbert_tf2.models.heads import MaskedLMHead, ReplacedTokenHead
+from jbert_tf2.models.with_heads import EncoderWithHeads
 
 
 class ElectraModel(TransformerEncoder):
@@ -22,15 +22,16 @@ class ElectraModel(TransformerEncoder):
     has_pooler = False
 
 
-class ElectraDiscriminator(keras.Model):
+class ElectraDiscriminator(EncoderWithHeads):
     """ELECTRA encoder + replaced-token-detection head; adds ``discriminator_logits`` [batch, seq]."""
+
+    HEADS = (("discriminator_logits", "head", "sequence_output"),)
 
     def __init__(
         self, config: BertConfig, output_hidden_states=False, output_attentions=False, **kw
     ):
         kw.setdefault("name", "electra_discriminator")
-        super().__init__(**kw)
-        self.config = config
+        super().__init__(config, **kw)
         self.encoder = ElectraModel(config, output_hidden_states, output_attentions)
         self.head = ReplacedTokenHead(
             config.hidden_size,
@@ -39,31 +40,8 @@ class ElectraDiscriminator(keras.Model):
             name="discriminator_predictions",
         )
 
-    def call(self, inputs, training=None):
-        outputs = dict(self.encoder(inputs, training=training))
-        outputs["discriminator_logits"] = self.head(outputs["sequence_output"])
-        return outputs
 
-    def build(self, input_shape=None):
-        self.encoder.ensure_built()
-        self.head.build((None, None, self.config.hidden_size))
-        self.built = True
-
-    def ensure_built(self) -> None:
-        if not self.built:
-            self.build()
-
-    def canonical_weights(self) -> dict:
-        self.ensure_built()
-        weights = self.encoder.canonical_weights()
-        for layer in ("dense", "dense_1"):
-            dense = getattr(self.head, layer)
-            weights[f"discriminator_predictions/{layer}/kernel"] = dense.kernel
-            weights[f"discriminator_predictions/{layer}/bias"] = dense.bias
-        return weights
-
-
-class ElectraGenerator(keras.Model):
+class ElectraGenerator(EncoderWithHeads):
     """ELECTRA's generator: a small encoder under ``generator/`` + masked-LM head.
 
     Args:
@@ -76,6 +54,8 @@ class ElectraGenerator(keras.Model):
     Adds ``generator_logits`` [batch, seq, vocab] to the encoder outputs.
     """
 
+    HEADS = (("generator_logits", "head", "sequence_output"),)
+
     def __init__(
         self,
         config: BertConfig,
@@ -86,8 +66,7 @@ class ElectraGenerator(keras.Model):
         **kw,
     ):
         kw.setdefault("name", "electra_generator")
-        super().__init__(**kw)
-        self.config = config
+        super().__init__(config, **kw)
         self.untied_embeddings = untied_embeddings
         self.encoder = ElectraModel(
             config,
@@ -102,33 +81,7 @@ class ElectraGenerator(keras.Model):
             config.hidden_act,
             config.layer_norm_eps,
             config.initializer_range,
+            scope="generator_predictions",
+            transform_scope="",
             name="generator_predictions",
         )
-
-    def call(self, inputs, training=None):
-        outputs = dict(self.encoder(inputs, training=training))
-        outputs["generator_logits"] = self.head(outputs["sequence_output"])
-        return outputs
-
-    def build(self, input_shape=None):
-        self.encoder.ensure_built()
-        self.head.build((None, None, self.config.hidden_size))
-        self.built = True
-
-    def ensure_built(self) -> None:
-        if not self.built:
-            self.build()
-
-    def canonical_weights(self) -> dict:
-        self.ensure_built()
-        weights = self.encoder.canonical_weights()
-        weights.update(
-            {
-                "generator_predictions/dense/kernel": self.head.dense.kernel,
-                "generator_predictions/dense/bias": self.head.dense.bias,
-                "generator_predictions/LayerNorm/gamma": self.head.layer_norm.gamma,
-                "generator_predictions/LayerNorm/beta": self.head.layer_norm.beta,
-                "generator_predictions/output_bias": self.head.output_bias,
-            }
-        )
-        return weights

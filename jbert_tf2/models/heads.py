@@ -9,8 +9,9 @@ from jbert_tf2.layers.activations import get_activation
 class MaskedLMHead(keras.layers.Layer):
     """dense + activation + LayerNorm, then logits against the (shared) word-embedding table.
 
-    BERT's ``cls/predictions`` (dense to hidden) and ELECTRA's ``generator_predictions``
-    (dense to the embedding size) are this layer; only their names differ.
+    BERT's ``cls/predictions`` (dense to hidden, under ``transform/``) and ELECTRA's
+    ``generator_predictions`` (dense to the embedding size) are this layer; only their
+    checkpoint names differ, set by ``scope`` and ``transform_scope``.
     """
 
     def __init__(
@@ -19,9 +20,13 @@ class MaskedLMHead(keras.layers.Layer):
         hidden_act: str,
         layer_norm_eps: float = 1e-12,
         initializer_range: float = 0.02,
+        scope: str = "cls/predictions",
+        transform_scope: str = "transform/",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.scope = scope
+        self.transform_scope = transform_scope
         self.embeddings = embeddings
         width = embeddings.word_embeddings.output_dim
         self.vocab_size = embeddings.word_embeddings.input_dim
@@ -50,9 +55,21 @@ class MaskedLMHead(keras.layers.Layer):
         logits = ops.matmul(ops.cast(x, "float32"), ops.transpose(table))
         return logits + ops.cast(self.output_bias, "float32")
 
+    def canonical_weights(self) -> dict:
+        t = self.transform_scope
+        return {
+            f"{t}dense/kernel": self.dense.kernel,
+            f"{t}dense/bias": self.dense.bias,
+            f"{t}LayerNorm/gamma": self.layer_norm.gamma,
+            f"{t}LayerNorm/beta": self.layer_norm.beta,
+            "output_bias": self.output_bias,
+        }
+
 
 class NextSentenceHead(keras.layers.Layer):
     """Two-way classifier over the pooled output; TF1 stores its weights as [2, hidden]."""
+
+    scope = "cls/seq_relationship"
 
     def __init__(self, initializer_range: float = 0.02, **kwargs):
         super().__init__(**kwargs)
@@ -72,9 +89,14 @@ class NextSentenceHead(keras.layers.Layer):
         logits = ops.matmul(ops.cast(pooled_output, "float32"), ops.transpose(weights))
         return logits + ops.cast(self.output_bias, "float32")
 
+    def canonical_weights(self) -> dict:
+        return {"output_weights": self.output_weights, "output_bias": self.output_bias}
+
 
 class ReplacedTokenHead(keras.layers.Layer):
     """ELECTRA's discriminator head: dense + activation, then one logit per token."""
+
+    scope = "discriminator_predictions"
 
     def __init__(self, hidden_size: int, hidden_act: str, initializer_range: float = 0.02, **kw):
         super().__init__(**kw)
@@ -96,3 +118,10 @@ class ReplacedTokenHead(keras.layers.Layer):
     def call(self, sequence_output):
         logits = self.dense_1(self.dense(sequence_output))
         return ops.cast(ops.squeeze(logits, -1), "float32")
+
+    def canonical_weights(self) -> dict:
+        return {
+            f"{name}/{kind}": getattr(getattr(self, name), kind)
+            for name in ("dense", "dense_1")
+            for kind in ("kernel", "bias")
+        }
