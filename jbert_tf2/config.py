@@ -92,10 +92,12 @@ class BertConfig:
                 self._fail(name, f"must be a positive integer, got {value!r}")
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
                 self._fail(name, f"must be a probability in [0, 1), got {value!r}")
-        if not isinstance(self.layer_norm_eps, (int, float)) or not self.layer_norm_eps > 0:
-            self._fail("layer_norm_eps", f"must be a positive number, got {self.layer_norm_eps!r}")
+        for name in ("initializer_range", "layer_norm_eps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                self._fail(name, f"must be a positive number, got {value!r}")
         if self.hidden_size % self.num_attention_heads:
             self._fail(
                 "num_attention_heads",
@@ -153,8 +155,14 @@ class BertConfig:
         return read_config(path, model_type=model_type)[0]
 
 
-def _normalise_activation(raw: Any, flavour: str, model_type: str, source: str) -> tuple[str, str]:
-    """Map a config's activation name to ours and say why."""
+def _normalise_activation(
+    raw: Any, flavour: str, model_type: str, source: str, tf1_checkpoint: bool = False
+) -> tuple[str, str]:
+    """Map a config's activation name to ours and say why.
+
+    ``tf1_checkpoint``: the config describes a TF1 checkpoint, which runs with Google's code; its
+    'gelu' is then Google's, even when the file is in HF's format.
+    """
     if not isinstance(raw, str):
         raise ConfigError(f"hidden_act in {source or 'config'}: must be a string, got {raw!r}")
     name = raw.strip().lower()
@@ -169,16 +177,23 @@ def _normalise_activation(raw: Any, flavour: str, model_type: str, source: str) 
             f"hidden_act in {source or 'config'}: unknown activation {raw!r}; use gelu (erf), "
             "gelu_approx (tanh), relu, tanh or silu"
         )
-    if flavour in ("jbert", "hf"):
+    if flavour == "jbert" or (flavour == "hf" and not tf1_checkpoint):
         return "gelu", "hidden_act 'gelu' means the exact erf GELU in this file's format"
     if model_type == "electra":
         return "gelu", "ELECTRA's code computes 'gelu' with erf"
     if flavour == "ini":
         return "gelu", "yoheikikuta/bert-japanese (config.ini) computes 'gelu' with erf"
+    hf_note = (
+        " (this config.json is in HF's format, where 'gelu' would be erf, but the TF1 checkpoint "
+        "runs with Google's code)"
+        if flavour == "hf"
+        else ""
+    )
     return (
         "gelu_approx",
-        "google-research/bert computes 'gelu' with the tanh approximation (since Feb 2019); "
-        "pass --hidden-act gelu for checkpoints trained with the first release's erf form",
+        "google-research/bert computes 'gelu' with the tanh approximation (since Feb 2019)"
+        + hf_note
+        + "; pass --hidden-act gelu for checkpoints trained with the first release's erf form",
     )
 
 
@@ -191,7 +206,11 @@ def _flavour_of(data: dict[str, Any]) -> str:
 
 
 def _from_dict(
-    data: dict[str, Any], source: str, model_type: str | None, flavour: str | None
+    data: dict[str, Any],
+    source: str,
+    model_type: str | None,
+    flavour: str | None,
+    tf1_checkpoint: bool = False,
 ) -> tuple[BertConfig, str]:
     if not isinstance(data, dict):
         raise ConfigError(f"{source or 'config'}: expected a JSON object of config fields")
@@ -213,7 +232,7 @@ def _from_dict(
         note = f"hidden_act {data[EXACT_ACT_KEY]!r} as recorded in {EXACT_ACT_KEY}"
     elif "hidden_act" in data:
         values["hidden_act"], note = _normalise_activation(
-            data["hidden_act"], flavour, model_type, source
+            data["hidden_act"], flavour, model_type, source, tf1_checkpoint
         )
     elif model_type == "electra":
         values["hidden_act"], note = "gelu", "ELECTRA's default activation is the erf GELU"
@@ -243,14 +262,20 @@ def _coerce_ini_value(value: str) -> Any:
     return value
 
 
-def read_config(path: str | Path, model_type: str | None = None) -> tuple[BertConfig, str]:
-    """Read a config file; return the config and a note on how ``hidden_act`` was decided."""
+def read_config(
+    path: str | Path, model_type: str | None = None, tf1_checkpoint: bool = False
+) -> tuple[BertConfig, str]:
+    """Read a config file; return the config and a note on how ``hidden_act`` was decided.
+
+    ``tf1_checkpoint``: the file describes a TF1 checkpoint (run by Google's code), so a BERT
+    'gelu' is the tanh form whatever the file's format; HF directories pass False.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found; pass the bert_config.json / config.ini")
     text = path.read_text(encoding="utf-8", errors="replace")
     if path.suffix.lower() == ".ini":
-        parser = configparser.ConfigParser()
+        parser = configparser.ConfigParser(interpolation=None)
         try:
             parser.read_string(text, source=str(path))
         except configparser.Error as exc:
@@ -258,7 +283,7 @@ def read_config(path: str | Path, model_type: str | None = None) -> tuple[BertCo
         for section in parser.sections():
             if parser.has_option(section, "hidden_size"):
                 data = {k: _coerce_ini_value(v) for k, v in parser.items(section)}
-                return _from_dict(data, str(path), model_type, flavour="ini")
+                return _from_dict(data, str(path), model_type, "ini", tf1_checkpoint)
         raise ConfigError(
             f"{path}: no section with BERT sizes (hidden_size, ...); yoheikikuta's file has them "
             "under [BERT-CONFIG]"
@@ -269,4 +294,4 @@ def read_config(path: str | Path, model_type: str | None = None) -> tuple[BertCo
         raise ConfigError(
             f"{path}: line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})"
         ) from exc
-    return _from_dict(data, str(path), model_type, flavour=None)
+    return _from_dict(data, str(path), model_type, None, tf1_checkpoint)

@@ -100,6 +100,8 @@ def test_round_trip_through_our_json(tmp_path):
         ("hidden_size", "768", "positive integer"),
         ("hidden_dropout_prob", 1.5, "probability"),
         ("hidden_act", "swishy", "unknown activation"),
+        ("initializer_range", "x", "positive number"),
+        ("layer_norm_eps", 0, "positive number"),
     ],
 )
 def test_bad_values_name_field_and_file(tmp_path, field, value, message):
@@ -128,3 +130,22 @@ def test_electra_generator_rule():
     gen = disc.generator_config(generator_hidden_size=1 / 3)
     assert (gen.hidden_size, gen.num_attention_heads, gen.intermediate_size) == (256, 4, 1024)
     assert gen.num_hidden_layers == 12 and gen.embedding_size == 768
+
+
+def test_ini_with_percent_signs(tmp_path):
+    ini = "[DATA]\nFILEURL = https://x/a%20b\n[BERT-CONFIG]\n" + "".join(
+        f"{k} = {v}\n" for k, v in GOOGLE.items()
+    )
+    assert read_config(write(tmp_path, "config.ini", ini))[0].hidden_size == 768
+
+
+def test_hf_json_for_tf1_bert_checkpoint_is_tanh(tmp_path):
+    hf = {**GOOGLE, "model_type": "bert", "architectures": ["BertModel"]}
+    config, note = read_config(write(tmp_path, "config.json", hf), tf1_checkpoint=True)
+    assert config.hidden_act == "gelu_approx" and "HF's format" in note
+    assert read_config(tmp_path / "config.json")[0].hidden_act == "gelu"  # as an HF directory
+
+
+def test_exact_flavour_key_wins(tmp_path):
+    data = {**GOOGLE, "jbert_hidden_act": "gelu"}
+    assert read_config(write(tmp_path, "bert_config.json", data))[0].hidden_act == "gelu"

@@ -79,7 +79,9 @@ def bert_variables(model: transformers.BertForPreTraining) -> dict:
     return out
 
 
-def electra_variables(disc: transformers.ElectraForPreTraining, gen=None) -> dict:
+def electra_variables(
+    disc: transformers.ElectraForPreTraining, gen=None, untied_generator: bool = False
+) -> dict:
     state = disc.state_dict()
     out = encoder_variables(
         state, "electra", "electra", "electra/embeddings", disc.config.num_hidden_layers
@@ -96,8 +98,9 @@ def electra_variables(disc: transformers.ElectraForPreTraining, gen=None) -> dic
     )
     if gen is not None:
         gstate = gen.state_dict()
+        emb_scope = "generator/embeddings" if untied_generator else "electra/embeddings"
         gvars = encoder_variables(
-            gstate, "electra", "generator", "electra/embeddings", gen.config.num_hidden_layers
+            gstate, "electra", "generator", emb_scope, gen.config.num_hidden_layers
         )
         for name, value in gvars.items():
             if name.startswith("electra/embeddings/"):

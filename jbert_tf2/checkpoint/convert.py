@@ -130,7 +130,12 @@ _SIZE_VARIABLE = {
 
 
 def check_config_against_shapes(
-    config: BertConfig, weights: dict, scope: str, embeddings_scope: str, source: str
+    config: BertConfig,
+    weights: dict,
+    scope: str,
+    embeddings_scope: str,
+    source: str,
+    flag: str = "--config",
 ) -> None:
     """Name each config field the checkpoint contradicts, with the variable and its shape."""
     sizes = shape_config(weights, scope, embeddings_scope)
@@ -151,23 +156,30 @@ def check_config_against_shapes(
             f"{config.source or 'config'} does not describe {source}:\n"
             + "\n".join(problems)
             + "\nlikely cause: the config belongs to another model size; pass the config that "
-            "came with this checkpoint (--config)"
+            f"came with this checkpoint ({flag})"
         )
 
 
-def inferred_config(sizes: dict, family: str, source: str) -> BertConfig:
+def heads_by_rule(hidden: int, source: str, what: str = "") -> int:
+    """ELECTRA's (and Google's released sizes') rule: one head per 64 hidden units."""
+    heads = max(1, hidden // 64)
+    if hidden % heads:
+        raise ConfigError(
+            f"{source}: no {what}config file found, and the head count cannot be read from the "
+            f"weights (the hidden // 64 rule gives {heads} heads, which do not divide "
+            f"hidden_size {hidden}); pass --{what}config"
+        )
+    return heads
+
+
+def inferred_config(sizes: dict, family: str, source: str, act: str) -> BertConfig:
     hidden = sizes.get("hidden_size")
     if not hidden or not sizes.get("vocab_size"):
         raise CheckpointError(f"{source}: cannot infer the model sizes (no embeddings or layer_0)")
-    if hidden % 64:
-        raise ConfigError(
-            f"{source}: no config file found and the head count cannot be read from the "
-            f"weights (hidden_size {hidden} is not a multiple of 64); pass --config"
-        )
     return BertConfig(
         **sizes,
-        num_attention_heads=max(1, hidden // 64),
-        hidden_act="gelu" if family == "electra" else "gelu_approx",
+        num_attention_heads=heads_by_rule(hidden, source),
+        hidden_act=act,
         model_type=family,
         source=f"{source} (inferred from shapes)",
     )
@@ -336,6 +348,29 @@ def tokenizer_settings(
 # ---------------------------------------------------------------- readers
 
 
+def _tokenizer_files(
+    directory: Path, vocab: str | None, spm_model: str | None
+) -> tuple[Path | None, Path | None]:
+    """The vocabulary and SentencePiece model: as given, else found beside the checkpoint."""
+    vocab_path = (
+        Path(vocab)
+        if vocab
+        else (
+            find_beside(directory, ("vocab.txt",))
+            or _single(directory, "*.vocab", "vocab", "--vocab")
+        )
+    )
+    spm_path = (
+        Path(spm_model)
+        if spm_model
+        else _single(directory, "*.model", "SentencePiece model", "--spm-model")
+    )
+    for given, flag in ((vocab_path, "--vocab"), (spm_path, "--spm-model")):
+        if given is not None and not given.is_file():
+            raise JbertError(f"{given}: file not found ({flag})")
+    return vocab_path, spm_path
+
+
 def from_tf1(
     ckpt: str,
     family: str | None = None,
@@ -361,16 +396,23 @@ def from_tf1(
     if family == "electra":
         names = ("config.json", "electra_config.json", "bert_config.json", "config.ini")
     path = Path(config_file) if config_file else find_beside(directory, names)
+    vocab_path, spm_path = _tokenizer_files(directory, vocab, spm_model)
     sizes = shape_config(weights, family, f"{family}/embeddings")
     if path is not None:
-        config, note = read_config(path, model_type=family)
+        config, note = read_config(path, model_type=family, tf1_checkpoint=True)
         report.add(f"config: {path}" + (f" ({note})" if note else ""))
         config = _embedding_size_from_weights(config, path, sizes, report)
     else:
-        config = inferred_config(sizes, family, prefix)
+        act, why = "gelu_approx", "google-research/bert's tanh GELU"
+        if family == "electra":
+            act, why = "gelu", "ELECTRA's erf GELU"
+        elif spm_path is not None:
+            act, why = "gelu", "a SentencePiece BERT: yoheikikuta/bert-japanese's erf GELU"
+        config = inferred_config(sizes, family, prefix, act)
         report.add(
             f"config: none found beside the checkpoint; sizes read from the weights, "
-            f"{config.num_attention_heads} heads (hidden_size // 64), hidden_act {config.hidden_act}"
+            f"{config.num_attention_heads} heads (hidden_size // 64), hidden_act {act} ({why}; "
+            "--hidden-act overrides)"
         )
     if hidden_act:
         config = config.replace(hidden_act=hidden_act)
@@ -388,13 +430,14 @@ def from_tf1(
         )
         gsizes = shape_config(weights, "generator", emb_scope)
         if gpath is not None:
-            generator_config, _ = read_config(gpath, model_type="electra")
+            generator_config, _ = read_config(gpath, model_type="electra", tf1_checkpoint=True)
             report.add(f"generator config: {gpath}")
+            generator_config = _embedding_size_from_weights(generator_config, gpath, gsizes, report)
         else:
             hidden = gsizes.get("hidden_size", 0)
             generator_config = config.replace(
                 **gsizes,
-                num_attention_heads=max(1, hidden // 64),
+                num_attention_heads=heads_by_rule(hidden, prefix, "generator-"),
                 source=f"{prefix} generator (inferred from shapes)",
             )
             report.add(
@@ -404,29 +447,15 @@ def from_tf1(
             )
         if hidden_act:
             generator_config = generator_config.replace(hidden_act=hidden_act)
-        check_config_against_shapes(generator_config, weights, "generator", emb_scope, prefix)
+        check_config_against_shapes(
+            generator_config, weights, "generator", emb_scope, prefix, "--generator-config"
+        )
     report.add(f"components: {', '.join(components)}")
 
     expected = expected_weights(config, components, generator_config, untied)
     matched = match_weights(weights, expected, prefix)
     report.mapped, report.skipped = len(matched), skipped
 
-    vocab_path = (
-        Path(vocab)
-        if vocab
-        else (
-            find_beside(directory, ("vocab.txt",))
-            or _single(directory, "*.vocab", "vocab", "--vocab")
-        )
-    )
-    spm_path = (
-        Path(spm_model)
-        if spm_model
-        else _single(directory, "*.model", "SentencePiece model", "--spm-model")
-    )
-    for given, flag in ((vocab_path, "--vocab"), (spm_path, "--spm-model")):
-        if given is not None and not given.is_file():
-            raise JbertError(f"{given}: file not found ({flag})")
     settings, files = tokenizer_settings(
         vocab_path, spm_path, tokenizer, do_lower_case, mecab_dic, report
     )
@@ -464,6 +493,16 @@ def _hf_architecture_components(names: list[str], model_type: str) -> list[str]:
     return found
 
 
+def _same_embeddings(disc_hf: dict, gen_hf: dict) -> bool:
+    """Whether the HF generator's embeddings are the discriminator's (ELECTRA's tied setting)."""
+    for name, value in disc_hf.items():
+        if name.startswith("electra.embeddings."):
+            other = gen_hf.get(name)
+            if other is None or other.shape != value.shape or not np.array_equal(other, value):
+                return False
+    return True
+
+
 def from_hf(path: str) -> tuple[ModelDirectory, Report]:
     """Read an HF BERT / ELECTRA directory (and a ``generator/`` one beside it) into canonical names."""
     directory = Path(path)
@@ -478,18 +517,23 @@ def from_hf(path: str) -> tuple[ModelDirectory, Report]:
     }
     expected = expected_weights(config, components)
     weights, unused = hf_format.from_hf_weights(hf_weights, list(expected), str(directory))
-    generator_config = None
+    generator_config, untied = None, False
     if (directory / "generator" / "config.json").is_file():
         generator_config, gen_hf = hf_format.read_hf_model(directory / "generator")
+        generator_config = generator_config.replace(model_type="electra")
         components.append("generator")
-        gen_expected = expected_weights(config, components, generator_config)
-        gen_names = [n for n in gen_expected if n.startswith(("generator", "electra/embeddings/"))]
+        untied = not _same_embeddings(hf_weights, gen_hf)
         gen_weights, gen_unused = hf_format.from_hf_weights(
-            gen_hf, gen_names, str(directory / "generator"), generator=True
+            gen_hf,
+            generator_weight_names(generator_config, untied),
+            str(directory / "generator"),
+            generator=True,
         )
         unused += [f"generator/{n}" for n in gen_unused]
-        weights.update({k: v for k, v in gen_weights.items() if k not in weights})
-        expected = gen_expected
+        weights.update(gen_weights)
+        expected = expected_weights(config, components, generator_config, untied)
+        if untied:
+            report.add("generator: its own embeddings (untied from the discriminator's)")
     if unused:
         raise CheckpointError(
             f"{directory}: weights with no place in the model: {', '.join(unused[:20])}"
@@ -502,7 +546,7 @@ def from_hf(path: str) -> tuple[ModelDirectory, Report]:
     settings = None
     if files:
         settings, files = tokenizer_settings(files["vocab_file"], None, None, None, None, report)
-    md = ModelDirectory(config, matched, components, generator_config, False, settings, files)
+    md = ModelDirectory(config, matched, components, generator_config, untied, settings, files)
     return md, report
 
 
@@ -535,40 +579,55 @@ def _subset(weights: dict, names) -> dict:
     return {n: weights[n] for n in names}
 
 
+_HF_BERT_ARCHITECTURES = {
+    ("mlm", "nsp"): "BertForPreTraining",
+    ("mlm",): "BertForMaskedLM",
+    ("nsp",): "BertForNextSentencePrediction",
+    (): "BertModel",
+}
+
+
+def generator_weight_names(generator_config: BertConfig, untied: bool) -> list[str]:
+    """Canonical names of the ELECTRA generator alone (its embeddings: shared or its own)."""
+    from jbert_tf2.models import ElectraGenerator
+
+    return list(ElectraGenerator(generator_config, untied_embeddings=untied).canonical_weights())
+
+
 def write_hf(md: ModelDirectory, out: Path, report: Report) -> None:
     config = md.config
+    main = [c for c in md.components if c != "generator"]
+    names = list(expected_weights(config, main))
     if config.model_type == "bert":
-        heads = [c for c in ("mlm", "nsp") if c in md.components]
-        architecture = "BertForPreTraining" if heads else "BertModel"
-        if heads == ["mlm"]:
-            architecture = "BertForMaskedLM"
+        heads = tuple(c for c in ("mlm", "nsp") if c in md.components)
+        architecture = _HF_BERT_ARCHITECTURES[heads]
+        if architecture == "BertForMaskedLM":  # HF's masked-LM model has no pooler
+            names = [n for n in names if not n.startswith("bert/pooler/")]
+            report.add("note: BertForMaskedLM has no pooler; bert/pooler is not written")
     else:
         architecture = (
             "ElectraForPreTraining" if "discriminator" in md.components else "ElectraModel"
         )
-    main = [c for c in md.components if c != "generator"]
-    names = expected_weights(config, main)
     hf_format.write_hf_model(
         out, config, architecture, _subset(md.weights, names), tokenizer_files=md.tokenizer_files
     )
     report.add(f"wrote: HF {architecture}")
     if md.generator_config is not None:
-        gen_names = [
-            n
-            for n in expected_weights(
-                config, md.components, md.generator_config, md.generator_untied
-            )
-            if n.startswith(("generator", "electra/embeddings/"))
-        ]
+        gen_names = generator_weight_names(md.generator_config, md.generator_untied)
         hf_format.write_hf_model(
             out / "generator",
-            md.generator_config.replace(embedding_size=md.config.embedding_size),
+            md.generator_config,
             "ElectraForMaskedLM",
             _subset(md.weights, gen_names),
             generator=True,
             tokenizer_files=md.tokenizer_files,
         )
         report.add("wrote: generator/ (HF ElectraForMaskedLM)")
+        if md.generator_config.hidden_act != "gelu":
+            report.add(
+                "note: transformers' ElectraForMaskedLM head always uses the erf GELU; this "
+                f"generator's head uses {md.generator_config.hidden_act}, so its HF logits differ"
+            )
     if config.hidden_act == "gelu_approx":
         report.add("note: tanh GELU is written as HF's hidden_act 'gelu_new'")
 

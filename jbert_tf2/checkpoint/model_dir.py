@@ -52,8 +52,9 @@ def is_model_dir(path: str | os.PathLike) -> bool:
         return False
 
 
-def read_model_dir(path: str | os.PathLike) -> ModelDirectory:
-    """Read a model directory written by `jbert-convert` (or `save_model_dir`)."""
+def read_model_dir(path: str | os.PathLike, with_tokenizer: bool = True) -> ModelDirectory:
+    """Read a model directory written by `jbert-convert` (or `save_model_dir`); the model
+    loaders skip the tokenizer settings (``with_tokenizer=False``), which they do not need."""
     from safetensors.numpy import load_file
 
     path = Path(path)
@@ -68,7 +69,10 @@ def read_model_dir(path: str | os.PathLike) -> ModelDirectory:
         raise JbertError(
             f"{path}: not a jbert model directory (needs {CONFIG_FILE} and {WEIGHTS_FILE}){hint}"
         )
-    config_data = json.loads((path / CONFIG_FILE).read_text())
+    try:
+        config_data = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise JbertError(f"{path / CONFIG_FILE}: cannot be read ({exc})") from None
     config = BertConfig.from_dict(config_data, source=str(path / CONFIG_FILE))
     generator_config = None
     if (path / GENERATOR_CONFIG_FILE).is_file():
@@ -81,11 +85,24 @@ def read_model_dir(path: str | os.PathLike) -> ModelDirectory:
             "convert the checkpoint again"
         ) from None
     tokenizer, files = None, {}
-    if (path / TOKENIZER_FILE).is_file():
-        tokenizer = json.loads((path / TOKENIZER_FILE).read_text())
+    if with_tokenizer and (path / TOKENIZER_FILE).is_file():
+        tokenizer_file = path / TOKENIZER_FILE
+        try:
+            tokenizer = json.loads(tokenizer_file.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as exc:
+            raise JbertError(
+                f"{tokenizer_file}: not valid JSON ({exc}); restore it or convert the checkpoint again"
+            ) from None
+        if not isinstance(tokenizer, dict):
+            raise JbertError(f"{tokenizer_file}: expected a JSON object of tokenizer settings")
         for key in ("vocab_file", "spm_model_file"):
             if tokenizer.get(key):
                 files[key] = path / tokenizer[key]
+                if not files[key].is_file():
+                    raise JbertError(
+                        f"{tokenizer_file}: names {key} {tokenizer[key]!r}, which is missing "
+                        f"from {path}; copy it back or convert the checkpoint again"
+                    )
     return ModelDirectory(
         config=config,
         weights=weights,
@@ -102,6 +119,11 @@ def write_atomically(out_dir: str | os.PathLike, overwrite: bool, fill) -> Path:
     place, so a failure never leaves a half-written output and nothing is replaced without
     ``overwrite``."""
     out_dir = Path(out_dir)
+    if not str(out_dir).strip() or Path.cwd().resolve().is_relative_to(out_dir.resolve()):
+        raise JbertError(
+            f"{str(out_dir) or '(empty)'}: is the current directory or one above it; "
+            "name a new directory to write, e.g. -o ./converted"
+        )
     if out_dir.exists() and not overwrite:
         raise JbertError(
             f"{out_dir}: already exists; choose another output directory or pass --overwrite "
@@ -110,17 +132,28 @@ def write_atomically(out_dir: str | os.PathLike, overwrite: bool, fill) -> Path:
     if out_dir.exists() and not out_dir.is_dir():
         raise JbertError(f"{out_dir}: exists and is not a directory; choose another output path")
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
+    except OSError as exc:
+        raise JbertError(f"{out_dir}: cannot create it ({exc.strerror or exc})") from None
     try:
         fill(tmp)
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=parent))
             os.replace(out_dir, old / "x")
-            os.replace(tmp, out_dir)
+            try:
+                os.replace(tmp, out_dir)
+            except OSError:
+                os.replace(old / "x", out_dir)  # put the user's directory back
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out_dir)
+    except OSError as exc:
+        raise JbertError(
+            f"{out_dir}: writing failed ({exc.strerror or exc}); nothing was changed there"
+        ) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -181,7 +214,7 @@ def load(
     """
     from jbert_tf2.models import BertModel, ElectraModel
 
-    md = read_model_dir(path)
+    md = read_model_dir(path, with_tokenizer=False)
     cls = ElectraModel if md.config.model_type == "electra" else BertModel
     model = cls(md.config, output_hidden_states, output_attentions)
     assign_weights(model, md.weights, str(Path(path) / WEIGHTS_FILE))
@@ -192,24 +225,27 @@ def load_pretraining(
     path: str | os.PathLike, output_hidden_states: bool = False, output_attentions: bool = False
 ):
     """Encoder + the checkpoint's pretraining heads: `BertPretrainingModel` (MLM + NSP) for BERT,
-    `ElectraDiscriminator` (replaced-token detection) for ELECTRA."""
+    `ElectraDiscriminator` (replaced-token detection) for ELECTRA. A BERT checkpoint without
+    next-sentence prediction gives a model with ``mlm_logits`` only."""
     from jbert_tf2.models import BertPretrainingModel, ElectraDiscriminator
 
-    md = read_model_dir(path)
+    md = read_model_dir(path, with_tokenizer=False)
     if md.config.model_type == "electra":
-        needed, model = (
-            "discriminator",
-            ElectraDiscriminator(md.config, output_hidden_states, output_attentions),
-        )
+        if "discriminator" not in md.components:
+            raise JbertError(
+                f"{path}: the checkpoint it came from had no discriminator head "
+                "(discriminator_predictions/); use jbert_tf2.load() for the encoder"
+            )
+        model = ElectraDiscriminator(md.config, output_hidden_states, output_attentions)
     else:
-        needed, model = (
-            "mlm",
-            BertPretrainingModel(md.config, output_hidden_states, output_attentions),
-        )
-    if needed not in md.components and not (needed == "mlm" and "nsp" in md.components):
-        raise JbertError(
-            f"{path}: the checkpoint it came from had no pretraining heads ({needed}); "
-            "use jbert_tf2.load() for the encoder"
+        heads = tuple(h for h in ("mlm", "nsp") if h in md.components)
+        if not heads:
+            raise JbertError(
+                f"{path}: the checkpoint it came from had no pretraining heads (cls/predictions, "
+                "cls/seq_relationship); use jbert_tf2.load() for the encoder"
+            )
+        model = BertPretrainingModel(
+            md.config, output_hidden_states, output_attentions, heads=heads
         )
     assign_weights(model, md.weights, str(Path(path) / WEIGHTS_FILE))
     return model
@@ -221,7 +257,7 @@ def load_generator(
     """ELECTRA's generator (``generator_logits``), with the embeddings it shares."""
     from jbert_tf2.models import ElectraGenerator
 
-    md = read_model_dir(path)
+    md = read_model_dir(path, with_tokenizer=False)
     if md.generator_config is None:
         raise JbertError(
             f"{path}: has no ELECTRA generator (the converted checkpoint held no generator/ "

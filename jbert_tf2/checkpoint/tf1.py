@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 from collections.abc import Callable
@@ -66,7 +67,7 @@ def resolve_checkpoint(path: str | os.PathLike) -> str:
         )
     index = Path(str(path) + ".index")
     if index.is_file():
-        data = list(path.parent.glob(path.name + ".data-*"))
+        data = list(path.parent.glob(glob.escape(path.name) + ".data-*"))
         if not data:
             raise CheckpointError(
                 f"{path}: found {index.name} but no {path.name}.data-* file beside it; "
@@ -98,6 +99,11 @@ def read_tf1_checkpoint(
         shapes = reader.get_variable_to_shape_map()
         dtypes = reader.get_variable_to_dtype_map()
     except (tf.errors.OpError, ValueError) as exc:
+        if any(ch in prefix for ch in "[]*?"):
+            raise CheckpointError(
+                f"{prefix}: TensorFlow cannot read checkpoints whose path contains [ ] * or ?; "
+                "move or rename the folder and try again"
+            ) from None
         raise CheckpointError(
             f"{prefix}.index: cannot read the checkpoint index ({_first_line(exc)}); the file is "
             "truncated or not a TF checkpoint: copy it again"

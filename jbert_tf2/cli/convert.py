@@ -105,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     except JbertError as exc:
         print(f"jbert-convert: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"jbert-convert: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(report.format())
     return 0
 

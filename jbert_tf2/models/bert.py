@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from jbert_tf2.backend import keras
 from jbert_tf2.models.encoder import TransformerEncoder
 
 
+@keras.saving.register_keras_serializable(package="jbert_tf2")
 class BertModel(TransformerEncoder):
     """BERT (Devlin et al. 2019): embeddings, N Transformer blocks and the [CLS] pooler.
 

@@ -8,6 +8,7 @@ embeddings) and predicts tokens against the shared word-embedding table.
 
 from __future__ import annotations
 
+from jbert_tf2.backend import keras
 from jbert_tf2.config import BertConfig
 from jbert_tf2.layers.embeddings import Embeddings
 from jbert_tf2.models.encoder import TransformerEncoder
@@ -15,6 +16,7 @@ from jbert_tf2.models.heads import MaskedLMHead, ReplacedTokenHead
 from jbert_tf2.models.with_heads import EncoderWithHeads
 
 
+@keras.saving.register_keras_serializable(package="jbert_tf2")
 class ElectraModel(TransformerEncoder):
     """ELECTRA's encoder (the discriminator body): outputs as `BertModel`, pooled = [CLS]."""
 
@@ -22,6 +24,7 @@ class ElectraModel(TransformerEncoder):
     has_pooler = False
 
 
+@keras.saving.register_keras_serializable(package="jbert_tf2")
 class ElectraDiscriminator(EncoderWithHeads):
     """ELECTRA encoder + replaced-token-detection head; adds ``discriminator_logits`` [batch, seq]."""
 
@@ -30,8 +33,7 @@ class ElectraDiscriminator(EncoderWithHeads):
     def __init__(
         self, config: BertConfig, output_hidden_states=False, output_attentions=False, **kw
     ):
-        kw.setdefault("name", "electra_discriminator")
-        super().__init__(config, **kw)
+        super().__init__(config, output_hidden_states, output_attentions, **kw)
         self.encoder = ElectraModel(config, output_hidden_states, output_attentions)
         self.head = ReplacedTokenHead(
             config.hidden_size,
@@ -41,6 +43,7 @@ class ElectraDiscriminator(EncoderWithHeads):
         )
 
 
+@keras.saving.register_keras_serializable(package="jbert_tf2")
 class ElectraGenerator(EncoderWithHeads):
     """ELECTRA's generator: a small encoder under ``generator/`` + masked-LM head.
 
@@ -65,8 +68,7 @@ class ElectraGenerator(EncoderWithHeads):
         output_attentions: bool = False,
         **kw,
     ):
-        kw.setdefault("name", "electra_generator")
-        super().__init__(config, **kw)
+        super().__init__(config, output_hidden_states, output_attentions, **kw)
         self.untied_embeddings = untied_embeddings
         self.encoder = ElectraModel(
             config,
@@ -85,3 +87,6 @@ class ElectraGenerator(EncoderWithHeads):
             transform_scope="",
             name="generator_predictions",
         )
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "untied_embeddings": self.untied_embeddings}

@@ -69,7 +69,6 @@ class TransformerEncoder(keras.Model):
         scope: str | None = None,
         **kwargs,
     ):
-        kwargs.setdefault("name", scope or self.scope)
         super().__init__(**kwargs)
         self.config = config
         self.output_hidden_states = output_hidden_states
@@ -185,6 +184,8 @@ class TransformerEncoder(keras.Model):
             "config": self.config.to_dict(),
             "output_hidden_states": self.output_hidden_states,
             "output_attentions": self.output_attentions,
+            "embeddings_scope": self.embeddings_scope,
+            "scope": self.scope,
             "name": self.name,
         }
 

@@ -14,9 +14,32 @@ class EncoderWithHeads(keras.Model):
 
     HEADS: tuple[tuple[str, str, str], ...] = ()
 
-    def __init__(self, config: BertConfig, **kwargs):
+    def __init__(
+        self,
+        config: BertConfig,
+        output_hidden_states: bool = False,
+        output_attentions: bool = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.config = config
+        self.output_hidden_states = output_hidden_states
+        self.output_attentions = output_attentions
+
+    def get_config(self) -> dict:
+        """The constructor's arguments, so ``model.save`` / ``keras.models.load_model`` work."""
+        return {
+            "config": self.config.to_dict(),
+            "output_hidden_states": self.output_hidden_states,
+            "output_attentions": self.output_attentions,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        config["config"] = BertConfig.from_dict(config["config"])
+        return cls(**config)
 
     def call(self, inputs, training=None):
         outputs = dict(self.encoder(inputs, training=training))
