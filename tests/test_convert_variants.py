@@ -59,9 +59,15 @@ def test_bert_without_nsp_head(tmp_path):
     mlm, info = transformers.BertForMaskedLM.from_pretrained(
         tmp_path / "hf", output_loading_info=True
     )
-    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    assert not info["missing_keys"], info
+    assert all(k.startswith("bert.pooler.") for k in info["unexpected_keys"]), info
     with torch.no_grad():
         close(mlm.eval()(**fx.torch_inputs(batch)).logits, ref.prediction_logits, valid)
+    convert(tmp_path / "hf", "-o", tmp_path / "back")  # and back, pooler included
+    again = jbert_tf2.load(tmp_path / "back")(batch)
+    with torch.no_grad():
+        pooled = hf.bert(**fx.torch_inputs(batch)).pooler_output
+    close(again["pooled_output"], pooled)
 
 
 ELECTRA = dict(

@@ -40,9 +40,11 @@ def write_hf(md: ModelDirectory, out: Path, report: Report) -> None:
     if config.model_type == "bert":
         heads = tuple(c for c in ("mlm", "nsp") if c in md.components)
         architecture = _HF_BERT_ARCHITECTURES[heads]
-        if architecture == "BertForMaskedLM":  # HF's masked-LM model has no pooler
-            names = [n for n in names if not n.startswith("bert/pooler/")]
-            report.add("note: BertForMaskedLM has no pooler; bert/pooler is not written")
+        if architecture == "BertForMaskedLM":
+            report.add(
+                "note: bert/pooler is kept although BertForMaskedLM does not use it "
+                "(transformers lists it as unused when loading), so the export converts back whole"
+            )
     else:
         architecture = (
             "ElectraForPreTraining" if "discriminator" in md.components else "ElectraModel"

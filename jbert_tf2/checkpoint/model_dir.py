@@ -47,9 +47,10 @@ def is_model_dir(path: str | os.PathLike) -> bool:
     if not (path.is_dir() and config.is_file() and (path / WEIGHTS_FILE).is_file()):
         return False
     try:
-        return json.loads(config.read_text()).get("format") == "jbert_tf2"
+        data = json.loads(config.read_text(encoding="utf-8"))
     except (ValueError, OSError):
         return False
+    return isinstance(data, dict) and data.get("format") == "jbert_tf2"
 
 
 def read_model_dir(path: str | os.PathLike, with_tokenizer: bool = True) -> ModelDirectory:
@@ -141,7 +142,11 @@ def write_atomically(out_dir: str | os.PathLike, overwrite: bool, fill) -> Path:
         fill(tmp)
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=parent))
-            os.replace(out_dir, old / "x")
+            try:
+                os.replace(out_dir, old / "x")
+            except OSError:
+                old.rmdir()
+                raise
             try:
                 os.replace(tmp, out_dir)
             except OSError:
