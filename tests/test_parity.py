@@ -197,15 +197,20 @@ def test_bert_to_tf1_round_trip(bert_case):
         np.testing.assert_array_equal(
             written.get_tensor(name), original.get_tensor(name), err_msg=name
         )
-    # Google's scripts read it with tf.compat.v1 (init_from_checkpoint / Saver)
+    # Google's scripts warm-start every variable with init_from_checkpoint(ckpt, {name: name})
     graph = tf.Graph()
     with graph.as_default():
-        name = "bert/encoder/layer_0/attention/self/query/kernel"
-        var = tf.compat.v1.get_variable(name, shape=original.get_tensor(name).shape)
-        tf.compat.v1.train.init_from_checkpoint(str(out_dir / "model.ckpt"), {name: var})
+        variables = {
+            name: tf.compat.v1.get_variable(name, shape=original.get_tensor(name).shape)
+            for name in sorted(model_vars)
+        }
+        tf.compat.v1.train.init_from_checkpoint(
+            str(out_dir / "model.ckpt"), {name: name for name in variables}
+        )
         with tf.compat.v1.Session(graph=graph) as session:
             session.run(tf.compat.v1.global_variables_initializer())
-            np.testing.assert_array_equal(session.run(var), original.get_tensor(name))
+            for name, var in variables.items():
+                np.testing.assert_array_equal(session.run(var), original.get_tensor(name), name)
     google_config = json.loads((out_dir / "bert_config.json").read_text())
     assert google_config["hidden_size"] == hf.config.hidden_size
     assert google_config["hidden_act"] == "gelu"  # what Google's modeling.py accepts

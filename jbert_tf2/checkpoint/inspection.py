@@ -222,20 +222,17 @@ def expected_weights(
 
     names: dict[str, tuple[int, ...]] = {}
 
-    def take(model, prefixes=None):
-        for name, var in model.canonical_weights().items():
-            if prefixes is None or name.startswith(prefixes):
-                names[name] = tuple(var.shape)
+    def take(model):
+        # one model per part, built once: its variables are allocated only for their shapes
+        names.update({n: tuple(v.shape) for n, v in model.canonical_weights().items()})
 
     if config.model_type == "bert":
-        take(BertModel(config))
-        heads = tuple(p for c in ("mlm", "nsp") if c in components for p in COMPONENT_PREFIXES[c])
-        if heads:
-            take(BertPretrainingModel(config), heads)
+        heads = tuple(c for c in ("mlm", "nsp") if c in components)
+        take(BertPretrainingModel(config, heads=heads) if heads else BertModel(config))
     else:
-        take(ElectraModel(config))
-        if "discriminator" in components:
-            take(ElectraDiscriminator(config), COMPONENT_PREFIXES["discriminator"])
+        take(
+            ElectraDiscriminator(config) if "discriminator" in components else ElectraModel(config)
+        )
         if "generator" in components and generator_config is not None:
             take(ElectraGenerator(generator_config, untied_embeddings=generator_untied))
     return names
