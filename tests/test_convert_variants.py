@@ -24,7 +24,7 @@ BERT = dict(
 )
 
 
-def convert(*args, report=None, capsys=None):
+def convert(*args, capsys=None):
     code = convert_main([str(a) for a in args])
     assert code == 0
     return capsys.readouterr().out if capsys else None

@@ -6,12 +6,15 @@ requested format atomically; `jbert-convert` is its command line.
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 from jbert_tf2.checkpoint import hf as hf_format
-from jbert_tf2.checkpoint.inspection import Report, expected_weights, generator_weight_names
+from jbert_tf2.checkpoint.inspection import Report, expected_weights, generator_weights
 from jbert_tf2.checkpoint.model_dir import (
     ModelDirectory,
+    check_output_dir,
     save_model_dir,
     write_atomically,
 )
@@ -54,7 +57,7 @@ def write_hf(md: ModelDirectory, out: Path, report: Report) -> None:
     )
     report.add(f"wrote: HF {architecture}")
     if md.generator_config is not None:
-        gen_names = generator_weight_names(md.generator_config, md.generator_untied)
+        gen_names = generator_weights(md.generator_config, md.generator_untied)
         hf_format.write_hf_model(
             out / "generator",
             md.generator_config,
@@ -73,15 +76,17 @@ def write_hf(md: ModelDirectory, out: Path, report: Report) -> None:
         report.add("note: tanh GELU is written as HF's hidden_act 'gelu_new'")
 
 
-def write_tf1(md: ModelDirectory, out: Path, report: Report) -> None:
-    import json
-    import shutil
+def write_jbert(md: ModelDirectory, out: Path, report: Report) -> None:
+    save_model_dir(md, out)
+    report.add("wrote: jbert model directory")
 
+
+def write_tf1(md: ModelDirectory, out: Path, report: Report) -> None:
     write_tf1_checkpoint(md.weights, out / "model.ckpt")
     google = {
         k: v
         for k, v in md.config.to_dict().items()
-        if k not in ("format", "model_type", "layer_norm_eps", "source")
+        if k not in ("format", "model_type", "layer_norm_eps")
     }
     google["hidden_act"] = (
         "gelu" if md.config.hidden_act.startswith("gelu") else md.config.hidden_act
@@ -94,9 +99,7 @@ def write_tf1(md: ModelDirectory, out: Path, report: Report) -> None:
         google.pop("embedding_size", None)
     (out / config_name).write_text(json.dumps(google, indent=2, sort_keys=True) + "\n")
     if md.generator_config is not None:
-        gen = {
-            k: v for k, v in md.generator_config.to_dict().items() if k not in ("format", "source")
-        }
+        gen = {k: v for k, v in md.generator_config.to_dict().items() if k != "format"}
         (out / "generator_config.json").write_text(json.dumps(gen, indent=2, sort_keys=True) + "\n")
     for source in md.tokenizer_files.values():
         shutil.copyfile(source, out / Path(source).name)
@@ -114,25 +117,13 @@ def convert(
     ckpt: str, out_dir: str, to: str = "jbert", overwrite: bool = False, **options
 ) -> Report:
     """Read ``ckpt`` (TF1 / jbert / HF), check it, and write ``out_dir`` in format ``to``."""
-    if to not in ("jbert", "hf", "tf1"):
+    writers = {"jbert": write_jbert, "hf": write_hf, "tf1": write_tf1}
+    if to not in writers:
         raise JbertError(f"--to {to}: unknown format; use jbert, hf or tf1")
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise JbertError(
-            f"{out}: already exists; choose another output directory or pass --overwrite to replace it"
-        )
+    out = check_output_dir(out_dir, overwrite)  # before the (slow) reading
     if out.resolve() == Path(ckpt).resolve() or Path(ckpt).resolve().is_relative_to(out.resolve()):
         raise JbertError(f"{out}: is the input itself; write to another directory")
     md, report = read_source(ckpt, **options)
-    writer = {"jbert": None, "hf": write_hf, "tf1": write_tf1}[to]
-
-    def fill(tmp: Path) -> None:
-        if writer is None:
-            save_model_dir(md, tmp)
-            report.add("wrote: jbert model directory")
-        else:
-            writer(md, tmp, report)
-
-    write_atomically(out, overwrite, fill)
+    write_atomically(out, overwrite, lambda tmp: writers[to](md, tmp, report))
     report.add(f"output: {out}")
     return report

@@ -106,7 +106,7 @@ def read_hf_model(path: Path) -> tuple[BertConfig, dict[str, np.ndarray]]:
 
 
 def from_hf_weights(
-    hf_weights: dict[str, np.ndarray], expected: list[str], source: str, generator: bool = False
+    hf_weights: dict[str, np.ndarray], expected: list[str], generator: bool = False
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Map HF weights back to canonical names by running the table forward over the names the
     model expects; returns the weights and the HF names not used (tied copies excluded)."""

@@ -85,59 +85,50 @@ def _layer_count(weights: dict, scope: str) -> int:
     return max(indices) + 1 if indices else 0
 
 
+# Each size a checkpoint's shapes determine: (variable, axis). "{e}" is the embeddings scope,
+# "{s}" the encoder scope. Only the head count cannot be read from shapes.
+_SIZE_VARIABLES = {
+    "vocab_size": ("{e}/word_embeddings", 0),
+    "embedding_size": ("{e}/word_embeddings", 1),
+    "max_position_embeddings": ("{e}/position_embeddings", 0),
+    "type_vocab_size": ("{e}/token_type_embeddings", 0),
+    "hidden_size": ("{s}/encoder/layer_0/attention/self/query/kernel", 1),
+    "intermediate_size": ("{s}/encoder/layer_0/intermediate/dense/kernel", 1),
+}
+
+
 def shape_config(weights: dict[str, np.ndarray], scope: str, embeddings_scope: str) -> dict:
     """Every size that the checkpoint's shapes determine (all but the head count)."""
     sizes: dict = {}
-
-    def shape(name):
-        return weights[name].shape if name in weights else None
-
-    if (s := shape(f"{embeddings_scope}/word_embeddings")) is not None:
-        sizes["vocab_size"], sizes["embedding_size"] = int(s[0]), int(s[1])
-    if (s := shape(f"{embeddings_scope}/position_embeddings")) is not None:
-        sizes["max_position_embeddings"] = int(s[0])
-    if (s := shape(f"{embeddings_scope}/token_type_embeddings")) is not None:
-        sizes["type_vocab_size"] = int(s[0])
-    if (s := shape(f"{scope}/encoder/layer_0/attention/self/query/kernel")) is not None:
-        sizes["hidden_size"] = int(s[1])
-    if (s := shape(f"{scope}/encoder/layer_0/intermediate/dense/kernel")) is not None:
-        sizes["intermediate_size"] = int(s[1])
+    for key, (template, axis) in _SIZE_VARIABLES.items():
+        variable = template.format(e=embeddings_scope, s=scope)
+        if variable in weights:
+            sizes[key] = int(weights[variable].shape[axis])
     sizes["num_hidden_layers"] = _layer_count(weights, scope)
     return sizes
-
-
-_SIZE_VARIABLE = {
-    "vocab_size": "{e}/word_embeddings",
-    "embedding_size": "{e}/word_embeddings",
-    "max_position_embeddings": "{e}/position_embeddings",
-    "type_vocab_size": "{e}/token_type_embeddings",
-    "hidden_size": "{s}/encoder/layer_0/attention/self/query/kernel",
-    "intermediate_size": "{s}/encoder/layer_0/intermediate/dense/kernel",
-    "num_hidden_layers": "{s}/encoder/layer_N",
-}
 
 
 def check_config_against_shapes(
     config: BertConfig,
     weights: dict,
+    sizes: dict,
     scope: str,
     embeddings_scope: str,
     source: str,
     flag: str = "--config",
 ) -> None:
-    """Name each config field the checkpoint contradicts, with the variable and its shape."""
-    sizes = shape_config(weights, scope, embeddings_scope)
+    """Name each config field the checkpoint contradicts (``sizes`` from `shape_config`), with
+    the variable and its shape."""
     problems = []
     for key, value in sizes.items():
         if key == "num_hidden_layers" and value == 0:
             continue
         if getattr(config, key) != value:
-            variable = _SIZE_VARIABLE[key].format(e=embeddings_scope, s=scope)
-            shown = (
-                f"{value} layers ({scope}/encoder/layer_0..{value - 1})"
-                if key == "num_hidden_layers"
-                else f"{value} ({variable} has shape {list(weights[variable].shape)})"
-            )
+            if key == "num_hidden_layers":
+                shown = f"{value} layers ({scope}/encoder/layer_0..{value - 1})"
+            else:
+                variable = _SIZE_VARIABLES[key][0].format(e=embeddings_scope, s=scope)
+                shown = f"{value} ({variable} has shape {list(weights[variable].shape)})"
             problems.append(f"  {key}: config says {getattr(config, key)}, checkpoint has {shown}")
     if problems:
         raise CheckpointError(
@@ -212,37 +203,31 @@ def expected_weights(
     generator_untied: bool = False,
 ) -> dict[str, tuple[int, ...]]:
     """``{canonical name: shape}`` of every variable the given components hold."""
-    from jbert_tf2.models import (
-        BertModel,
-        BertPretrainingModel,
-        ElectraDiscriminator,
-        ElectraGenerator,
-        ElectraModel,
-    )
+    from jbert_tf2.models import BertModel, BertPretrainingModel, ElectraDiscriminator, ElectraModel
 
-    names: dict[str, tuple[int, ...]] = {}
-
-    def take(model):
-        # one model per part, built once: its variables are allocated only for their shapes
-        names.update({n: tuple(v.shape) for n, v in model.canonical_weights().items()})
-
+    # one model per part, built once: its variables are allocated only for their shapes
     if config.model_type == "bert":
         heads = tuple(c for c in ("mlm", "nsp") if c in components)
-        take(BertPretrainingModel(config, heads=heads) if heads else BertModel(config))
+        model = BertPretrainingModel(config, heads=heads) if heads else BertModel(config)
+    elif "discriminator" in components:
+        model = ElectraDiscriminator(config)
     else:
-        take(
-            ElectraDiscriminator(config) if "discriminator" in components else ElectraModel(config)
-        )
-        if "generator" in components and generator_config is not None:
-            take(ElectraGenerator(generator_config, untied_embeddings=generator_untied))
+        model = ElectraModel(config)
+    names = {n: tuple(v.shape) for n, v in model.canonical_weights().items()}
+    if "generator" in components and generator_config is not None:
+        names.update(generator_weights(generator_config, generator_untied))
     return names
 
 
 def match_weights(
-    weights: dict[str, np.ndarray], expected: dict[str, tuple[int, ...]], source: str
+    weights: dict[str, np.ndarray],
+    expected: dict[str, tuple[int, ...]],
+    source: str,
+    allow_unmapped: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Strict name-and-shape match; raise listing unmapped, missing and mis-shaped variables."""
-    unmapped = sorted(n for n in weights if n not in expected)
+    """Strict name-and-shape match; raise listing unmapped, missing and mis-shaped variables.
+    ``allow_unmapped``: extra weights are fine (loading one part of a model directory)."""
+    unmapped = [] if allow_unmapped else sorted(n for n in weights if n not in expected)
     missing = sorted(n for n in expected if n not in weights)
     wrong = [
         f"  shape mismatch: {n}: checkpoint {list(weights[n].shape)}, model {list(shape)}"
@@ -265,14 +250,19 @@ def match_weights(
                 "likely cause: a fine-tuned checkpoint with a task head (output_weights); "
                 "convert the pretrained checkpoint"
             )
-        elif wrong:
+        elif wrong and not allow_unmapped:
             lines.append("likely cause: the config does not describe this checkpoint (--config)")
+        elif allow_unmapped:
+            lines.append(
+                "likely cause: the files were edited or mixed up; convert the checkpoint again"
+            )
         raise CheckpointError("\n".join(lines))
     return {n: weights[n] for n in expected}
 
 
-def generator_weight_names(generator_config: BertConfig, untied: bool) -> list[str]:
-    """Canonical names of the ELECTRA generator alone (its embeddings: shared or its own)."""
+def generator_weights(generator_config: BertConfig, untied: bool) -> dict[str, tuple[int, ...]]:
+    """``{canonical name: shape}`` of the ELECTRA generator alone (shared or its own embeddings)."""
     from jbert_tf2.models import ElectraGenerator
 
-    return list(ElectraGenerator(generator_config, untied_embeddings=untied).canonical_weights())
+    model = ElectraGenerator(generator_config, untied_embeddings=untied)
+    return {n: tuple(v.shape) for n, v in model.canonical_weights().items()}

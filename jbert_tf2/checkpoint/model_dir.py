@@ -115,10 +115,9 @@ def read_model_dir(path: str | os.PathLike, with_tokenizer: bool = True) -> Mode
     )
 
 
-def write_atomically(out_dir: str | os.PathLike, overwrite: bool, fill) -> Path:
-    """Fill a fresh temporary directory beside ``out_dir`` with ``fill(tmp)``, then move it into
-    place, so a failure never leaves a half-written output and nothing is replaced without
-    ``overwrite``."""
+def check_output_dir(out_dir: str | os.PathLike, overwrite: bool) -> Path:
+    """Refuse an output that would replace the user's data: the current directory or one above
+    it, an existing path without ``overwrite``, or a file."""
     out_dir = Path(out_dir)
     if not str(out_dir).strip() or Path.cwd().resolve().is_relative_to(out_dir.resolve()):
         raise JbertError(
@@ -132,6 +131,14 @@ def write_atomically(out_dir: str | os.PathLike, overwrite: bool, fill) -> Path:
         )
     if out_dir.exists() and not out_dir.is_dir():
         raise JbertError(f"{out_dir}: exists and is not a directory; choose another output path")
+    return out_dir
+
+
+def write_atomically(out_dir: str | os.PathLike, overwrite: bool, fill) -> Path:
+    """Fill a fresh temporary directory beside ``out_dir`` with ``fill(tmp)``, then move it into
+    place, so a failure never leaves a half-written output and nothing is replaced without
+    ``overwrite``."""
+    out_dir = check_output_dir(out_dir, overwrite)
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -189,21 +196,13 @@ def save_model_dir(model_dir: ModelDirectory, out_dir: Path) -> None:
 
 def assign_weights(model, weights: dict[str, np.ndarray], source: str) -> None:
     """Fill every variable of ``model`` from ``weights`` by canonical name; report what is
-    missing or mis-shaped instead of loading a partial model."""
+    missing or mis-shaped instead of loading a partial model (other weights may be present)."""
+    from jbert_tf2.checkpoint.inspection import match_weights
+
     targets = model.canonical_weights()
-    missing = sorted(n for n in targets if n not in weights)
-    wrong = [
-        f"{n}: model {tuple(v.shape)} vs file {tuple(weights[n].shape)}"
-        for n, v in targets.items()
-        if n in weights and tuple(v.shape) != tuple(weights[n].shape)
-    ]
-    if missing or wrong:
-        lines = [f"{source}: weights do not fit the model built from its config"]
-        lines += [f"  missing: {n}" for n in missing[:20]]
-        lines += [f"  shape mismatch: {w}" for w in wrong[:20]]
-        raise CheckpointError("\n".join(lines))
-    for name, variable in targets.items():
-        variable.assign(np.asarray(weights[name], dtype=variable.dtype))
+    shapes = {n: tuple(v.shape) for n, v in targets.items()}
+    for name, value in match_weights(weights, shapes, source, allow_unmapped=True).items():
+        targets[name].assign(np.asarray(value, dtype=targets[name].dtype))
 
 
 def load(

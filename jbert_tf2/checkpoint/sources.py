@@ -17,7 +17,7 @@ from jbert_tf2.checkpoint.inspection import (
     embedding_size_from_weights,
     expected_weights,
     find_beside,
-    generator_weight_names,
+    generator_weights,
     heads_by_rule,
     inferred_config,
     match_weights,
@@ -81,7 +81,7 @@ def from_tf1(
     if hidden_act:
         config = config.replace(hidden_act=hidden_act)
         report.add(f"hidden_act: {hidden_act} (--hidden-act)")
-    check_config_against_shapes(config, weights, family, f"{family}/embeddings", prefix)
+    check_config_against_shapes(config, weights, sizes, family, f"{family}/embeddings", prefix)
 
     generator_config, untied = None, False
     if "generator" in components:
@@ -112,7 +112,7 @@ def from_tf1(
         if hidden_act:
             generator_config = generator_config.replace(hidden_act=hidden_act)
         check_config_against_shapes(
-            generator_config, weights, "generator", emb_scope, prefix, "--generator-config"
+            generator_config, weights, gsizes, "generator", emb_scope, prefix, "--generator-config"
         )
     report.add(f"components: {', '.join(components)}")
 
@@ -145,18 +145,6 @@ def from_tf1(
     )
 
 
-def _hf_architecture_components(names: list[str], model_type: str) -> list[str]:
-    found = ["encoder"]
-    if model_type == "bert":
-        if any(n.startswith("cls.predictions.") for n in names):
-            found.append("mlm")
-        if any(n.startswith("cls.seq_relationship.") for n in names):
-            found.append("nsp")
-    elif any(n.startswith("discriminator_predictions.") for n in names):
-        found.append("discriminator")
-    return found
-
-
 def _same_embeddings(disc_hf: dict, gen_hf: dict) -> bool:
     """Whether the HF generator's embeddings are the discriminator's (ELECTRA's tied setting)."""
     for name, value in disc_hf.items():
@@ -173,29 +161,27 @@ def from_hf(path: str) -> tuple[ModelDirectory, Report]:
     report = Report(source=f"{directory} (HF transformers directory)")
     config, hf_weights = hf_format.read_hf_model(directory)
     report.family = config.model_type
-    components = _hf_architecture_components(list(hf_weights), config.model_type)
+    # HF names are the canonical ones with "." for "/"; the generator is its own directory
+    slashed = [n.replace(".", "/") for n in hf_weights]
+    components = [c for c in detect_components(slashed, config.model_type) if c != "generator"]
     prefix = f"{config.model_type}."
     hf_weights = {
         (n if n.startswith((prefix, "cls.", "discriminator_predictions.")) else prefix + n): v
         for n, v in hf_weights.items()
     }
     expected = expected_weights(config, components)
-    weights, unused = hf_format.from_hf_weights(hf_weights, list(expected), str(directory))
+    weights, unused = hf_format.from_hf_weights(hf_weights, list(expected))
     generator_config, untied = None, False
     if (directory / "generator" / "config.json").is_file():
         generator_config, gen_hf = hf_format.read_hf_model(directory / "generator")
         generator_config = generator_config.replace(model_type="electra")
         components.append("generator")
         untied = not _same_embeddings(hf_weights, gen_hf)
-        gen_weights, gen_unused = hf_format.from_hf_weights(
-            gen_hf,
-            generator_weight_names(generator_config, untied),
-            str(directory / "generator"),
-            generator=True,
-        )
+        gen_expected = generator_weights(generator_config, untied)
+        gen_weights, gen_unused = hf_format.from_hf_weights(gen_hf, list(gen_expected), True)
         unused += [f"generator/{n}" for n in gen_unused]
         weights.update(gen_weights)
-        expected = expected_weights(config, components, generator_config, untied)
+        expected.update(gen_expected)
         if untied:
             report.add("generator: its own embeddings (untied from the discriminator's)")
     if unused:

@@ -16,6 +16,7 @@ from jbert_tf2.layers.attention import attention_bias
 from jbert_tf2.layers.embeddings import Embeddings
 from jbert_tf2.layers.pooler import Pooler
 from jbert_tf2.layers.transformer_block import TransformerBlock
+from jbert_tf2.models.configured import ConfiguredModel
 
 INPUT_KEYS = ("input_ids", "input_mask", "segment_ids")
 
@@ -44,7 +45,7 @@ def unpack_inputs(inputs: Any) -> tuple[Any, Any, Any]:
     return input_ids, input_mask, segment_ids
 
 
-class TransformerEncoder(keras.Model):
+class TransformerEncoder(ConfiguredModel):
     """Embeddings -> [embeddings_project] -> TransformerBlock x N -> [Pooler].
 
     Args:
@@ -69,10 +70,7 @@ class TransformerEncoder(keras.Model):
         scope: str | None = None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.config = config
-        self.output_hidden_states = output_hidden_states
-        self.output_attentions = output_attentions
+        super().__init__(config, output_hidden_states, output_attentions, **kwargs)
         if scope is not None:
             self.scope = scope
         self.embeddings_scope = embeddings_scope or f"{self.scope}/embeddings"
@@ -127,11 +125,6 @@ class TransformerEncoder(keras.Model):
             self.pooler.build((None, None, width))
         self.built = True
 
-    def ensure_built(self) -> None:
-        """Create every variable (so weights can be assigned before the first call)."""
-        if not self.built:
-            self.build()
-
     def _check_length(self, input_ids) -> None:
         length = input_ids.shape[1]
         if isinstance(length, int) and length > self.config.max_position_embeddings:
@@ -181,16 +174,7 @@ class TransformerEncoder(keras.Model):
 
     def get_config(self) -> dict:
         return {
-            "config": self.config.to_dict(),
-            "output_hidden_states": self.output_hidden_states,
-            "output_attentions": self.output_attentions,
+            **super().get_config(),
             "embeddings_scope": self.embeddings_scope,
             "scope": self.scope,
-            "name": self.name,
         }
-
-    @classmethod
-    def from_config(cls, config: dict):
-        config = dict(config)
-        config["config"] = BertConfig.from_dict(config["config"])
-        return cls(**config)

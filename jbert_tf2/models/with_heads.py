@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-from jbert_tf2.backend import keras
-from jbert_tf2.config import BertConfig
+from jbert_tf2.models.configured import ConfiguredModel
 
 
-class EncoderWithHeads(keras.Model):
+class EncoderWithHeads(ConfiguredModel):
     """Runs ``self.encoder`` and adds one output per head: ``HEADS`` lists
     ``(output key, head attribute, encoder output it reads)``. Each head names its checkpoint
     variables relative to its ``scope`` (``cls/predictions``, ``discriminator_predictions``, ...).
     """
 
     HEADS: tuple[tuple[str, str, str], ...] = ()
-
-    def __init__(
-        self,
-        config: BertConfig,
-        output_hidden_states: bool = False,
-        output_attentions: bool = False,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.config = config
-        self.output_hidden_states = output_hidden_states
-        self.output_attentions = output_attentions
-
-    def get_config(self) -> dict:
-        """The constructor's arguments, so ``model.save`` / ``keras.models.load_model`` work."""
-        return {
-            "config": self.config.to_dict(),
-            "output_hidden_states": self.output_hidden_states,
-            "output_attentions": self.output_attentions,
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict):
-        config = dict(config)
-        config["config"] = BertConfig.from_dict(config["config"])
-        return cls(**config)
 
     def call(self, inputs, training=None):
         outputs = dict(self.encoder(inputs, training=training))
@@ -54,11 +26,6 @@ class EncoderWithHeads(keras.Model):
             shape = (None, width) if source == "pooled_output" else (None, None, width)
             getattr(self, attribute).build(shape)
         self.built = True
-
-    def ensure_built(self) -> None:
-        """Create every variable (so weights can be assigned before the first call)."""
-        if not self.built:
-            self.build()
 
     def canonical_weights(self) -> dict:
         """``{TF1 checkpoint name: variable}`` for the encoder and every head."""
