@@ -1,0 +1,110 @@
+"""Text transforms that remember where each output character came from.
+
+Lower-casing, accent stripping, NFKC and control-character removal change a string's length
+('ｶﾞ' -> 'ガ', '㍻' -> '平成', 'é' -> 'e', 'İ' -> 'i̇'). Tokenizers still need character offsets
+into the ORIGINAL string, so every transform here returns an `Aligned` text: the transformed
+string plus, for each of its characters, the span of original characters it came from.
+
+The alignment is found without re-implementing Unicode: the transform runs on the whole string
+(that result is the one used), and on each character alone; where the two agree (almost always)
+each character owns its own output. Where they do not (a base letter composing with a following
+combining mark, a final sigma), neighbouring characters are merged into one segment whose
+outputs all share the segment's span.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """``text`` with ``starts[k]:ends[k]`` the original span of ``text[k]``; None means identity."""
+
+    text: str
+    starts: list[int] | None = None
+    ends: list[int] | None = None
+
+    def span(self, begin: int, end: int) -> tuple[int, int]:
+        """The original span of ``text[begin:end]`` (``end > begin``)."""
+        if self.starts is None:
+            return begin, end
+        return self.starts[begin], self.ends[end - 1]
+
+
+def _from_segments(text: str, segments: list[tuple[int, int, str]]) -> tuple[list[int], list[int]]:
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end, out in segments:
+        starts.extend([start] * len(out))
+        ends.extend([end] * len(out))
+    return starts, ends
+
+
+def align(text: str, transform: Callable[[str], str], char_cache: dict | None = None) -> Aligned:
+    """Apply ``transform`` to ``text`` and align its output with the original characters."""
+    whole = transform(text)
+    if whole == text:
+        return Aligned(text)
+    if char_cache is None:
+        char_cache = {}
+    pieces = []
+    for char in text:
+        out = char_cache.get(char)
+        if out is None:
+            out = char_cache[char] = transform(char)
+        pieces.append(out)
+    if sum(map(len, pieces)) == len(whole) and _agree(pieces, whole):
+        starts, ends = _from_segments(text, [(i, i + 1, p) for i, p in enumerate(pieces)])
+        return Aligned(whole, starts, ends)
+    segments: list[tuple[int, int, str]] = []
+    for i, out in enumerate(pieces):
+        if segments:
+            start, _, previous = segments[-1]
+            joined = transform(text[start : i + 1])
+            if joined != previous + out:
+                segments[-1] = (start, i + 1, joined)
+                continue
+        segments.append((i, i + 1, out))
+    if sum(len(out) for _, _, out in segments) != len(whole):
+        segments = [(0, len(text), whole)]
+    starts, ends = _from_segments(text, segments)
+    return Aligned(whole, starts, ends)
+
+
+def _agree(pieces: list[str], whole: str) -> bool:
+    """Per-character outputs equal the whole output, or differ only in same-length context
+    forms (Greek final sigma), where the whole output's characters are kept."""
+    joined = "".join(pieces)
+    if joined == whole:
+        return True
+    return all(a == b or {a, b} <= {"σ", "ς"} for a, b in zip(joined, whole))
+
+
+def strip_accents(text: str) -> str:
+    """Google's `_run_strip_accents`: NFD, then drop nonspacing marks (category Mn)."""
+    if text.isascii():
+        return text
+    category = unicodedata.category
+    return "".join(c for c in unicodedata.normalize("NFD", text) if category(c) != "Mn")
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def lower(text: str) -> str:
+    return text.lower()
+
+
+def char_to_byte_offsets(text: str) -> list[int]:
+    """``result[i]`` is the UTF-8 byte offset of ``text[i]``; ``result[len(text)]`` the length."""
+    offsets = [0]
+    total = 0
+    for char in text:
+        cp = ord(char)
+        total += 1 if cp < 0x80 else 2 if cp < 0x800 else 3 if cp < 0x10000 else 4
+        offsets.append(total)
+    return offsets

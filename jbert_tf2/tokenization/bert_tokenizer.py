@@ -1,0 +1,141 @@
+"""`BertTokenizer`: a word splitter, then a sub-word splitter, over a ``vocab.txt``.
+
+The combinations users' checkpoints were trained with:
+
+=====================  ==================  ===================================================
+word_tokenizer         subword_tokenizer   reference (token for token)
+=====================  ==================  ===================================================
+``basic``              ``wordpiece``       Google's `FullTokenizer` (google-research/bert)
+``mecab``              ``wordpiece``       HF `BertJapaneseTokenizer` (cl-tohoku, MeCab)
+``mecab``              ``character``       HF `BertJapaneseTokenizer` (cl-tohoku, characters)
+``basic``              ``character``       HF `BertJapaneseTokenizer`, basic words (HF drops
+                                           private-use characters too)
+``none``               either              HF `BertJapaneseTokenizer` without word splitting
+=====================  ==================  ===================================================
+
+Where the references differ, each configuration follows its own: a word longer than 200
+characters is unknown for Google's tokenizer (100 for HF's), and a literal ``[CLS]`` in the text
+is split like any text by Google's (``split_special_tokens=True``) but kept whole by HF's.
+"""
+
+from __future__ import annotations
+
+import os
+
+from jbert_tf2.errors import JbertError
+from jbert_tf2.tokenization.alignment import Aligned, align, lower
+from jbert_tf2.tokenization.basic import BasicWordSplitter, Word, word_span
+from jbert_tf2.tokenization.encoding import Tokenizer, TokenWithSpan
+from jbert_tf2.tokenization.mecab import MecabWordSplitter
+from jbert_tf2.tokenization.subword import CharacterSplitter, WordpieceSplitter
+from jbert_tf2.tokenization.vocab import load_vocab
+
+WORD_TOKENIZERS = ("basic", "mecab", "none")
+SUBWORD_TOKENIZERS = ("wordpiece", "character")
+
+
+class WholeTextSplitter:
+    """No word splitting: the whole text is one word (lower-cased when asked)."""
+
+    def __init__(self, do_lower_case: bool = False):
+        self.do_lower_case = do_lower_case
+        self._cache: dict[str, str] = {}
+
+    def split(self, text: str) -> list[Word]:
+        if not text:
+            return []
+        aligned = align(text, lower, self._cache) if self.do_lower_case else Aligned(text)
+        if aligned.starts is None:
+            return [(aligned.text, 0, len(text), None)]
+        spans = list(zip(aligned.starts, aligned.ends))
+        return [(aligned.text, 0, len(text), spans)]
+
+
+class BertTokenizer(Tokenizer):
+    """WordPiece or character tokenization over a BERT ``vocab.txt``, with character offsets.
+
+    Args:
+        vocab_file: the checkpoint's ``vocab.txt`` (one token per line; ids are line numbers).
+        do_lower_case: lower-case (and, for ``basic``, strip accents) before splitting.
+        word_tokenizer: ``"basic"`` (Google's rules), ``"mecab"`` (NFKC + MeCab) or ``"none"``.
+        subword_tokenizer: ``"wordpiece"`` or ``"character"``.
+        mecab_dic: ``"unidic_lite"`` or ``"ipadic"``: the dictionary the model was trained with.
+        split_special_tokens: split a literal ``[CLS]`` in the text like any other text (Google),
+            or keep special tokens whole (HF). Default: Google's behaviour for basic + WordPiece,
+            HF's for the Japanese configurations.
+        max_chars_per_word: longer words become ``[UNK]``; default 200 for basic + WordPiece
+            (Google), 100 otherwise (HF).
+
+    Examples:
+        >>> tok = BertTokenizer("vocab.txt", do_lower_case=False, word_tokenizer="mecab")
+        >>> enc = tok.encode("三代目 J SOUL BROTHERSが出演した。", max_seq_length=32)
+        >>> enc.tokens[:3], enc.offsets[:3]
+    """
+
+    def __init__(
+        self,
+        vocab_file: str | os.PathLike,
+        do_lower_case: bool = True,
+        word_tokenizer: str = "basic",
+        subword_tokenizer: str = "wordpiece",
+        mecab_dic: str = "unidic_lite",
+        split_special_tokens: bool | None = None,
+        max_chars_per_word: int | None = None,
+    ):
+        if word_tokenizer not in WORD_TOKENIZERS:
+            raise JbertError(
+                f"word_tokenizer={word_tokenizer!r}: use one of {', '.join(WORD_TOKENIZERS)}"
+            )
+        if subword_tokenizer not in SUBWORD_TOKENIZERS:
+            raise JbertError(
+                f"subword_tokenizer={subword_tokenizer!r}: use one of "
+                f"{', '.join(SUBWORD_TOKENIZERS)}"
+            )
+        self.vocab_file = str(vocab_file)
+        self.do_lower_case = bool(do_lower_case)
+        self.word_tokenizer = word_tokenizer
+        self.subword_tokenizer = subword_tokenizer
+        self.mecab_dic = mecab_dic
+        self.vocab = load_vocab(vocab_file)
+        self.unk_id = self.vocab["[UNK]"]
+        google = word_tokenizer == "basic" and subword_tokenizer == "wordpiece"
+        self.split_special_tokens = google if split_special_tokens is None else split_special_tokens
+        if max_chars_per_word is None:
+            max_chars_per_word = 200 if google else 100
+        if word_tokenizer == "basic":
+            self._words = BasicWordSplitter(self.do_lower_case, hf_control_chars=not google)
+        elif word_tokenizer == "mecab":
+            self._words = MecabWordSplitter(self.do_lower_case, mecab_dic)
+        else:
+            self._words = WholeTextSplitter(self.do_lower_case)
+        if subword_tokenizer == "wordpiece":
+            self._subwords = WordpieceSplitter(self.vocab, "[UNK]", max_chars_per_word)
+        else:
+            self._subwords = CharacterSplitter(self.vocab, "[UNK]")
+
+    @property
+    def name(self) -> str:
+        """The ``tokenizer.json`` / ``jbert-convert --tokenizer`` name of this configuration."""
+        if self.word_tokenizer == "mecab":
+            return f"mecab-{self.subword_tokenizer}"
+        return self.subword_tokenizer
+
+    def _tokenize_spans(self, text: str) -> list[TokenWithSpan]:
+        split = self._subwords.split
+        out: list[TokenWithSpan] = []
+        for word in self._words.split(text):
+            pieces = split(word[0])
+            if word[3] is None:
+                base = word[1]
+                out.extend((piece, base + a, base + b) for piece, a, b in pieces)
+            else:
+                out.extend((piece, *word_span(word, a, b)) for piece, a, b in pieces)
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"BertTokenizer({self.vocab_file!r}, do_lower_case={self.do_lower_case}, "
+            f"word_tokenizer={self.word_tokenizer!r}, subword_tokenizer={self.subword_tokenizer!r}"
+            + (f", mecab_dic={self.mecab_dic!r}" if self.word_tokenizer == "mecab" else "")
+            + ")"
+        )

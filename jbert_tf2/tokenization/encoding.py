@@ -1,0 +1,234 @@
+"""What every tokenizer shares: model inputs from text, with offsets, singly or in batches.
+
+A subclass only says how text becomes tokens with spans (`tokenize_with_offsets`). This module
+adds Google's input layout: ``[CLS] a [SEP]`` or ``[CLS] a [SEP] b [SEP]``, segment ids 0 then 1,
+pairs truncated longest-first exactly as `_truncate_seq_pair` in google-research/bert (pop from
+the longer, from the end; from ``b`` on a tie), zero padding, and int32 numpy batches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from jbert_tf2.errors import JbertError
+
+Span = tuple[int, int]
+TokenWithSpan = tuple[str, int, int]
+SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[UNK]", "[PAD]", "[MASK]")
+
+
+@dataclass
+class Encoding:
+    """One example's model inputs. ``tokens`` and ``offsets`` line up with ``input_ids``
+    (padding included: ``"[PAD]"`` and ``(0, 0)``); ``length`` counts the real tokens."""
+
+    input_ids: list[int]
+    input_mask: list[int]
+    segment_ids: list[int]
+    tokens: list[str]
+    offsets: list[Span]
+    length: int
+    truncated: bool = False
+
+
+def check_text(text, where: str) -> str:
+    """``text`` as str: bytes are decoded as UTF-8; anything else is a clear error."""
+    if isinstance(text, str):
+        return text
+    if isinstance(text, bytes):
+        try:
+            return text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JbertError(
+                f"{where}: bytes that are not UTF-8 ({exc}); decode them first"
+            ) from None
+    raise JbertError(
+        f"{where}: expected a str, got {type(text).__name__}"
+        + (" (None: pass an empty string for an empty text)" if text is None else "")
+    )
+
+
+def truncate_pair(a: list, b: list, max_length: int) -> bool:
+    """Google's `_truncate_seq_pair`, in place; True when anything was removed."""
+    truncated = False
+    while len(a) + len(b) > max_length:
+        (a if len(a) > len(b) else b).pop()
+        truncated = True
+    return truncated
+
+
+class Tokenizer:
+    """Base class: subclasses set ``vocab``, ``unk_id`` and implement `_tokenize_spans`."""
+
+    vocab: dict[str, int]
+    unk_id: int
+    split_special_tokens: bool = True
+    cls_token, sep_token, pad_token = "[CLS]", "[SEP]", "[PAD]"
+
+    def _tokenize_spans(self, text: str) -> list[TokenWithSpan]:
+        raise NotImplementedError
+
+    def _special_pattern(self) -> re.Pattern | None:
+        if not hasattr(self, "_special_re"):
+            specials = [t for t in SPECIAL_TOKENS if t in self.vocab]
+            self._special_re = (
+                re.compile("|".join(re.escape(t) for t in specials)) if specials else None
+            )
+        return self._special_re
+
+    def tokenize_with_offsets(self, text: str) -> list[TokenWithSpan]:
+        """Tokens of ``text`` with (start, end) character spans into ``text``."""
+        text = check_text(text, "text")
+        pattern = None if self.split_special_tokens else self._special_pattern()
+        if pattern is None or not pattern.search(text):
+            return self._tokenize_spans(text)
+        result: list[TokenWithSpan] = []
+        position = 0
+        for match in pattern.finditer(text):
+            part = text[position : match.start()]
+            result.extend((t, s + position, e + position) for t, s, e in self._tokenize_spans(part))
+            result.append((match.group(), match.start(), match.end()))
+            position = match.end()
+        tail = self._tokenize_spans(text[position:])
+        result.extend((t, s + position, e + position) for t, s, e in tail)
+        return result
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens of ``text`` (no special tokens added)."""
+        return [token for token, _, _ in self.tokenize_with_offsets(text)]
+
+    def convert_tokens_to_ids(self, tokens: Sequence[str]) -> list[int]:
+        vocab, unk = self.vocab, self.unk_id
+        return [vocab.get(token, unk) for token in tokens]
+
+    def convert_ids_to_tokens(self, ids: Sequence[int]) -> list[str]:
+        if not hasattr(self, "_inverse"):
+            self._inverse = {i: t for t, i in self.vocab.items()}
+        unknown = self._inverse.get(self.unk_id, "[UNK]")
+        return [self._inverse.get(int(i), unknown) for i in ids]
+
+    def encode(
+        self,
+        text: str,
+        text_pair: str | None = None,
+        max_seq_length: int | None = 128,
+        pad: bool = True,
+    ) -> Encoding:
+        """``[CLS] text [SEP] (text_pair [SEP])`` truncated to ``max_seq_length`` (None: no
+        limit) and, with ``pad``, zero-padded to it."""
+        a = self.tokenize_with_offsets(check_text(text, "text"))
+        b = (
+            None
+            if text_pair is None
+            else self.tokenize_with_offsets(check_text(text_pair, "text_pair"))
+        )
+        return self._assemble(a, b, max_seq_length, pad)
+
+    def _assemble(self, a, b, max_seq_length: int | None, pad: bool) -> Encoding:
+        truncated = False
+        if max_seq_length is not None:
+            specials = 2 if b is None else 3
+            if max_seq_length < specials:
+                raise JbertError(
+                    f"max_seq_length={max_seq_length} leaves no room for the text; it must be at "
+                    f"least {specials} ([CLS], [SEP]{', [SEP]' if b is not None else ''})"
+                )
+            if b is None:
+                truncated = len(a) > max_seq_length - 2
+                a = a[: max_seq_length - 2]
+            else:
+                a, b = list(a), list(b)
+                truncated = truncate_pair(a, b, max_seq_length - 3)
+        tokens = [self.cls_token] + [t for t, _, _ in a] + [self.sep_token]
+        offsets = [(0, 0)] + [(s, e) for _, s, e in a] + [(0, 0)]
+        segment_ids = [0] * len(tokens)
+        if b is not None:
+            tokens += [t for t, _, _ in b] + [self.sep_token]
+            offsets += [(s, e) for _, s, e in b] + [(0, 0)]
+            segment_ids += [1] * (len(b) + 1)
+        length = len(tokens)
+        input_ids = self.convert_tokens_to_ids(tokens)
+        input_mask = [1] * length
+        if pad and max_seq_length is not None and length < max_seq_length:
+            extra = max_seq_length - length
+            input_ids += [0] * extra
+            input_mask += [0] * extra
+            segment_ids += [0] * extra
+            tokens += [self.pad_token] * extra
+            offsets += [(0, 0)] * extra
+        return Encoding(input_ids, input_mask, segment_ids, tokens, offsets, length, truncated)
+
+    def encode_batch(
+        self,
+        texts: Sequence[str],
+        text_pairs: Sequence[str] | None = None,
+        max_seq_length: int | None = 128,
+    ) -> list[Encoding]:
+        """`encode` for each text (and pair), unpadded."""
+        texts = _check_batch(texts, "texts")
+        if text_pairs is not None:
+            text_pairs = _check_batch(text_pairs, "text_pairs")
+            if len(text_pairs) != len(texts):
+                raise JbertError(
+                    f"text_pairs has {len(text_pairs)} entries but texts has {len(texts)}; "
+                    "pass one pair text per text"
+                )
+        encodings = []
+        for i, text in enumerate(texts):
+            a = self.tokenize_with_offsets(check_text(text, f"texts[{i}]"))
+            b = None
+            if text_pairs is not None:
+                b = self.tokenize_with_offsets(check_text(text_pairs[i], f"text_pairs[{i}]"))
+            encodings.append(self._assemble(a, b, max_seq_length, pad=False))
+        return encodings
+
+    def __call__(
+        self,
+        texts: Sequence[str] | str,
+        text_pairs: Sequence[str] | str | None = None,
+        max_seq_length: int | None = 128,
+        padding: str = "max_length",
+    ) -> dict[str, np.ndarray]:
+        """Encode a batch into int32 arrays ``input_ids``, ``input_mask``, ``segment_ids`` padded
+        to ``max_seq_length`` (``padding="max_length"``) or to the longest (``"longest"``)."""
+        if padding not in ("max_length", "longest"):
+            raise JbertError(f"padding={padding!r}: use 'max_length' or 'longest'")
+        if padding == "max_length" and max_seq_length is None:
+            raise JbertError("padding='max_length' needs max_seq_length; or use padding='longest'")
+        if isinstance(texts, (str, bytes)):
+            texts = [texts]
+            if isinstance(text_pairs, (str, bytes)):
+                text_pairs = [text_pairs]
+        encodings = self.encode_batch(texts, text_pairs, max_seq_length)
+        width = (
+            max_seq_length
+            if padding == "max_length"
+            else max((e.length for e in encodings), default=2)
+        )
+        arrays = {
+            key: np.zeros((len(encodings), width), dtype=np.int32)
+            for key in ("input_ids", "input_mask", "segment_ids")
+        }
+        for row, enc in enumerate(encodings):
+            n = enc.length
+            arrays["input_ids"][row, :n] = enc.input_ids
+            arrays["input_mask"][row, :n] = 1
+            arrays["segment_ids"][row, :n] = enc.segment_ids
+        return arrays
+
+
+def _check_batch(texts, name: str) -> list:
+    if texts is None:
+        raise JbertError(f"{name} is None; pass a list of strings")
+    if isinstance(texts, (str, bytes)):
+        return [texts]
+    try:
+        return list(texts)
+    except TypeError:
+        raise JbertError(
+            f"{name}: expected a list of strings, got {type(texts).__name__}"
+        ) from None

@@ -1,0 +1,120 @@
+"""`SentencePieceTokenizer`: yoheikikuta/bert-japanese's tokenization, with offsets.
+
+Pieces come from the ``sentencepiece`` library (``EncodeAsPieces`` on the optionally lower-cased
+text), ids from the ``*.vocab`` file's line numbers, and a piece missing from that file gets id 0
+(``<unk>``), as in yoheikikuta's `tokenization_sentencepiece.py`. Offsets come from
+SentencePiece's own byte spans, mapped to characters and back through the lower-casing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jbert_tf2.tokenization.alignment import Aligned, align, char_to_byte_offsets, lower
+from jbert_tf2.tokenization.encoding import Tokenizer, TokenWithSpan
+from jbert_tf2.tokenization.vocab import VocabError, load_vocab
+
+
+def load_sentencepiece(model_file: str | os.PathLike):
+    """A `SentencePieceProcessor` for ``model_file``, or an error naming the file."""
+    import sentencepiece
+
+    path = Path(model_file)
+    if not path.is_file():
+        raise VocabError(f"{path}: SentencePiece model not found; pass the *.model file")
+    processor = sentencepiece.SentencePieceProcessor()
+    try:
+        processor.Load(str(path))
+    except (OSError, RuntimeError) as exc:
+        raise VocabError(
+            f"{path}: not a SentencePiece model ({str(exc).splitlines()[0]}); pass the *.model "
+            "file trained with the checkpoint (the *.vocab file is its companion)"
+        ) from None
+    return processor
+
+
+def _encode_proto(processor, text: str):
+    """Pieces with byte spans (``return_type="proto"``; older releases: ``immutable_proto``)."""
+    try:
+        return processor.encode(text, return_type="proto")
+    except TypeError:
+        return processor.encode(text, out_type="immutable_proto")
+
+
+class SentencePieceTokenizer(Tokenizer):
+    """SentencePiece pieces, ids from the ``.vocab`` file, with character offsets.
+
+    Args:
+        model_file: the SentencePiece model (``wiki-ja.model``).
+        vocab_file: its ``piece<TAB>score`` vocabulary (``wiki-ja.vocab``); ids are line numbers.
+            Default: the file beside ``model_file`` with the ``.vocab`` suffix, else the model's
+            own piece ids.
+        do_lower_case: lower-case the text first (yoheikikuta's default).
+
+    Examples:
+        >>> tok = SentencePieceTokenizer("wiki-ja.model", "wiki-ja.vocab")
+        >>> tok.tokenize("本日は晴天なり")
+    """
+
+    unk_id = 0
+
+    def __init__(
+        self,
+        model_file: str | os.PathLike,
+        vocab_file: str | os.PathLike | None = None,
+        do_lower_case: bool = True,
+    ):
+        self.model_file = str(model_file)
+        self.do_lower_case = bool(do_lower_case)
+        self._processor = load_sentencepiece(model_file)
+        if vocab_file is None:
+            beside = Path(model_file).with_suffix(".vocab")
+            vocab_file = beside if beside.is_file() else None
+        self.vocab_file = None if vocab_file is None else str(vocab_file)
+        if vocab_file is not None:
+            self.vocab = load_vocab(vocab_file, ("[CLS]", "[SEP]"), tab_separated=True)
+        else:
+            size = self._processor.GetPieceSize()
+            self.vocab = {self._processor.IdToPiece(i): i for i in range(size)}
+            missing = [t for t in ("[CLS]", "[SEP]") if t not in self.vocab]
+            if missing:
+                raise VocabError(
+                    f"{model_file}: the model has no {', '.join(missing)} piece; pass the "
+                    ".vocab file the BERT model was trained with (vocab_file=...)"
+                )
+        self.split_special_tokens = True
+        self._lower_cache: dict[str, str] = {}
+
+    @property
+    def name(self) -> str:
+        return "sentencepiece"
+
+    def _tokenize_spans(self, text: str) -> list[TokenWithSpan]:
+        if not text:
+            return []
+        aligned = align(text, lower, self._lower_cache) if self.do_lower_case else Aligned(text)
+        lowered = aligned.text
+        encoded = _encode_proto(self._processor, lowered)
+        if lowered.isascii():
+            char_of_byte = None
+        else:
+            byte_offsets = char_to_byte_offsets(lowered)
+            char_of_byte = {b: i for i, b in enumerate(byte_offsets)}
+        out: list[TokenWithSpan] = []
+        for piece in encoded.pieces:
+            begin, end = piece.begin, piece.end
+            if char_of_byte is not None:
+                begin, end = char_of_byte[begin], char_of_byte[end]
+            if end > begin:
+                begin, end = aligned.span(begin, end)
+            elif aligned.starts is not None:
+                begin = end = aligned.starts[begin] if begin < len(lowered) else len(text)
+            out.append((piece.piece, begin, end))
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"SentencePieceTokenizer({self.model_file!r}, {self.vocab_file!r}, "
+            f"do_lower_case={self.do_lower_case})"
+        )
