@@ -11,6 +11,7 @@ from jbert_tf2.models import (
     ElectraGenerator,
     ElectraModel,
 )
+from jbert_tf2.tokenization import BertTokenizer, SentencePieceTokenizer, load_tokenizer
 
 __version__ = "0.1.0"
 
@@ -18,13 +19,16 @@ __all__ = [
     "BertConfig",
     "BertModel",
     "BertPretrainingModel",
+    "BertTokenizer",
     "CheckpointError",
     "ConfigError",
     "ElectraDiscriminator",
     "ElectraGenerator",
     "ElectraModel",
     "JbertError",
+    "SentencePieceTokenizer",
     "load",
     "load_generator",
     "load_pretraining",
+    "load_tokenizer",
 ]

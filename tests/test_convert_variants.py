@@ -152,10 +152,7 @@ def test_sentencepiece_bert_without_config_is_erf(tmp_path, capsys):
     ckpt = fx.save_tf1_checkpoint(
         fx.with_optimizer_slots(fx.bert_variables(hf)), tmp_path / "tf1" / "model.ckpt-1400000"
     )
-    (tmp_path / "tf1" / "wiki-ja.model").write_bytes(b"spm")
-    (tmp_path / "tf1" / "wiki-ja.vocab").write_text(
-        "".join(f"t{i}\t0\n" for i in range(BERT["vocab_size"]))
-    )
+    fx.write_sentencepiece(tmp_path / "tf1", BERT["vocab_size"])
     report = convert(ckpt, "-o", tmp_path / "jbert", capsys=capsys)
     assert "yoheikikuta" in report and "tokenizer: sentencepiece" in report
     batch = fx.random_batch(61, 10, seed=5)
@@ -185,7 +182,7 @@ def small_model_dir(tmp_path):
     hf = fx.hf_random_model(transformers.BertForPreTraining, seed=19, hidden_act="gelu_new", **BERT)
     ckpt = fx.save_tf1_checkpoint(fx.bert_variables(hf), tmp_path / "tf1" / "model.ckpt-1")
     fx.google_bert_config(hf.config, tmp_path / "tf1" / "bert_config.json")
-    (tmp_path / "tf1" / "vocab.txt").write_text("".join(f"t{i}\n" for i in range(61)))
+    fx.write_vocab(tmp_path / "tf1" / "vocab.txt", 61)
     assert convert_main([str(ckpt), "-o", str(tmp_path / "jbert")]) == 0
     return tmp_path / "jbert"
 

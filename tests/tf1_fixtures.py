@@ -222,3 +222,33 @@ def hf_random_model(cls, seed: int = 0, **config_kwargs):
             if "LayerNorm" in name or name.endswith("bias"):
                 param.add_(torch.randn_like(param) * 0.1)
     return model
+
+
+def write_vocab(path: Path, size: int) -> Path:
+    """A ``vocab.txt`` of ``size`` lines: BERT's special tokens, then placeholder tokens."""
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokens = specials + [f"t{i}" for i in range(len(specials), size)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(t + "\n" for t in tokens[:size]), encoding="utf-8")
+    return path
+
+
+def write_sentencepiece(directory: Path, size: int, stem: str = "wiki-ja") -> tuple[Path, Path]:
+    """A real (tiny) SentencePiece model and a ``.vocab`` of ``size`` lines with BERT's pieces."""
+    import sentencepiece
+
+    directory.mkdir(parents=True, exist_ok=True)
+    prefix = directory / stem
+    words = ["tokyo", "osaka", "kyoto", "nagoya", "sapporo", "fukuoka", "sendai", "kobe"]
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter([" ".join(words[i:] + words[:i]) for i in range(8)] * 20),
+        model_prefix=str(prefix),
+        vocab_size=30,
+        user_defined_symbols=["[PAD]", "[CLS]", "[SEP]", "[MASK]"],
+        minloglevel=2,
+    )
+    pieces = ["<unk>", "<s>", "</s>", "[PAD]", "[CLS]", "[SEP]", "[MASK]"]
+    pieces += [f"p{i}" for i in range(len(pieces), size)]
+    vocab = prefix.with_suffix(".vocab")
+    vocab.write_text("".join(f"{p}\t0\n" for p in pieces[:size]), encoding="utf-8")
+    return prefix.with_suffix(".model"), vocab

@@ -30,7 +30,11 @@ from jbert_tf2.checkpoint.model_dir import (
 )
 from jbert_tf2.checkpoint.names import is_optimizer_variable
 from jbert_tf2.checkpoint.tf1 import read_tf1_checkpoint, resolve_checkpoint
-from jbert_tf2.checkpoint.tokenizer_files import find_tokenizer_files, tokenizer_settings
+from jbert_tf2.checkpoint.tokenizer_files import (
+    find_tokenizer_files,
+    tokenizer_settings,
+    vocab_size_of,
+)
 from jbert_tf2.config import read_config
 from jbert_tf2.errors import CheckpointError
 
@@ -123,9 +127,14 @@ def from_tf1(
     settings, files = tokenizer_settings(
         vocab_path, spm_path, tokenizer, do_lower_case, mecab_dic, report
     )
-    if vocab_path is not None:
-        with open(vocab_path, encoding="utf-8", errors="replace") as handle:
-            count = sum(1 for line in handle if line.strip())
+    if settings is not None and vocab_path is not None:
+        count = vocab_size_of(vocab_path, settings["tokenizer"])
+        if count > config.vocab_size:
+            raise CheckpointError(
+                f"{vocab_path}: has ids up to {count - 1} but the model's vocab_size is "
+                f"{config.vocab_size}; this vocabulary does not belong to the checkpoint "
+                "(pass the right one with --vocab)"
+            )
         if count != config.vocab_size:
             report.add(
                 f"warning: {vocab_path.name} has {count} entries but vocab_size is "

@@ -57,6 +57,7 @@ def tokenizer_settings(
             reason = (
                 "the vocabulary has upper-case tokens" if cased else "the vocabulary is lower-case"
             )
+    _check_files(tokenizer, vocab, spm_model)
     settings = {"tokenizer": tokenizer, "do_lower_case": do_lower_case}
     if tokenizer.startswith("mecab"):
         settings["mecab_dic"] = mecab_dic or "unidic_lite"
@@ -68,6 +69,28 @@ def tokenizer_settings(
     shown = ", ".join(p.name for p in files.values())
     report.add(f"tokenizer: {tokenizer} ({shown}), do_lower_case={do_lower_case} ({reason})")
     return settings, files
+
+
+def _check_files(tokenizer: str, vocab: Path | None, spm_model: Path | None) -> None:
+    """Refuse now, with file and line, tokenizer files that would fail or mislead later."""
+    from jbert_tf2.tokenization.sentencepiece_tokenizer import load_sentencepiece
+    from jbert_tf2.tokenization.vocab import load_vocab
+
+    if tokenizer == "sentencepiece":
+        load_sentencepiece(spm_model)
+        if vocab is not None:
+            load_vocab(vocab, ("[CLS]", "[SEP]"), tab_separated=True)
+    else:
+        load_vocab(vocab)
+
+
+def vocab_size_of(vocab: Path, tokenizer: str | None) -> int:
+    """The number of ids the vocabulary can produce (its highest id + 1)."""
+    from jbert_tf2.tokenization.vocab import load_vocab
+
+    sentencepiece = tokenizer == "sentencepiece"
+    ids = load_vocab(vocab, (), tab_separated=sentencepiece or vocab.suffix == ".vocab").values()
+    return max(ids) + 1
 
 
 def find_tokenizer_files(

@@ -2,6 +2,7 @@
 
 from jbert_tf2.tokenization.bert_tokenizer import BertTokenizer
 from jbert_tf2.tokenization.encoding import Encoding, Tokenizer
+from jbert_tf2.tokenization.loading import load_tokenizer
 from jbert_tf2.tokenization.sentencepiece_tokenizer import SentencePieceTokenizer
 from jbert_tf2.tokenization.vocab import VocabError, load_vocab
 
@@ -11,5 +12,6 @@ __all__ = [
     "SentencePieceTokenizer",
     "Tokenizer",
     "VocabError",
+    "load_tokenizer",
     "load_vocab",
 ]

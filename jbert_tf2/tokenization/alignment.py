@@ -61,14 +61,14 @@ def align(text: str, transform: Callable[[str], str], char_cache: dict | None = 
         return Aligned(whole, starts, ends)
     segments: list[tuple[int, int, str]] = []
     for i, out in enumerate(pieces):
-        if segments:
-            start, _, previous = segments[-1]
-            joined = transform(text[start : i + 1])
-            if joined != previous + out:
-                segments[-1] = (start, i + 1, joined)
-                continue
         segments.append((i, i + 1, out))
-    if sum(len(out) for _, _, out in segments) != len(whole):
+        while len(segments) >= 2:
+            (start, _, first), (_, end, second) = segments[-2], segments[-1]
+            joined = transform(text[start:end])
+            if joined == first + second:
+                break
+            segments[-2:] = [(start, end, joined)]
+    if "".join(out for _, _, out in segments) != whole:
         segments = [(0, len(text), whole)]
     starts, ends = _from_segments(text, segments)
     return Aligned(whole, starts, ends)
@@ -80,7 +80,7 @@ def _agree(pieces: list[str], whole: str) -> bool:
     joined = "".join(pieces)
     if joined == whole:
         return True
-    return all(a == b or {a, b} <= {"σ", "ς"} for a, b in zip(joined, whole))
+    return all(a == b or {a, b} <= {"σ", "ς"} for a, b in zip(joined, whole, strict=True))
 
 
 def strip_accents(text: str) -> str:

@@ -47,7 +47,7 @@ class WholeTextSplitter:
         aligned = align(text, lower, self._cache) if self.do_lower_case else Aligned(text)
         if aligned.starts is None:
             return [(aligned.text, 0, len(text), None)]
-        spans = list(zip(aligned.starts, aligned.ends))
+        spans = list(zip(aligned.starts, aligned.ends, strict=True))
         return [(aligned.text, 0, len(text), spans)]
 
 

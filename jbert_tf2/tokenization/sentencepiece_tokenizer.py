@@ -42,6 +42,18 @@ def _encode_proto(processor, text: str):
         return processor.encode(text, out_type="immutable_proto")
 
 
+def _widen_expansions(pieces: list[TokenWithSpan]) -> list[TokenWithSpan]:
+    """SentencePiece gives a character that normalizes to several pieces ('…' -> '...') an
+    empty span on all but the last piece: give them the last piece's span, as for other
+    tokenizers. (The empty piece U+2581 that marks the text's start keeps its empty span.)"""
+    for i in range(len(pieces) - 2, -1, -1):
+        piece, begin, end = pieces[i]
+        following = pieces[i + 1]
+        if begin == end and piece != "\u2581" and following[1] == begin < following[2]:
+            pieces[i] = (piece, following[1], following[2])
+    return pieces
+
+
 class SentencePieceTokenizer(Tokenizer):
     """SentencePiece pieces, ids from the ``.vocab`` file, with character offsets.
 
@@ -111,7 +123,7 @@ class SentencePieceTokenizer(Tokenizer):
             elif aligned.starts is not None:
                 begin = end = aligned.starts[begin] if begin < len(lowered) else len(text)
             out.append((piece.piece, begin, end))
-        return out
+        return _widen_expansions(out)
 
     def __repr__(self) -> str:
         return (
