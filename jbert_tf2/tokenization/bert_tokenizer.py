@@ -102,6 +102,7 @@ class BertTokenizer(Tokenizer):
         self.split_special_tokens = google if split_special_tokens is None else split_special_tokens
         if max_chars_per_word is None:
             max_chars_per_word = 200 if google else 100
+        self.max_chars_per_word = max_chars_per_word
         if word_tokenizer == "basic":
             self._words = BasicWordSplitter(self.do_lower_case, hf_control_chars=not google)
         elif word_tokenizer == "mecab":

@@ -72,9 +72,19 @@ class Tokenizer:
     def _tokenize_spans(self, text: str) -> list[TokenWithSpan]:
         raise NotImplementedError
 
+    def special_tokens_in_vocab(self) -> list[str]:
+        """BERT's special tokens that this vocabulary has."""
+        return [t for t in SPECIAL_TOKENS if t in self.vocab]
+
+    def in_graph(self, max_seq_length: int = 128):
+        """The tensorflow-text twin of this tokenizer: a Keras layer from tf.string to ids."""
+        from jbert_tf2.tokenization.in_graph import InGraphTokenizer
+
+        return InGraphTokenizer.from_tokenizer(self, max_seq_length)
+
     def _special_pattern(self) -> re.Pattern | None:
         if not hasattr(self, "_special_re"):
-            specials = [t for t in SPECIAL_TOKENS if t in self.vocab]
+            specials = self.special_tokens_in_vocab()
             self._special_re = (
                 re.compile("|".join(re.escape(t) for t in specials)) if specials else None
             )

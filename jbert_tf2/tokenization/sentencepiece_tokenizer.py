@@ -102,6 +102,10 @@ class SentencePieceTokenizer(Tokenizer):
     def name(self) -> str:
         return "sentencepiece"
 
+    def model_proto(self) -> bytes:
+        """The SentencePiece model's serialized bytes (what the in-graph twin embeds)."""
+        return self._processor.serialized_model_proto()
+
     def _tokenize_spans(self, text: str) -> list[TokenWithSpan]:
         if not text:
             return []

@@ -1,0 +1,274 @@
+"""In-graph twins of the tokenizers, on tensorflow-text: raw ``tf.string`` in, model inputs out.
+
+`InGraphTokenizer` is a Keras layer that turns a batch of strings (and optionally a batch of
+second texts) into ``input_ids``, ``input_mask`` and ``segment_ids`` exactly as the Python
+tokenizer's ``tok(texts, max_seq_length=...)`` does, so a SavedModel can take raw text. It mirrors
+each rule with graph ops: Google's control-character removal, lower-casing (ICU, which applies
+Python's context rules such as the final sigma), NFD and accent stripping, whitespace / CJK /
+punctuation splitting with regular expressions over the same character classes, the 200-character
+word limit, WordPiece (`FastWordpieceTokenizer`), NFKC characters, and SentencePiece
+(`SentencepieceTokenizer` on the same model). MeCab is a C library outside TensorFlow, so
+MeCab-based tokenizers have no in-graph twin: they raise a `JbertError` saying so.
+
+Offsets are not produced in the graph (tensorflow-text reports UTF-8 byte offsets); use the
+Python tokenizer's ``encode`` where character offsets are needed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from jbert_tf2.backend import keras, tensorflow
+from jbert_tf2.errors import JbertError
+from jbert_tf2.tokenization.bert_tokenizer import BertTokenizer
+from jbert_tf2.tokenization.char_classes import CJK_RANGES
+from jbert_tf2.tokenization.encoding import Tokenizer
+from jbert_tf2.tokenization.sentencepiece_tokenizer import SentencePieceTokenizer
+
+_CJK = "|".join(f"[\\x{{{lo:X}}}-\\x{{{hi:X}}}]" for lo, hi in CJK_RANGES)
+_PUNCT = r"[!-/:-@\[-`{-~]|\p{P}"
+_SEPARATORS = r"[\t\n\r\p{Zs}\x{2028}\x{2029}]+"
+_REMOVED = {  # Google drops Cc and Cf; HF's BasicTokenizer every category C*
+    False: r"[\x{0}\x{FFFD}]|[^\P{Cc}\t\n\r]|\p{Cf}",
+    True: r"[\x{0}\x{FFFD}]|[^\P{C}\t\n\r]",
+}
+
+
+def _text_tensor(tf, texts, name: str):
+    texts = tf.convert_to_tensor(texts)
+    if texts.dtype != tf.string:
+        raise JbertError(f"{name}: expected a tf.string tensor of texts, got {texts.dtype.name}")
+    if texts.shape.rank == 2 and texts.shape[-1] == 1:
+        texts = tf.squeeze(texts, -1)
+    if texts.shape.rank != 1:
+        raise JbertError(f"{name}: expected a batch of texts (shape [batch]), got {texts.shape}")
+    return texts
+
+
+def _lower(tf, texts):
+    """Python's ``str.lower`` in the graph. ICU stops at a NUL character, so the text is
+    lower-cased piece by piece between NULs and joined back with them."""
+    nul = tf.constant("\x00")
+    parts = tf.strings.lower(tf.strings.split(texts, nul), encoding="utf-8")
+    joined = tf.strings.reduce_join(parts + nul, axis=-1)
+    keep = tf.maximum(tf.strings.length(joined) - 1, 0)
+    return tf.strings.substr(joined, tf.zeros_like(keep), keep)
+
+
+def truncated_pair_lengths(tf, len_a, len_b, budget: int):
+    """Google's `_truncate_seq_pair` in closed form: pop from the longer (``b`` on a tie)."""
+    shorter = tf.minimum(len_a, len_b)
+    fits = len_a + len_b <= budget
+    shorter_kept = 2 * shorter <= budget
+    new_a = tf.where(
+        fits,
+        len_a,
+        tf.where(
+            shorter_kept,
+            tf.where(len_a <= len_b, len_a, budget - len_b),
+            (budget + 1) // 2,
+        ),
+    )
+    new_b = tf.where(
+        fits,
+        len_b,
+        tf.where(shorter_kept, tf.where(len_a <= len_b, budget - len_a, len_b), budget // 2),
+    )
+    return new_a, new_b
+
+
+@keras.saving.register_keras_serializable(package="jbert_tf2")
+class InGraphTokenizer(keras.layers.Layer):
+    """tf.string texts (and optional pair texts) -> ``input_ids``, ``input_mask``, ``segment_ids``.
+
+    Build it from a Python tokenizer: ``InGraphTokenizer.from_tokenizer(tok, max_seq_length=128)``
+    or ``tok.in_graph(max_seq_length=128)``. Runs on the TensorFlow backend only.
+
+    Examples:
+        >>> layer = tok.in_graph(max_seq_length=64)
+        >>> layer(tf.constant(["今日は晴れ。"]))["input_ids"].shape
+        TensorShape([1, 64])
+    """
+
+    def __init__(self, spec: dict, max_seq_length: int = 128, **kwargs):
+        kwargs["trainable"] = False
+        super().__init__(**kwargs)
+        if keras.backend.backend() != "tensorflow":
+            raise JbertError(
+                "InGraphTokenizer needs the TensorFlow backend (KERAS_BACKEND=tensorflow)"
+            )
+        self.spec = dict(spec)
+        self.max_seq_length = int(max_seq_length)
+        tf = tensorflow()
+        import tensorflow_text as text
+
+        self._text = text
+        kind = spec["kind"]
+        tokens = spec["tokens"]
+        self._cls = spec["cls_id"]
+        self._sep = spec["sep_id"]
+        init = tf.lookup.KeyValueTensorInitializer(
+            tf.constant(tokens), tf.range(len(tokens), dtype=tf.int64)
+        )
+        self._table = tf.lookup.StaticHashTable(init, default_value=spec["unk_id"])
+        if kind == "wordpiece":
+            self._wordpiece = text.WordpieceTokenizer(
+                self._table,
+                suffix_indicator="##",
+                max_bytes_per_word=4 * spec["max_chars_per_word"] + 8,
+                token_out_type=tf.int64,
+                unknown_token="[UNK]",
+            )
+        if kind == "sentencepiece":
+            self._sentencepiece = text.SentencepieceTokenizer(
+                model=spec["model_proto"], out_type=tf.string
+            )
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Tokenizer, max_seq_length: int = 128, **kwargs):
+        """The twin of ``tokenizer`` (basic + WordPiece, basic + character, SentencePiece)."""
+        return cls(graph_spec(tokenizer), max_seq_length=max_seq_length, **kwargs)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        spec = dict(self.spec)
+        if "model_proto" in spec:
+            spec["model_proto"] = spec["model_proto"].hex()
+        config.update(spec=spec, max_seq_length=self.max_seq_length)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        spec = dict(config.pop("spec"))
+        if "model_proto" in spec:
+            spec["model_proto"] = bytes.fromhex(spec["model_proto"])
+        return cls(spec, **config)
+
+    def _basic_words(self, texts):
+        """Google's basic tokenizer: a ragged [batch, words] of normalized words, and which of
+        them are special tokens kept whole."""
+        tf, text, spec = tensorflow(), self._text, self.spec
+        texts = tf.strings.regex_replace(texts, _REMOVED[spec["hf_control_chars"]], "")
+        keep = f"{_PUNCT}|{_CJK}"
+        if spec["specials"]:
+            keep = "|".join(re.escape(t) for t in spec["specials"]) + "|" + keep
+        words = text.regex_split(texts, f"{_SEPARATORS}|{keep}", keep)
+        flat = words.flat_values
+        special = tf.zeros_like(flat, dtype=tf.bool)
+        for token in spec["specials"]:
+            special = special | tf.equal(flat, token)
+        if spec["do_lower_case"]:
+            lowered = _lower(tf, flat)
+            lowered = text.normalize_utf8(lowered, "NFD")
+            lowered = tf.strings.regex_replace(lowered, r"\p{Mn}", "")
+            flat = tf.where(special, flat, lowered)
+        words = words.with_flat_values(flat)
+        keep_word = words.with_flat_values(tf.strings.length(flat) > 0)
+        return tf.ragged.boolean_mask(words, keep_word), tf.ragged.boolean_mask(
+            words.with_flat_values(special), keep_word
+        )
+
+    def _ids(self, texts):
+        """A ragged [batch, tokens] of int32 ids, before [CLS] / [SEP]."""
+        tf, text, spec = tensorflow(), self._text, self.spec
+        kind = spec["kind"]
+        if kind == "sentencepiece":
+            if spec["do_lower_case"]:
+                texts = _lower(tf, texts)
+            return tf.cast(self._table.lookup(self._sentencepiece.tokenize(texts)), tf.int32)
+        words, special = self._basic_words(texts)
+        flat = words.flat_values
+        if kind == "wordpiece":
+            too_long = tf.strings.length(flat, unit="UTF8_CHAR") > spec["max_chars_per_word"]
+            flat = tf.where(too_long, tf.constant("[UNK]"), flat)
+            pieces = tf.cast(self._wordpiece.tokenize(flat), tf.int32)
+            return words.with_flat_values(pieces).merge_dims(1, 2)
+        chars = tf.strings.unicode_split(text.normalize_utf8(flat, "NFKC"), "UTF-8")
+        is_special = special.flat_values
+        char_ids = tf.ragged.boolean_mask(
+            tf.cast(self._table.lookup(chars), tf.int32),
+            tf.ones_like(chars, dtype=tf.bool) & tf.logical_not(is_special)[:, None],
+        )
+        whole = tf.cast(self._table.lookup(flat), tf.int32)[:, None]
+        whole_ids = tf.ragged.boolean_mask(whole, is_special[:, None])
+        per_word = tf.concat([char_ids, whole_ids], axis=1)
+        return words.with_flat_values(per_word).merge_dims(1, 2)
+
+    def call(self, texts, text_pairs=None):
+        tf = tensorflow()
+        max_len = self.max_seq_length
+        a = self._ids(_text_tensor(tf, texts, "texts"))
+        batch = tf.cast(a.nrows(), tf.int32)
+        len_a = tf.cast(a.row_lengths(), tf.int32)
+        if text_pairs is None:
+            len_a = tf.minimum(len_a, max_len - 2)
+            parts = [a, None]
+            lengths = [len_a, None]
+        else:
+            b = self._ids(_text_tensor(tf, text_pairs, "text_pairs"))
+            len_b = tf.cast(b.row_lengths(), tf.int32)
+            len_a, len_b = truncated_pair_lengths(tf, len_a, len_b, max_len - 3)
+            parts = [a, b]
+            lengths = [len_a, len_b]
+        cls = tf.fill([batch, 1], self._cls)
+        sep = tf.fill([batch, 1], self._sep)
+        pieces, segments = [cls], [tf.zeros([batch, 1], tf.int32)]
+        for segment, (part, length) in enumerate(zip(parts, lengths, strict=True)):
+            if part is None:
+                continue
+            kept = tf.ragged.range(length)
+            part = tf.gather(part, kept, batch_dims=1)
+            pieces += [part, sep]
+            segments += [tf.ones_like(part) * segment, tf.fill([batch, 1], segment)]
+        ids = tf.concat(pieces, axis=1)
+        segment_ids = tf.concat(segments, axis=1)
+        shape = [None, max_len]
+        input_ids = ids.to_tensor(0, shape=shape)
+        input_mask = tf.ones_like(ids).to_tensor(0, shape=shape)
+        return {
+            "input_ids": input_ids,
+            "input_mask": input_mask,
+            "segment_ids": segment_ids.to_tensor(0, shape=shape),
+        }
+
+    def compute_output_spec(self, texts, text_pairs=None):
+        shape = (texts.shape[0], self.max_seq_length)
+        return {
+            key: keras.KerasTensor(shape, dtype="int32")
+            for key in ("input_ids", "input_mask", "segment_ids")
+        }
+
+
+def graph_spec(tokenizer: Tokenizer) -> dict:
+    """What the in-graph twin needs from a Python tokenizer, as plain data."""
+    vocab = tokenizer.vocab
+    size = max(vocab.values()) + 1
+    tokens = [f"[jbert-unused-line-{i + 1}]" for i in range(size)]
+    for token, index in vocab.items():
+        tokens[index] = token
+    spec = {
+        "tokens": tokens,
+        "cls_id": vocab[tokenizer.cls_token],
+        "sep_id": vocab[tokenizer.sep_token],
+        "unk_id": tokenizer.unk_id,
+        "do_lower_case": tokenizer.do_lower_case,
+    }
+    if isinstance(tokenizer, SentencePieceTokenizer):
+        return {**spec, "kind": "sentencepiece", "model_proto": tokenizer.model_proto()}
+    if not isinstance(tokenizer, BertTokenizer):
+        raise JbertError(f"{type(tokenizer).__name__} has no in-graph twin")
+    if tokenizer.word_tokenizer != "basic":
+        raise JbertError(
+            f"word_tokenizer={tokenizer.word_tokenizer!r} cannot run inside a TensorFlow graph "
+            "(MeCab is a C library outside TensorFlow). Tokenize in Python with "
+            "tok(texts, ...) and feed the ids, or use a basic / SentencePiece tokenizer"
+        )
+    specials = [] if tokenizer.split_special_tokens else tokenizer.special_tokens_in_vocab()
+    return {
+        **spec,
+        "kind": tokenizer.subword_tokenizer,
+        "max_chars_per_word": tokenizer.max_chars_per_word,
+        "hf_control_chars": tokenizer.subword_tokenizer == "character",
+        "specials": specials,
+    }

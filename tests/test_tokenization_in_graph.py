@@ -1,0 +1,118 @@
+"""The tensorflow-text twins give the Python tokenizers' ids on the test corpus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tokenizer_fixtures import corpus
+
+import jbert_tf2  # noqa: F401
+from jbert_tf2 import JbertError
+from jbert_tf2.tokenization import BertTokenizer, SentencePieceTokenizer
+from jbert_tf2.tokenization.in_graph import InGraphTokenizer
+
+TWINS = {
+    "wordpiece-lower": lambda f: BertTokenizer(f["wordpiece_lower"]),
+    "wordpiece-cased": lambda f: BertTokenizer(f["wordpiece_cased"], do_lower_case=False),
+    "wordpiece-keep-specials": lambda f: BertTokenizer(
+        f["wordpiece_lower"], split_special_tokens=False
+    ),
+    "character": lambda f: BertTokenizer(f["character"], False, subword_tokenizer="character"),
+    "sentencepiece-lower": lambda f: SentencePieceTokenizer(f["spm_model"], f["spm_vocab"]),
+    "sentencepiece-cased": lambda f: SentencePieceTokenizer(
+        f["spm_model"], f["spm_vocab"], do_lower_case=False
+    ),
+}
+
+
+def _scores(vocab_file):
+    lines = vocab_file.read_text(encoding="utf-8").split("\n")
+    return {i: float(line.split("\t")[1]) for i, line in enumerate(lines) if "\t" in line}
+
+
+def _equal_or_tied(got, want, scores):
+    """Same ids; or, for SentencePiece, another segmentation with the same total score (the
+    library and tensorflow-text's bundled copy may break ties in the lattice differently)."""
+    if np.array_equal(got, want):
+        return True
+    if scores is None:
+        return False
+    return (
+        abs(sum(scores.get(int(i), 0) for i in got) - sum(scores.get(int(i), 0) for i in want))
+        < 1e-3
+    )
+
+
+@pytest.mark.parametrize("name", sorted(TWINS))
+def test_twin_matches_python_tokenizer(tokenizer_files, name):
+    tok = TWINS[name](tokenizer_files)
+    scores = _scores(tokenizer_files["spm_vocab"]) if name.startswith("sentencepiece") else None
+    texts = list(corpus())
+    layer = tok.in_graph(max_seq_length=64)
+    got = {k: v.numpy() for k, v in layer(tf.constant(texts)).items()}
+    want = tok(texts, max_seq_length=64)
+    for row, text in enumerate(texts):
+        assert _equal_or_tied(got["input_ids"][row], want["input_ids"][row], scores), text
+        assert np.array_equal(got["input_mask"][row], want["input_mask"][row]), text
+    assert np.array_equal(got["segment_ids"], want["segment_ids"])
+    assert all(v.dtype == np.int32 for v in got.values())
+    pairs = layer(tf.constant(texts[:150]), tf.constant(texts[150:300]))
+    want_pairs = tok(texts[:150], texts[150:300], max_seq_length=64)
+    for key in ("input_mask", "segment_ids"):
+        assert np.array_equal(pairs[key].numpy(), want_pairs[key])
+    for row in range(150):
+        assert _equal_or_tied(pairs["input_ids"][row].numpy(), want_pairs["input_ids"][row], scores)
+
+
+def test_twin_in_a_keras_model_and_saved_model(tokenizer_files, tmp_path):
+    import keras
+
+    tok = BertTokenizer(tokenizer_files["wordpiece_lower"])
+    texts = list(corpus()[:20])
+    text_in = keras.Input(shape=(), dtype="string")
+    model = keras.Model(text_in, tok.in_graph(max_seq_length=32)(text_in))
+    assert np.array_equal(
+        model(tf.constant(texts))["input_ids"], tok(texts, max_seq_length=32)["input_ids"]
+    )
+
+    restored = InGraphTokenizer.from_config(tok.in_graph(32).get_config())
+    assert np.array_equal(
+        restored(tf.constant(texts))["input_ids"], tok(texts, max_seq_length=32)["input_ids"]
+    )
+
+    module = tf.Module()
+    module.layer = tok.in_graph(max_seq_length=32)
+    module.serve = tf.function(
+        lambda t: module.layer(t), input_signature=[tf.TensorSpec([None], tf.string)]
+    )
+    tf.saved_model.save(module, str(tmp_path / "saved"))
+    import tensorflow_text  # noqa: F401  (registers the ops the SavedModel uses)
+
+    loaded = tf.saved_model.load(str(tmp_path / "saved"))
+    out = loaded.serve(tf.constant(texts))
+    assert np.array_equal(out["input_ids"].numpy(), tok(texts, max_seq_length=32)["input_ids"])
+
+
+def test_truncation_in_graph_is_googles(tokenizer_files):
+    from jbert_tf2.tokenization.encoding import truncate_pair
+    from jbert_tf2.tokenization.in_graph import truncated_pair_lengths
+
+    la, lb = np.meshgrid(np.arange(0, 12), np.arange(0, 12))
+    got_a, got_b = truncated_pair_lengths(tf, tf.constant(la.ravel()), tf.constant(lb.ravel()), 9)
+    for a, b, ga, gb in zip(la.ravel(), lb.ravel(), got_a.numpy(), got_b.numpy(), strict=True):
+        ta, tb = list(range(a)), list(range(b))
+        truncate_pair(ta, tb, 9)
+        assert (len(ta), len(tb)) == (ga, gb), (a, b)
+
+
+def test_mecab_has_no_in_graph_twin(tokenizer_files):
+    tok = BertTokenizer(tokenizer_files["mecab_unidic_lite"], False, word_tokenizer="mecab")
+    with pytest.raises(JbertError, match="MeCab"):
+        tok.in_graph()
+
+
+def test_twin_rejects_non_string_input(tokenizer_files):
+    layer = BertTokenizer(tokenizer_files["wordpiece_lower"]).in_graph(16)
+    with pytest.raises(JbertError, match="tf.string"):
+        layer(tf.constant([1, 2]))
