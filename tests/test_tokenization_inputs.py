@@ -199,3 +199,28 @@ def test_convert_refuses_a_bad_vocab(tmp_path, capsys):
     assert convert_main([str(ckpt), "--vocab", str(big), "-o", str(tmp_path / "out")]) == 2
     assert "ids up to 14 but the model's vocab_size is 9" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda f: BertTokenizer(f["wordpiece_lower"]),
+        lambda f: BertTokenizer(f["wordpiece_cased"], do_lower_case=False),
+        lambda f: BertTokenizer(f["wordpiece_lower"], split_special_tokens=False),
+        lambda f: BertTokenizer(f["mecab_unidic_lite_lower"], word_tokenizer="mecab"),
+        lambda f: BertTokenizer(f["character"], False, "mecab", "character"),
+        lambda f: BertTokenizer(f["character"], False, "none", "character"),
+        lambda f: SentencePieceTokenizer(f["spm_model"], f["spm_vocab"]),
+    ],
+    ids=["basic", "cased", "keep-specials", "mecab", "mecab-char", "none-char", "spm"],
+)
+def test_batch_ids_equal_encode_ids(tokenizer_files, build):
+    """`tok(texts)` takes a faster path without offsets; it must give `encode`'s ids."""
+    tok = build(tokenizer_files)
+    texts = list(corpus())
+    batch = tok(texts, texts[::-1], max_seq_length=96)
+    for row, (a, b) in enumerate(zip(texts, texts[::-1], strict=True)):
+        enc = tok.encode(a, b, max_seq_length=96)
+        assert batch["input_ids"][row].tolist() == enc.input_ids, a
+        assert batch["segment_ids"][row].tolist() == enc.segment_ids, a
+        assert batch["input_mask"][row].tolist() == enc.input_mask, a

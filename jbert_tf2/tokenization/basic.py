@@ -46,24 +46,24 @@ class BasicWordSplitter:
             transform = clean
         self._transform = transform
 
-    def split(self, text: str) -> list[Word]:
+    @property
+    def chunks(self):
+        """The pattern of Google's whitespace-separated tokens after CJK splitting: a CJK
+        ideograph, or a run of non-CJK non-whitespace. Each chunk tokenizes on its own."""
+        return self._classes.words
+
+    def split_chunk(self, chunk: str) -> list[Word]:
+        """The basic words of one chunk, with spans relative to the chunk."""
+        if chunk.isascii() and chunk.isalnum():
+            return [(chunk.lower() if self.do_lower_case else chunk, 0, len(chunk), None)]
+        aligned = align(chunk, self._transform, self._char_cache)
+        starts, ends = aligned.starts, aligned.ends
         words: list[Word] = []
-        pieces = self._classes.pieces
-        transform = self._transform
-        for chunk_match in self._classes.words.finditer(text):
-            chunk = chunk_match.group()
-            base = chunk_match.start()
-            if chunk.isascii() and chunk.isalnum():
-                text_out = chunk.lower() if self.do_lower_case else chunk
-                words.append((text_out, base, base + len(chunk), None))
-                continue
-            aligned = align(chunk, transform, self._char_cache)
-            starts, ends = aligned.starts, aligned.ends
-            for piece in pieces.finditer(aligned.text):
-                a, b = piece.start(), piece.end()
-                if starts is None:
-                    words.append((piece.group(), base + a, base + b, None))
-                else:
-                    spans = [(base + starts[k], base + ends[k]) for k in range(a, b)]
-                    words.append((piece.group(), spans[0][0], spans[-1][1], spans))
+        for piece in self._classes.pieces.finditer(aligned.text):
+            a, b = piece.start(), piece.end()
+            if starts is None:
+                words.append((piece.group(), a, b, None))
+            else:
+                spans = [(starts[k], ends[k]) for k in range(a, b)]
+                words.append((piece.group(), spans[0][0], spans[-1][1], spans))
         return words

@@ -31,6 +31,8 @@ from jbert_tf2.tokenization.subword import CharacterSplitter, WordpieceSplitter
 from jbert_tf2.tokenization.vocab import load_vocab
 
 WORD_TOKENIZERS = ("basic", "mecab", "none")
+_CACHE_LIMIT = 500_000
+Piece = tuple[str, int, int, int]  # token, id, start, end
 SUBWORD_TOKENIZERS = ("wordpiece", "character")
 
 
@@ -40,6 +42,9 @@ class WholeTextSplitter:
     def __init__(self, do_lower_case: bool = False):
         self.do_lower_case = do_lower_case
         self._cache: dict[str, str] = {}
+
+    def words(self, text: str) -> list[str]:
+        return [word[0] for word in self.split(text)]
 
     def split(self, text: str) -> list[Word]:
         if not text:
@@ -113,6 +118,10 @@ class BertTokenizer(Tokenizer):
             self._subwords = WordpieceSplitter(self.vocab, "[UNK]", max_chars_per_word)
         else:
             self._subwords = CharacterSplitter(self.vocab, "[UNK]")
+        self._chunks = getattr(self._words, "chunks", None)
+        self._chunk_cache: dict[str, tuple[Piece, ...]] = {}
+        self._chunk_ids: dict[str, tuple[int, ...]] = {}
+        self._word_cache: dict[str, tuple[Piece, ...]] = {}
 
     @property
     def name(self) -> str:
@@ -121,17 +130,62 @@ class BertTokenizer(Tokenizer):
             return f"mecab-{self.subword_tokenizer}"
         return self.subword_tokenizer
 
-    def _tokenize_spans(self, text: str) -> list[TokenWithSpan]:
-        split = self._subwords.split
-        out: list[TokenWithSpan] = []
-        for word in self._words.split(text):
-            pieces = split(word[0])
-            if word[3] is None:
-                base = word[1]
-                out.extend((piece, base + a, base + b) for piece, a, b in pieces)
+    def _word_pieces(self, word: str) -> tuple[Piece, ...]:
+        """Sub-word pieces of one word as (token, id, start, end) within the word, cached."""
+        pieces = self._word_cache.get(word)
+        if pieces is None:
+            if len(self._word_cache) >= _CACHE_LIMIT:
+                self._word_cache.clear()
+            vocab, unk = self.vocab, self.unk_id
+            pieces = self._word_cache[word] = tuple(
+                (piece, vocab.get(piece, unk), a, b) for piece, a, b in self._subwords.split(word)
+            )
+        return pieces
+
+    def _pieces(self, words: list[Word]) -> list[Piece]:
+        """Sub-word pieces of ``words`` as (token, id, start, end) in the text."""
+        out: list[Piece] = []
+        for word in words:
+            text, start, _, spans = word
+            if spans is None:
+                out.extend((t, i, start + a, start + b) for t, i, a, b in self._word_pieces(text))
             else:
-                out.extend((piece, *word_span(word, a, b)) for piece, a, b in pieces)
+                out.extend((t, i, *word_span(word, a, b)) for t, i, a, b in self._word_pieces(text))
         return out
+
+    def _chunk_pieces(self, chunk: str) -> tuple[Piece, ...]:
+        """Pieces of one basic chunk, cached: natural text repeats its words."""
+        pieces = self._chunk_cache.get(chunk)
+        if pieces is None:
+            if len(self._chunk_cache) >= _CACHE_LIMIT:
+                self._chunk_cache.clear()
+                self._chunk_ids.clear()
+            pieces = self._chunk_cache[chunk] = tuple(self._pieces(self._words.split_chunk(chunk)))
+        return pieces
+
+    def _tokenize_spans(self, text: str) -> list[TokenWithSpan]:
+        if self._chunks is None:
+            return [(t, s, e) for t, _, s, e in self._pieces(self._words.split(text))]
+        out: list[TokenWithSpan] = []
+        for match in self._chunks.finditer(text):
+            base = match.start()
+            out.extend((t, base + s, base + e) for t, _, s, e in self._chunk_pieces(match.group()))
+        return out
+
+    def _token_ids(self, text: str) -> list[int]:
+        if self._chunks is None:
+            ids: list[int] = []
+            for word in self._words.words(text):
+                ids += [p[1] for p in self._word_pieces(word)]
+            return ids
+        ids: list[int] = []
+        cache = self._chunk_ids
+        for chunk in self._chunks.findall(text):
+            got = cache.get(chunk)
+            if got is None:
+                got = cache[chunk] = tuple(p[1] for p in self._chunk_pieces(chunk))
+            ids += got
+        return ids
 
     def __repr__(self) -> str:
         return (

@@ -139,20 +139,9 @@ class Tokenizer:
         return self._assemble(a, b, max_seq_length, pad)
 
     def _assemble(self, a, b, max_seq_length: int | None, pad: bool) -> Encoding:
-        truncated = False
-        if max_seq_length is not None:
-            specials = 2 if b is None else 3
-            if max_seq_length < specials:
-                raise JbertError(
-                    f"max_seq_length={max_seq_length} leaves no room for the text; it must be at "
-                    f"least {specials} ([CLS], [SEP]{', [SEP]' if b is not None else ''})"
-                )
-            if b is None:
-                truncated = len(a) > max_seq_length - 2
-                a = a[: max_seq_length - 2]
-            else:
-                a, b = list(a), list(b)
-                truncated = truncate_pair(a, b, max_seq_length - 3)
+        full = len(a) + (0 if b is None else len(b))
+        a, b = self._truncate(a, b, max_seq_length)
+        truncated = len(a) + (0 if b is None else len(b)) < full
         tokens = [self.cls_token] + [t for t, _, _ in a] + [self.sep_token]
         offsets = [(0, 0)] + [(s, e) for _, s, e in a] + [(0, 0)]
         segment_ids = [0] * len(tokens)
@@ -179,14 +168,7 @@ class Tokenizer:
         max_seq_length: int | None = 128,
     ) -> list[Encoding]:
         """`encode` for each text (and pair), unpadded."""
-        texts = _check_batch(texts, "texts")
-        if text_pairs is not None:
-            text_pairs = _check_batch(text_pairs, "text_pairs")
-            if len(text_pairs) != len(texts):
-                raise JbertError(
-                    f"text_pairs has {len(text_pairs)} entries but texts has {len(texts)}; "
-                    "pass one pair text per text"
-                )
+        texts, text_pairs = self._check_pairs(texts, text_pairs)
         encodings = []
         for i, text in enumerate(texts):
             a = self.tokenize_with_offsets(check_text(text, f"texts[{i}]"))
@@ -195,6 +177,47 @@ class Tokenizer:
                 b = self.tokenize_with_offsets(check_text(text_pairs[i], f"text_pairs[{i}]"))
             encodings.append(self._assemble(a, b, max_seq_length, pad=False))
         return encodings
+
+    @staticmethod
+    def _check_pairs(texts, text_pairs):
+        texts = _check_batch(texts, "texts")
+        if text_pairs is not None:
+            text_pairs = _check_batch(text_pairs, "text_pairs")
+            if len(text_pairs) != len(texts):
+                raise JbertError(
+                    f"text_pairs has {len(text_pairs)} entries but texts has {len(texts)}; "
+                    "pass one pair text per text"
+                )
+        return texts, text_pairs
+
+    @staticmethod
+    def _truncate(a: list, b: list | None, max_seq_length: int | None):
+        """Google's truncation to ``max_seq_length`` with room for [CLS] and [SEP]s."""
+        if max_seq_length is None:
+            return a, b
+        specials = 2 if b is None else 3
+        if max_seq_length < specials:
+            raise JbertError(
+                f"max_seq_length={max_seq_length} leaves no room for the text; it must be at "
+                f"least {specials} ([CLS], [SEP]{', [SEP]' if b is not None else ''})"
+            )
+        if b is None:
+            return a[: max_seq_length - 2], None
+        a, b = list(a), list(b)
+        truncate_pair(a, b, max_seq_length - 3)
+        return a, b
+
+    def _token_ids(self, text: str) -> list[int]:
+        """Ids of ``text``'s tokens; subclasses may compute them without offsets."""
+        return self.convert_tokens_to_ids([t for t, _, _ in self._tokenize_spans(text)])
+
+    def token_ids(self, text: str) -> list[int]:
+        """The ids of `tokenize` (no special tokens added)."""
+        text = check_text(text, "text")
+        pattern = None if self.split_special_tokens else self._special_pattern()
+        if pattern is not None and pattern.search(text):
+            return self.convert_tokens_to_ids(self.tokenize(text))
+        return self._token_ids(text)
 
     def __call__(
         self,
@@ -213,22 +236,33 @@ class Tokenizer:
             texts = [texts]
             if isinstance(text_pairs, (str, bytes)):
                 text_pairs = [text_pairs]
-        encodings = self.encode_batch(texts, text_pairs, max_seq_length)
+        texts, text_pairs = self._check_pairs(texts, text_pairs)
+        cls_id, sep_id = self.vocab[self.cls_token], self.vocab[self.sep_token]
+        rows = []
+        for i, text in enumerate(texts):
+            a = self.token_ids(check_text(text, f"texts[{i}]"))
+            b = None
+            if text_pairs is not None:
+                b = self.token_ids(check_text(text_pairs[i], f"text_pairs[{i}]"))
+            a, b = self._truncate(a, b, max_seq_length)
+            first = [cls_id, *a, sep_id]
+            rows.append((first, [] if b is None else [*b, sep_id]))
         width = (
             max_seq_length
             if padding == "max_length"
-            else max((e.length for e in encodings), default=2)
+            else max((len(f) + len(s) for f, s in rows), default=2)
         )
-        arrays = {
-            key: np.zeros((len(encodings), width), dtype=np.int32)
-            for key in ("input_ids", "input_mask", "segment_ids")
-        }
-        for row, enc in enumerate(encodings):
-            n = enc.length
-            arrays["input_ids"][row, :n] = enc.input_ids
-            arrays["input_mask"][row, :n] = 1
-            arrays["segment_ids"][row, :n] = enc.segment_ids
-        return arrays
+        ids = np.zeros((len(rows), width), dtype=np.int32)
+        mask = np.zeros((len(rows), width), dtype=np.int32)
+        segments = np.zeros((len(rows), width), dtype=np.int32)
+        for row, (first, second) in enumerate(rows):
+            n, m = len(first), len(second)
+            ids[row, :n] = first
+            mask[row, : n + m] = 1
+            if m:
+                ids[row, n : n + m] = second
+                segments[row, n : n + m] = 1
+        return {"input_ids": ids, "input_mask": mask, "segment_ids": segments}
 
 
 def _check_batch(texts, name: str) -> list:
