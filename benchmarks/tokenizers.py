@@ -23,7 +23,11 @@ Every measurement runs in its own subprocess (``--worker NAME``), pinned to one 
 ``os.sched_setaffinity`` and with ``TOKENIZERS_PARALLELISM=false``, ``RAYON_NUM_THREADS=1``,
 ``OMP_NUM_THREADS=1`` (and one TensorFlow thread), so no tokenizer uses a second core and no
 caches or thread pools carry over. A worker makes one warm-up pass over 1,000 sentences, then
-times ``--repeats`` passes over the corpus and reports the median.
+times ``--repeats`` passes over the corpus and reports the median. Before timing, the objects
+that exist then (mostly the imported libraries: TensorFlow in jbert_tf2's processes) are moved
+out of the garbage collector's reach with `gc.freeze`, as long-running servers do; otherwise a
+pass that triggers a full collection is several times slower than one that does not, and the
+median depends on how many of them did (``--no-gc-freeze`` measures that way).
 
 Run from the repository root (about 5 minutes with the defaults on a 2-core Xeon):
 
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import json
 import math
 import os
@@ -266,6 +271,9 @@ def run_worker(args) -> None:
     texts = json.loads(Path(args.corpus).read_text(encoding="utf-8"))
     process = WORKERS[args.worker](files)
     process(texts[:WARMUP_SENTENCES])
+    if args.gc_freeze:
+        gc.collect()
+        gc.freeze()
     seconds = []
     for _ in range(args.repeats):
         start = time.perf_counter()
@@ -334,8 +342,9 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def measure(name: str, args, files_json: Path, corpus_json: Path) -> float | str:
-    """Sentences per second from a worker subprocess, or ``"failed: ..."``."""
+def measure(name: str, args, files_json: Path, corpus_json: Path) -> dict | str:
+    """A worker subprocess's result (``sentences_per_second``, ``seconds`` of each pass), or
+    ``"failed: ..."``."""
     command = [
         sys.executable,
         str(SCRIPT),
@@ -350,6 +359,8 @@ def measure(name: str, args, files_json: Path, corpus_json: Path) -> float | str
         "--core",
         str(args.core),
     ]
+    if not args.gc_freeze:
+        command.append("--no-gc-freeze")
     env = {**os.environ, **SINGLE_THREAD_ENV}
     try:
         done = subprocess.run(
@@ -359,7 +370,7 @@ def measure(name: str, args, files_json: Path, corpus_json: Path) -> float | str
         return f"failed: timed out after {args.timeout} s"
     for line in reversed(done.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
-            return json.loads(line[len(RESULT_PREFIX) :])["sentences_per_second"]
+            return json.loads(line[len(RESULT_PREFIX) :])
     return f"failed: {last_line(done.stderr or done.stdout)}"
 
 
@@ -384,16 +395,24 @@ def versions() -> str:
     return f"Python {platform.python_version()}; " + ", ".join(found)
 
 
-def cell(value: float | str) -> str:
-    if isinstance(value, str):
-        return value.replace("|", "\\|")[:160]
-    return f"{value:,.0f}"
+def cell(result: dict | str) -> str:
+    if isinstance(result, str):
+        return result.replace("|", "\\|")[:160]
+    return f"{result['sentences_per_second']:,.0f}"
 
 
-def ratio(ours: float | str, peer: float | str) -> str:
+def spread(result: dict | str) -> str:
+    """The slowest and fastest pass, in sentences per second."""
+    if isinstance(result, str):
+        return "failed"
+    rates = [result["sentences"] / s for s in result["seconds"]]
+    return f"{min(rates):,.0f}–{max(rates):,.0f}"
+
+
+def ratio(ours: dict | str, peer: dict | str) -> str:
     if isinstance(ours, str) or isinstance(peer, str):
         return "–"
-    return f"{ours / peer:.2f}"
+    return f"{ours['sentences_per_second'] / peer['sentences_per_second']:.2f}"
 
 
 def report(args, results: dict, header: list[str]) -> str:
@@ -409,6 +428,12 @@ def report(args, results: dict, header: list[str]) -> str:
             f"| {label} | {cell(results[ours])} | {peer_label} | {cell(results[peer])} "
             f"| {ratio(results[ours], results[peer])} |"
         )
+    lines += [
+        "",
+        "Slowest–fastest pass (sent/s): "
+        + "; ".join(f"`{name}` {spread(result)}" for name, result in results.items())
+        + ".",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -443,7 +468,8 @@ def run_benchmark(args) -> None:
         f"mean length {mean_chars:.1f} characters",
         f"vocabularies trained on that corpus: {sizes}",
         f"method: {WARMUP_SENTENCES:,}-sentence warm-up, then the median of {args.repeats} "
-        f"passes over the corpus; batch calls pad to {MAX_SEQ_LENGTH} tokens",
+        f"passes over the corpus ({'after `gc.freeze()`' if args.gc_freeze else 'no `gc.freeze()`'}); "
+        f"batch calls pad to {MAX_SEQ_LENGTH} tokens",
         "command: `" + " ".join(["python", "benchmarks/tokenizers.py", *sys.argv[1:]]) + "`",
     ]
     markdown = report(args, results, header)
@@ -465,6 +491,12 @@ def main(argv=None) -> None:
     )
     parser.add_argument(
         "--timeout", type=int, default=1800, help="seconds before a worker counts as failed"
+    )
+    parser.add_argument(
+        "--no-gc-freeze",
+        dest="gc_freeze",
+        action="store_false",
+        help="time without gc.freeze() (full collections then make timings bimodal)",
     )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--files", help=argparse.SUPPRESS)

@@ -123,21 +123,6 @@ def prepare_workdir(workdir: Path) -> None:
     shutil.rmtree(workdir / "tf1_checkpoint", ignore_errors=True)
 
 
-def encode(sentences: list[str], vocab: dict[str, int], max_len: int) -> dict[str, np.ndarray]:
-    """Character lookup for the demo: a stand-in until the tokenizers land.
-
-    [CLS] + one id per character + [SEP], padded with [PAD]; characters not in the vocabulary
-    become [UNK]. Real models need their own tokenizer (recorded in the model's tokenizer.json).
-    """
-    ids = np.zeros((len(sentences), max_len), np.int32)
-    mask = np.zeros_like(ids)
-    for row, text in enumerate(sentences):
-        tokens = ["[CLS]"] + list(text)[: max_len - 2] + ["[SEP]"]
-        ids[row, : len(tokens)] = [vocab.get(t, vocab["[UNK]"]) for t in tokens]
-        mask[row, : len(tokens)] = 1
-    return {"input_ids": ids, "input_mask": mask, "segment_ids": np.zeros_like(ids)}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -173,23 +158,28 @@ def main(argv: list[str] | None = None) -> int:
         return status
     print(f"      files: {', '.join(sorted(p.name for p in model_dir.iterdir()))}\n")
 
-    # 3. Load and run.
+    # 3. Tokenize with the tokenizer the model directory records, then load and run.
+    tok = jbert_tf2.load_tokenizer(model_dir)
     encoder = jbert_tf2.load(model_dir)
     pretraining = jbert_tf2.load_pretraining(model_dir)
-    vocab = {t: i for i, t in enumerate(tokens)}
-    inputs = encode(SENTENCES, vocab, MAX_SEQ_LENGTH)
+    inputs = tok(SENTENCES, max_seq_length=MAX_SEQ_LENGTH)
+    enc = tok.encode(SENTENCES[0], max_seq_length=MAX_SEQ_LENGTH)
+    shown_tokens = [f"{t}{o}" for t, o in zip(enc.tokens[:8], enc.offsets[:8], strict=True)]
+    print(f"== 3. {tok!r}")
+    print(f"      tokens and character offsets: {' '.join(shown_tokens)} ...")
     out = encoder(inputs)
     sequence_output = np.asarray(out["sequence_output"])
     pooled = np.asarray(out["pooled_output"])
-    print(f"== 3. {type(encoder).__name__} on {len(SENTENCES)} sentences")
+    print(f"      {type(encoder).__name__} on {len(SENTENCES)} sentences")
     print(f"      input_ids       {inputs['input_ids'].shape}")
     print(f"      sequence_output {sequence_output.shape}")
     print(f"      pooled_output   {pooled.shape}")
 
     row, char = MASKED
     masked_inputs = {k: v.copy() for k, v in inputs.items()}
-    position = char + 1  # after [CLS]
-    masked_inputs["input_ids"][row, position] = vocab["[MASK]"]
+    offsets = tok.encode(SENTENCES[row], max_seq_length=MAX_SEQ_LENGTH).offsets
+    position = next(i for i, (start, end) in enumerate(offsets) if start == char < end)
+    masked_inputs["input_ids"][row, position] = tok.vocab["[MASK]"]
     pre = pretraining(masked_inputs)
     logits = np.asarray(pre["mlm_logits"])[row, position]
     probs = np.exp(logits - logits.max())
