@@ -224,3 +224,18 @@ def test_batch_ids_equal_encode_ids(tokenizer_files, build):
         assert batch["input_ids"][row].tolist() == enc.input_ids, a
         assert batch["segment_ids"][row].tolist() == enc.segment_ids, a
         assert batch["input_mask"][row].tolist() == enc.input_mask, a
+
+
+def test_sentencepiece_ids_come_from_the_vocab_file(tokenizer_files, tmp_path):
+    """A .vocab whose order differs from the model's: ids follow the file, unknown pieces 0."""
+    lines = tokenizer_files["spm_vocab"].read_text(encoding="utf-8").rstrip("\n").split("\n")
+    reordered = lines[:8] + lines[8:][::-1][:-50]  # later pieces reversed, 50 dropped
+    vocab = _vocab(tmp_path, reordered, "reordered.vocab")
+    tok = SentencePieceTokenizer(tokenizer_files["spm_model"], vocab)
+    ids = {line.split("\t")[0].strip(): i for i, line in enumerate(reordered)}  # as load_vocab
+    texts = list(corpus())
+    batch = tok(texts, max_seq_length=64)
+    for row, text in enumerate(texts):
+        pieces = tok.tokenize(text)[:62]
+        want = [ids["[CLS]"]] + [ids.get(p, 0) for p in pieces] + [ids["[SEP]"]]
+        assert batch["input_ids"][row, : len(want)].tolist() == want

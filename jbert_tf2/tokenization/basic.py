@@ -52,6 +52,12 @@ class BasicWordSplitter:
         ideograph, or a run of non-CJK non-whitespace. Each chunk tokenizes on its own."""
         return self._classes.words
 
+    def chunk_words(self, chunk: str) -> list[str]:
+        """The basic words of one chunk, without spans (the fast path for ids)."""
+        if chunk.isascii() and chunk.isalnum():
+            return [chunk.lower() if self.do_lower_case else chunk]
+        return self._classes.pieces.findall(self._transform(chunk))
+
     def split_chunk(self, chunk: str) -> list[Word]:
         """The basic words of one chunk, with spans relative to the chunk."""
         if chunk.isascii() and chunk.isalnum():

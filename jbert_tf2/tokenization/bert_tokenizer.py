@@ -122,6 +122,7 @@ class BertTokenizer(Tokenizer):
         self._chunk_cache: dict[str, tuple[Piece, ...]] = {}
         self._chunk_ids: dict[str, tuple[int, ...]] = {}
         self._word_cache: dict[str, tuple[Piece, ...]] = {}
+        self._word_id_cache: dict[str, tuple[int, ...]] = {}
 
     @property
     def name(self) -> str:
@@ -159,7 +160,6 @@ class BertTokenizer(Tokenizer):
         if pieces is None:
             if len(self._chunk_cache) >= _CACHE_LIMIT:
                 self._chunk_cache.clear()
-                self._chunk_ids.clear()
             pieces = self._chunk_cache[chunk] = tuple(self._pieces(self._words.split_chunk(chunk)))
         return pieces
 
@@ -172,18 +172,30 @@ class BertTokenizer(Tokenizer):
             out.extend((t, base + s, base + e) for t, _, s, e in self._chunk_pieces(match.group()))
         return out
 
+    def _word_ids(self, word: str) -> tuple[int, ...]:
+        ids = self._word_id_cache.get(word)
+        if ids is None:
+            if len(self._word_id_cache) >= _CACHE_LIMIT:
+                self._word_id_cache.clear()
+            ids = self._word_id_cache[word] = tuple(p[1] for p in self._word_pieces(word))
+        return ids
+
     def _token_ids(self, text: str) -> list[int]:
-        if self._chunks is None:
-            ids: list[int] = []
-            for word in self._words.words(text):
-                ids += [p[1] for p in self._word_pieces(word)]
-            return ids
         ids: list[int] = []
+        if self._chunks is None:
+            for word in self._words.words(text):
+                ids += self._word_ids(word)
+            return ids
         cache = self._chunk_ids
         for chunk in self._chunks.findall(text):
             got = cache.get(chunk)
             if got is None:
-                got = cache[chunk] = tuple(p[1] for p in self._chunk_pieces(chunk))
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                got = ()
+                for word in self._words.chunk_words(chunk):
+                    got += self._word_ids(word)
+                cache[chunk] = got
             ids += got
         return ids
 

@@ -97,6 +97,10 @@ class SentencePieceTokenizer(Tokenizer):
                 )
         self.split_special_tokens = True
         self._lower_cache: dict[str, str] = {}
+        processor = self._processor
+        self._ids_are_model_ids = processor.unk_id() == 0 and self.vocab == {
+            processor.IdToPiece(i): i for i in range(processor.GetPieceSize())
+        }
 
     @property
     def name(self) -> str:
@@ -105,6 +109,13 @@ class SentencePieceTokenizer(Tokenizer):
     def model_proto(self) -> bytes:
         """The SentencePiece model's serialized bytes (what the in-graph twin embeds)."""
         return self._processor.serialized_model_proto()
+
+    def _token_ids(self, text: str) -> list[int]:
+        lowered = text.lower() if self.do_lower_case else text
+        if self._ids_are_model_ids:  # the .vocab lists the model's pieces in order (spm_train's)
+            return self._processor.encode(lowered)
+        vocab = self.vocab
+        return [vocab.get(piece, 0) for piece in self._processor.encode(lowered, out_type=str)]
 
     def _tokenize_spans(self, text: str) -> list[TokenWithSpan]:
         if not text:
