@@ -116,3 +116,33 @@ def test_twin_rejects_non_string_input(tokenizer_files):
     layer = BertTokenizer(tokenizer_files["wordpiece_lower"]).in_graph(16)
     with pytest.raises(JbertError, match="tf.string"):
         layer(tf.constant([1, 2]))
+
+
+def test_twin_splits_punctuation_after_accent_stripping(tmp_path):
+    """NFD turns ≠ into = + U+0338: Google splits off the '=' only after stripping the mark."""
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "x", "=", "y", "a"]))
+    tok = BertTokenizer(vocab)
+    texts = ["x≠y", "a\u1fefa", "x\u2260\u2260y"]
+    assert tok.tokenize("x≠y") == ["x", "=", "y"]
+    got = tok.in_graph(16)(tf.constant(texts))["input_ids"].numpy()
+    assert np.array_equal(got, tok(texts, max_seq_length=16)["input_ids"])
+
+
+def test_character_twin_drops_unassigned_characters_as_python_does(tokenizer_files):
+    tok = TWINS["character"](tokenizer_files)
+    texts = ["a\u0378b", "\U000e0080x", "\ue000東京"]  # unassigned, unassigned tag, private use
+    got = tok.in_graph(16)(tf.constant(texts))["input_ids"].numpy()
+    assert np.array_equal(got, tok(texts, max_seq_length=16)["input_ids"])
+
+
+def test_empty_second_text_is_a_single_text_example(tokenizer_files):
+    tok = BertTokenizer(tokenizer_files["wordpiece_lower"])
+    texts, pairs = ["東京に行く", "大阪"], ["", " \u3000"]
+    want = tok(texts, max_seq_length=12)
+    assert all(np.array_equal(tok(texts, pairs, max_seq_length=12)[k], want[k]) for k in want)
+    got = tok.in_graph(12)(tf.constant(texts), tf.constant(pairs))
+    assert all(np.array_equal(got[k].numpy(), want[k]) for k in want)
+    mixed = tok.in_graph(12)(tf.constant(texts), tf.constant(["", "京都"]))
+    want_mixed = tok(texts, ["", "京都"], max_seq_length=12)
+    assert all(np.array_equal(mixed[k].numpy(), want_mixed[k]) for k in want)

@@ -239,3 +239,27 @@ def test_sentencepiece_ids_come_from_the_vocab_file(tokenizer_files, tmp_path):
         pieces = tok.tokenize(text)[:62]
         want = [ids["[CLS]"]] + [ids.get(p, 0) for p in pieces] + [ids["[SEP]"]]
         assert batch["input_ids"][row, : len(want)].tolist() == want
+
+
+def test_defaults_follow_each_reference(tokenizer_files):
+    assert BertTokenizer(tokenizer_files["wordpiece_lower"]).do_lower_case  # Google: True
+    mecab = BertTokenizer(tokenizer_files["mecab_unidic_lite"], word_tokenizer="mecab")
+    assert not mecab.do_lower_case  # HF BertJapaneseTokenizer: False (cl-tohoku models are cased)
+    with pytest.raises(JbertError, match="word_tokenizer='none' does not lower-case"):
+        BertTokenizer(tokenizer_files["character"], True, "none", "character")
+
+
+def test_more_bad_input(tokenizer_files, tmp_path):
+    spm = SentencePieceTokenizer(tokenizer_files["spm_model"], tokenizer_files["spm_vocab"])
+    mecab = BertTokenizer(tokenizer_files["mecab_unidic_lite"], word_tokenizer="mecab")
+    for tok in (spm, mecab):
+        with pytest.raises(JbertError, match="lone surrogates"):
+            tok.tokenize("a\ud800b")
+        with pytest.raises(JbertError, match="lone surrogates"):
+            tok(["a\ud800b"])
+    with pytest.raises(JbertError, match="max_seq_length='128': expected an int"):
+        spm.encode("a", max_seq_length="128")
+    with pytest.raises(VocabError, match=r"vocab.txt, line 1: no TAB"):
+        SentencePieceTokenizer(tokenizer_files["spm_model"], tokenizer_files["wordpiece_lower"])
+    enc = spm.encode("東京", max_seq_length=8)  # padding shows as the token of id 0
+    assert spm.convert_tokens_to_ids(enc.tokens) == enc.input_ids

@@ -185,3 +185,28 @@ def _cached(case, build, files):
     if case not in _BUILT:
         _BUILT[case] = build(files)
     return _BUILT[case]
+
+
+def test_one_odd_combining_sequence_leaves_other_offsets_exact(tokenizer_files):
+    """NFKC composes e + U+0301 across U+0331; only that cluster shares a span."""
+    tok = BertTokenizer(tokenizer_files["mecab_unidic_lite"], word_tokenizer="mecab")
+    text = "東京タワーに行った。e\u0331\u0301"
+    spans = [(t, text[s:e]) for t, s, e in tok.tokenize_with_offsets(text)]
+    assert spans[0][1] in ("東", "東京")
+    assert all(len(src) <= 3 for _, src in spans)
+
+
+def test_sentencepiece_spans_cover_exactly_the_characters_a_piece_draws_on(tokenizer_files):
+    tok = SentencePieceTokenizer(tokenizer_files["spm_model"], tokenizer_files["spm_vocab"])
+
+    def spans(text):
+        return [(t, text[s:e]) for t, s, e in tok.tokenize_with_offsets(text) if t != "\u2581"]
+
+    assert [src for _, src in spans("ｶﾞｷﾞ")] == ["ｶﾞ", "ｷﾞ"]
+    pieces = spans("1㍘")  # NFKC: 1 + 0点; a piece '10' draws on both characters
+    assert "".join(t for t, _ in pieces) == "10点"
+    assert all(src == "1㍘"[: len(src)] or src == "㍘" for _, src in pieces)
+    assert any(t.startswith("1") and src.startswith("1") for t, src in pieces)
+    for token, src in spans("ab  cd ef  "):
+        assert src == src.strip() or token == "\u2581"  # dropped whitespace stays outside
+        assert src.strip() == token.strip("\u2581")

@@ -60,8 +60,12 @@ def align(text: str, transform: Callable[[str], str], char_cache: dict | None = 
         starts, ends = _from_segments(text, [(i, i + 1, p) for i, p in enumerate(pieces)])
         return Aligned(whole, starts, ends)
     segments: list[tuple[int, int, str]] = []
-    for i, out in enumerate(pieces):
-        segments.append((i, i + 1, out))
+    for start, end in _clusters(text):
+        out = pieces[start] if end == start + 1 else transform(text[start:end])
+        if end > start + 1 and out == "".join(pieces[start:end]):
+            segments.extend((i, i + 1, pieces[i]) for i in range(start, end - 1))
+            start, out = end - 1, pieces[end - 1]
+        segments.append((start, end, out))
         while len(segments) >= 2:
             (start, _, first), (_, end, second) = segments[-2], segments[-1]
             joined = transform(text[start:end])
@@ -69,9 +73,32 @@ def align(text: str, transform: Callable[[str], str], char_cache: dict | None = 
                 break
             segments[-2:] = [(start, end, joined)]
     if "".join(out for _, _, out in segments) != whole:
-        segments = [(0, len(text), whole)]
+        segments = _safe_groups(text, transform, segments)
     starts, ends = _from_segments(text, segments)
     return Aligned(whole, starts, ends)
+
+
+def _safe_groups(text, transform, segments):
+    """Rare fallback: cut only where transforming the two sides apart gives the whole output,
+    and let each group between such cuts share its span."""
+    groups = []
+    start = 0
+    for _, end, _ in segments:
+        if end == len(text) or transform(text[:end]) + transform(text[end:]) == transform(text):
+            groups.append((start, end, transform(text[start:end])))
+            start = end
+    if "".join(out for _, _, out in groups) != transform(text):
+        return [(0, len(text), transform(text))]
+    return groups
+
+
+def _clusters(text: str) -> list[tuple[int, int]]:
+    """Spans of a starter and the combining marks after it: canonical reordering and
+    composition never reach across a starter, so each cluster normalizes on its own (nearly
+    always; the merge loop in `align` catches the rest)."""
+    combining = unicodedata.combining
+    bounds = [i for i, char in enumerate(text) if i == 0 or not combining(char)]
+    return list(zip(bounds, [*bounds[1:], len(text)], strict=True))
 
 
 def _agree(pieces: list[str], whole: str) -> bool:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 
 from jbert_tf2.errors import JbertError
-from jbert_tf2.tokenization.alignment import Aligned, align, lower
 from jbert_tf2.tokenization.basic import BasicWordSplitter, Word, word_span
 from jbert_tf2.tokenization.encoding import Tokenizer, TokenWithSpan
 from jbert_tf2.tokenization.mecab import MecabWordSplitter
@@ -37,23 +36,13 @@ SUBWORD_TOKENIZERS = ("wordpiece", "character")
 
 
 class WholeTextSplitter:
-    """No word splitting: the whole text is one word (lower-cased when asked)."""
-
-    def __init__(self, do_lower_case: bool = False):
-        self.do_lower_case = do_lower_case
-        self._cache: dict[str, str] = {}
+    """No word splitting: the whole text is one word."""
 
     def words(self, text: str) -> list[str]:
-        return [word[0] for word in self.split(text)]
+        return [text] if text else []
 
     def split(self, text: str) -> list[Word]:
-        if not text:
-            return []
-        aligned = align(text, lower, self._cache) if self.do_lower_case else Aligned(text)
-        if aligned.starts is None:
-            return [(aligned.text, 0, len(text), None)]
-        spans = list(zip(aligned.starts, aligned.ends, strict=True))
-        return [(aligned.text, 0, len(text), spans)]
+        return [(text, 0, len(text), None)] if text else []
 
 
 class BertTokenizer(Tokenizer):
@@ -61,7 +50,8 @@ class BertTokenizer(Tokenizer):
 
     Args:
         vocab_file: the checkpoint's ``vocab.txt`` (one token per line; ids are line numbers).
-        do_lower_case: lower-case (and, for ``basic``, strip accents) before splitting.
+        do_lower_case: lower-case (and, for ``basic``, strip accents) before splitting. Default:
+            each reference's own, True for basic + WordPiece (Google), False otherwise (HF).
         word_tokenizer: ``"basic"`` (Google's rules), ``"mecab"`` (NFKC + MeCab) or ``"none"``.
         subword_tokenizer: ``"wordpiece"`` or ``"character"``.
         mecab_dic: ``"unidic_lite"`` or ``"ipadic"``: the dictionary the model was trained with.
@@ -80,7 +70,7 @@ class BertTokenizer(Tokenizer):
     def __init__(
         self,
         vocab_file: str | os.PathLike,
-        do_lower_case: bool = True,
+        do_lower_case: bool | None = None,
         word_tokenizer: str = "basic",
         subword_tokenizer: str = "wordpiece",
         mecab_dic: str = "unidic_lite",
@@ -95,6 +85,14 @@ class BertTokenizer(Tokenizer):
             raise JbertError(
                 f"subword_tokenizer={subword_tokenizer!r}: use one of "
                 f"{', '.join(SUBWORD_TOKENIZERS)}"
+            )
+        if do_lower_case is None:  # each reference's default: Google's True, HF Japanese False
+            do_lower_case = word_tokenizer == "basic" and subword_tokenizer == "wordpiece"
+        if do_lower_case and word_tokenizer == "none":
+            raise JbertError(
+                "word_tokenizer='none' does not lower-case (HF's BertJapaneseTokenizer lower-cases "
+                "only inside its word tokenizer); lower-case the text yourself, or use "
+                "word_tokenizer='basic'"
             )
         self.vocab_file = str(vocab_file)
         self.do_lower_case = bool(do_lower_case)
@@ -113,7 +111,7 @@ class BertTokenizer(Tokenizer):
         elif word_tokenizer == "mecab":
             self._words = MecabWordSplitter(self.do_lower_case, mecab_dic)
         else:
-            self._words = WholeTextSplitter(self.do_lower_case)
+            self._words = WholeTextSplitter()
         if subword_tokenizer == "wordpiece":
             self._subwords = WordpieceSplitter(self.vocab, "[UNK]", max_chars_per_word)
         else:

@@ -57,54 +57,74 @@ def is_separator(char: str, all_other: bool = False) -> bool:
     return char.isspace() or unicodedata.category(char) == "Zs"
 
 
-def _char_class(chars: list[int]) -> str:
-    """A regex character class body for the given code points, as ranges."""
-    parts = []
-    start = prev = None
+def _ranges(chars: list[int]) -> list[tuple[int, int]]:
+    """Sorted code points as inclusive ranges."""
+    ranges: list[tuple[int, int]] = []
     for cp in chars:
-        if start is None:
-            start = prev = cp
-        elif cp == prev + 1:
-            prev = cp
+        if ranges and cp == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], cp)
         else:
-            parts.append((start, prev))
-            start = prev = cp
-    if start is not None:
-        parts.append((start, prev))
+            ranges.append((cp, cp))
+    return ranges
+
+
+def _python_class(ranges: list[tuple[int, int]]) -> str:
+    """A Python `re` character class body."""
     return "".join(
         re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
-        for a, b in parts
+        for a, b in ranges
+    )
+
+
+def re2_class(ranges: list[tuple[int, int]]) -> str:
+    """The same class for RE2 (tensorflow-text's regular expressions), as ``[...]``."""
+    return (
+        "["
+        + "".join(f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges)
+        + "]"
     )
 
 
 @dataclass(frozen=True)
 class CharClasses:
-    """Compiled patterns over Google's character classes."""
+    """Compiled patterns over Google's character classes, and their code point ranges (from
+    Python's `unicodedata`, so the in-graph twins use the same Unicode version)."""
 
     removed: re.Pattern  # any character `_clean_text` drops
     words: re.Pattern  # a CJK ideograph, or a run of characters that are neither CJK nor separators
     pieces: re.Pattern  # one punctuation character, or a run of non-punctuation non-separators
     separators: re.Pattern  # a separator character
+    ranges: dict  # "removed", "separators", "punctuation", "nonspacing_marks" -> ranges
 
 
 @functools.cache
 def char_classes(all_other: bool = False) -> CharClasses:
     """Google's classes; with ``all_other``, HF's (every category C* is removed)."""
-    removed, separators, punct = [], [], []
+    removed, separators, punct, marks = [], [], [], []
+    category = unicodedata.category
     for cp in range(sys.maxunicode + 1):
         char = chr(cp)
+        if category(char) == "Mn":
+            marks.append(cp)
         if is_removed(char, all_other):
             removed.append(cp)
         elif is_separator(char, all_other):
             separators.append(cp)
         elif is_punctuation(char):
             punct.append(cp)
+    ranges = {
+        "removed": _ranges(removed),
+        "separators": _ranges(separators),
+        "punctuation": _ranges(punct),
+        "nonspacing_marks": _ranges(marks),
+    }
     cjk = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in CJK_RANGES)
-    sep = _char_class(separators)
-    pun = _char_class(punct)
+    sep = _python_class(ranges["separators"])
+    pun = _python_class(ranges["punctuation"])
     return CharClasses(
-        removed=re.compile(f"[{_char_class(removed)}]"),
+        removed=re.compile(f"[{_python_class(ranges['removed'])}]"),
         words=re.compile(f"[{cjk}]|[^{cjk}{sep}]+"),
         pieces=re.compile(f"[{pun}]|[^{pun}{sep}]+"),
         separators=re.compile(f"[{sep}]"),
+        ranges=ranges,
     )

@@ -3,7 +3,9 @@
 A subclass only says how text becomes tokens with spans (`tokenize_with_offsets`). This module
 adds Google's input layout: ``[CLS] a [SEP]`` or ``[CLS] a [SEP] b [SEP]``, segment ids 0 then 1,
 pairs truncated longest-first exactly as `_truncate_seq_pair` in google-research/bert (pop from
-the longer, from the end; from ``b`` on a tie), zero padding, and int32 numpy batches.
+the longer, from the end; from ``b`` on a tie; a second text with no tokens makes a single-text
+example), zero padding, and int32 numpy batches. Offsets of the second text's tokens are spans
+into the second text.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[UNK]", "[PAD]", "[MASK]")
 @dataclass
 class Encoding:
     """One example's model inputs. ``tokens`` and ``offsets`` line up with ``input_ids``
-    (padding included: ``"[PAD]"`` and ``(0, 0)``); ``length`` counts the real tokens."""
+    (padding included: the token of id 0 and ``(0, 0)``); ``length`` counts the real tokens.
+    Offsets index the text their segment came from: ``text`` where ``segment_ids`` is 0,
+    ``text_pair`` where it is 1."""
 
     input_ids: list[int]
     input_mask: list[int]
@@ -71,6 +75,11 @@ class Tokenizer:
 
     def _tokenize_spans(self, text: str) -> list[TokenWithSpan]:
         raise NotImplementedError
+
+    @property
+    def pad_token_shown(self) -> str:
+        """The token padding shows as: the one whose id (0) padding uses."""
+        return self.convert_ids_to_tokens([0])[0]
 
     def special_tokens_in_vocab(self) -> list[str]:
         """BERT's special tokens that this vocabulary has."""
@@ -139,6 +148,7 @@ class Tokenizer:
         return self._assemble(a, b, max_seq_length, pad)
 
     def _assemble(self, a, b, max_seq_length: int | None, pad: bool) -> Encoding:
+        b = b or None  # an empty second text is a single-text example, as in Google's code
         full = len(a) + (0 if b is None else len(b))
         a, b = self._truncate(a, b, max_seq_length)
         truncated = len(a) + (0 if b is None else len(b)) < full
@@ -157,7 +167,7 @@ class Tokenizer:
             input_ids += [0] * extra
             input_mask += [0] * extra
             segment_ids += [0] * extra
-            tokens += [self.pad_token] * extra
+            tokens += [self.pad_token_shown] * extra
             offsets += [(0, 0)] * extra
         return Encoding(input_ids, input_mask, segment_ids, tokens, offsets, length, truncated)
 
@@ -195,6 +205,8 @@ class Tokenizer:
         """Google's truncation to ``max_seq_length`` with room for [CLS] and [SEP]s."""
         if max_seq_length is None:
             return a, b
+        if not isinstance(max_seq_length, int) or isinstance(max_seq_length, bool):
+            raise JbertError(f"max_seq_length={max_seq_length!r}: expected an int (or None)")
         specials = 2 if b is None else 3
         if max_seq_length < specials:
             raise JbertError(
@@ -243,7 +255,7 @@ class Tokenizer:
             a = self.token_ids(check_text(text, f"texts[{i}]"))
             b = None
             if text_pairs is not None:
-                b = self.token_ids(check_text(text_pairs[i], f"text_pairs[{i}]"))
+                b = self.token_ids(check_text(text_pairs[i], f"text_pairs[{i}]")) or None
             a, b = self._truncate(a, b, max_seq_length)
             first = [cls_id, *a, sep_id]
             rows.append((first, [] if b is None else [*b, sep_id]))

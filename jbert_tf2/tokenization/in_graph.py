@@ -16,22 +16,17 @@ Python tokenizer's ``encode`` where character offsets are needed.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from jbert_tf2.backend import keras, tensorflow
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.bert_tokenizer import BertTokenizer
-from jbert_tf2.tokenization.char_classes import CJK_RANGES
+from jbert_tf2.tokenization.char_classes import CJK_RANGES, char_classes, re2_class
 from jbert_tf2.tokenization.encoding import Tokenizer
 from jbert_tf2.tokenization.sentencepiece_tokenizer import SentencePieceTokenizer
 
-_CJK = "|".join(f"[\\x{{{lo:X}}}-\\x{{{hi:X}}}]" for lo, hi in CJK_RANGES)
-_PUNCT = r"[!-/:-@\[-`{-~]|\p{P}"
-_SEPARATORS = r"[\t\n\r\p{Zs}\x{2028}\x{2029}]+"
-_REMOVED = {  # Google drops Cc and Cf; HF's BasicTokenizer every category C*
-    False: r"[\x{0}\x{FFFD}]|[^\P{Cc}\t\n\r]|\p{Cf}",
-    True: r"[\x{0}\x{FFFD}]|[^\P{C}\t\n\r]",
-}
+_CJK = re2_class(list(CJK_RANGES))
 
 
 def _text_tensor(tf, texts, name: str):
@@ -43,6 +38,25 @@ def _text_tensor(tf, texts, name: str):
     if texts.shape.rank != 1:
         raise JbertError(f"{name}: expected a batch of texts (shape [batch]), got {texts.shape}")
     return texts
+
+
+@functools.cache
+def _re2_classes(hf_control_chars: bool) -> dict[str, str]:
+    """Google's (or HF's) character classes as RE2 classes, from Python's `unicodedata`."""
+    ranges = char_classes(hf_control_chars).ranges
+    return {
+        "removed": re2_class(ranges["removed"]),
+        "separators": re2_class(ranges["separators"]),
+        "punctuation": re2_class(ranges["punctuation"]),
+        "marks": re2_class(ranges["nonspacing_marks"]),
+    }
+
+
+def _rows_where(tf, condition, whole, split):
+    """Per row of ``split`` (ragged [n, k]): ``[whole[i]]`` where ``condition[i]``, else the row."""
+    kept = tf.ragged.boolean_mask(split, tf.ones_like(split, dtype=tf.bool) & ~condition[:, None])
+    single = tf.ragged.boolean_mask(whole[:, None], condition[:, None])
+    return tf.concat([kept, single], axis=1)
 
 
 def _lower(tf, texts):
@@ -147,26 +161,33 @@ class InGraphTokenizer(keras.layers.Layer):
 
     def _basic_words(self, texts):
         """Google's basic tokenizer: a ragged [batch, words] of normalized words, and which of
-        them are special tokens kept whole."""
+        them are special tokens kept whole. As in Google's code: drop control characters, split
+        on whitespace and around CJK ideographs, lower-case and strip accents per word, then
+        split off punctuation (which NFD can create: ≠ -> = + U+0338)."""
         tf, text, spec = tensorflow(), self._text, self.spec
-        texts = tf.strings.regex_replace(texts, _REMOVED[spec["hf_control_chars"]], "")
-        keep = f"{_PUNCT}|{_CJK}"
+        classes = _re2_classes(spec["hf_control_chars"])
+        texts = tf.strings.regex_replace(texts, classes["removed"], "")
+        keep = _CJK
         if spec["specials"]:
             keep = "|".join(re.escape(t) for t in spec["specials"]) + "|" + keep
-        words = text.regex_split(texts, f"{_SEPARATORS}|{keep}", keep)
+        words = text.regex_split(texts, f"{classes['separators']}+|{keep}", keep)
         flat = words.flat_values
         special = tf.zeros_like(flat, dtype=tf.bool)
         for token in spec["specials"]:
             special = special | tf.equal(flat, token)
         if spec["do_lower_case"]:
-            lowered = _lower(tf, flat)
-            lowered = text.normalize_utf8(lowered, "NFD")
-            lowered = tf.strings.regex_replace(lowered, r"\p{Mn}", "")
-            flat = tf.where(special, flat, lowered)
-        words = words.with_flat_values(flat)
-        keep_word = words.with_flat_values(tf.strings.length(flat) > 0)
-        return tf.ragged.boolean_mask(words, keep_word), tf.ragged.boolean_mask(
-            words.with_flat_values(special), keep_word
+            lowered = text.normalize_utf8(_lower(tf, flat), "NFD")
+            flat = tf.where(special, flat, tf.strings.regex_replace(lowered, classes["marks"], ""))
+        punct = classes["punctuation"]
+        pieces = text.regex_split(flat, punct, punct)
+        pieces = _rows_where(tf, special, flat, pieces)
+        special_pieces = _rows_where(tf, special, special, tf.zeros_like(pieces, dtype=tf.bool))
+        special = words.with_flat_values(special_pieces).merge_dims(1, 2)
+        words = words.with_flat_values(pieces).merge_dims(1, 2)
+        keep_word = tf.strings.length(words.flat_values) > 0
+        return (
+            tf.ragged.boolean_mask(words, words.with_flat_values(keep_word)),
+            tf.ragged.boolean_mask(special, special.with_flat_values(keep_word)),
         )
 
     def _ids(self, texts):
@@ -208,7 +229,9 @@ class InGraphTokenizer(keras.layers.Layer):
         else:
             b = self._ids(_text_tensor(tf, text_pairs, "text_pairs"))
             len_b = tf.cast(b.row_lengths(), tf.int32)
-            len_a, len_b = truncated_pair_lengths(tf, len_a, len_b, max_len - 3)
+            has_b = len_b > 0  # an empty second text makes a single-text example (Google)
+            budget = tf.where(has_b, max_len - 3, max_len - 2)
+            len_a, len_b = truncated_pair_lengths(tf, len_a, len_b, budget)
             parts = [a, b]
             lengths = [len_a, len_b]
         cls = tf.fill([batch, 1], self._cls)
@@ -219,8 +242,14 @@ class InGraphTokenizer(keras.layers.Layer):
                 continue
             kept = tf.ragged.range(length)
             part = tf.gather(part, kept, batch_dims=1)
-            pieces += [part, sep]
-            segments += [tf.ones_like(part) * segment, tf.fill([batch, 1], segment)]
+            closing = sep
+            if segment == 1:
+                closing = tf.RaggedTensor.from_row_lengths(
+                    tf.fill([tf.reduce_sum(tf.cast(has_b, tf.int32))], self._sep),
+                    tf.cast(has_b, tf.int64),
+                )
+            pieces += [part, closing]
+            segments += [tf.ones_like(part) * segment, tf.ones_like(closing) * segment]
         ids = tf.concat(pieces, axis=1)
         segment_ids = tf.concat(segments, axis=1)
         shape = [None, max_len]

@@ -52,7 +52,7 @@ def tokenizer_from_settings(settings: dict, directory: Path, source: str) -> Tok
     word, subword = BERT_TOKENIZERS[name]
     return BertTokenizer(
         vocab,
-        do_lower_case=bool(lower) if lower is not None else word == "basic",
+        do_lower_case=None if lower is None else bool(lower),
         word_tokenizer=word,
         subword_tokenizer=subword,
         mecab_dic=settings.get("mecab_dic") or "unidic_lite",

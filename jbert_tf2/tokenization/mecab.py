@@ -59,9 +59,17 @@ class MecabWordSplitter:
         self._nfkc_cache: dict[str, str] = {}
         self._lower_cache: dict[str, str] = {}
 
+    def _parse(self, text: str):
+        try:
+            return self._tagger(text)
+        except UnicodeEncodeError as exc:
+            raise JbertError(
+                f"text: not valid Unicode ({exc.reason}); remove lone surrogates"
+            ) from None
+
     def words(self, text: str) -> list[str]:
         """The words alone, without offsets (the fast path for batches of ids)."""
-        surfaces = [node.surface for node in self._tagger(nfkc(text))]
+        surfaces = [node.surface for node in self._parse(nfkc(text))]
         if self.do_lower_case:
             return [s.lower() for s in surfaces if s]
         return [s for s in surfaces if s]
@@ -74,7 +82,7 @@ class MecabWordSplitter:
         append = words.append
         find = surface_text.find
         position = 0
-        for node in self._tagger(surface_text):
+        for node in self._parse(surface_text):
             surface = node.surface
             if not surface:
                 continue

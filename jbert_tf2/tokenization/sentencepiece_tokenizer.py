@@ -2,8 +2,9 @@
 
 Pieces come from the ``sentencepiece`` library (``EncodeAsPieces`` on the optionally lower-cased
 text), ids from the ``*.vocab`` file's line numbers, and a piece missing from that file gets id 0
-(``<unk>``), as in yoheikikuta's `tokenization_sentencepiece.py`. Offsets come from
-SentencePiece's own byte spans, mapped to characters and back through the lower-casing.
+(``<unk>``), as in yoheikikuta's `tokenization_sentencepiece.py`. Offsets: the pieces spell the
+model's normalized text, whose characters SentencePiece's normalizer maps to the characters they
+came from; a piece spans every original character it draws on, back through the lower-casing.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.alignment import Aligned, align, char_to_byte_offsets, lower
 from jbert_tf2.tokenization.encoding import Tokenizer, TokenWithSpan
 from jbert_tf2.tokenization.vocab import VocabError, load_vocab
@@ -34,24 +36,24 @@ def load_sentencepiece(model_file: str | os.PathLike):
     return processor
 
 
+def _refuse_surrogates(text: str) -> None:
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        raise JbertError("text: not valid Unicode; remove lone surrogates") from None
+
+
+def sentencepiece_normalizer(processor):
+    """The model's own normalizer (nmt_nfkc rules, whitespace handling), with offsets."""
+    import sentencepiece
+
+    return sentencepiece.SentencePieceNormalizer(model_proto=processor.serialized_model_proto())
+
+
 def _encode_proto(processor, text: str):
     """Pieces with byte spans (``return_type="proto"``; older releases: ``immutable_proto``)."""
     try:
         return processor.encode(text, return_type="proto")
     except TypeError:
         return processor.encode(text, out_type="immutable_proto")
-
-
-def _widen_expansions(pieces: list[TokenWithSpan]) -> list[TokenWithSpan]:
-    """SentencePiece gives a character that normalizes to several pieces ('…' -> '...') an
-    empty span on all but the last piece: give them the last piece's span, as for other
-    tokenizers. (The empty piece U+2581 that marks the text's start keeps its empty span.)"""
-    for i in range(len(pieces) - 2, -1, -1):
-        piece, begin, end = pieces[i]
-        following = pieces[i + 1]
-        if begin == end and piece != "\u2581" and following[1] == begin < following[2]:
-            pieces[i] = (piece, following[1], following[2])
-    return pieces
 
 
 class SentencePieceTokenizer(Tokenizer):
@@ -98,6 +100,7 @@ class SentencePieceTokenizer(Tokenizer):
         self.split_special_tokens = True
         self._lower_cache: dict[str, str] = {}
         processor = self._processor
+        self._normalizer = sentencepiece_normalizer(processor)
         self._ids_are_model_ids = processor.unk_id() == 0 and self.vocab == {
             processor.IdToPiece(i): i for i in range(processor.GetPieceSize())
         }
@@ -112,33 +115,68 @@ class SentencePieceTokenizer(Tokenizer):
 
     def _token_ids(self, text: str) -> list[int]:
         lowered = text.lower() if self.do_lower_case else text
-        if self._ids_are_model_ids:  # the .vocab lists the model's pieces in order (spm_train's)
-            return self._processor.encode(lowered)
+        try:
+            if self._ids_are_model_ids:  # the .vocab lists the model's pieces in order
+                return self._processor.encode(lowered)
+            pieces = self._processor.encode(lowered, out_type=str)
+        except (UnicodeEncodeError, RuntimeError):
+            _refuse_surrogates(text)
+            raise
         vocab = self.vocab
-        return [vocab.get(piece, 0) for piece in self._processor.encode(lowered, out_type=str)]
+        return [vocab.get(piece, 0) for piece in pieces]
 
     def _tokenize_spans(self, text: str) -> list[TokenWithSpan]:
         if not text:
             return []
         aligned = align(text, lower, self._lower_cache) if self.do_lower_case else Aligned(text)
         lowered = aligned.text
-        encoded = _encode_proto(self._processor, lowered)
-        if lowered.isascii():
-            char_of_byte = None
-        else:
-            byte_offsets = char_to_byte_offsets(lowered)
-            char_of_byte = {b: i for i, b in enumerate(byte_offsets)}
+        try:
+            pieces = self._processor.encode(lowered, out_type=str)
+            normalized, owners = self._normalizer.Normalize(lowered, with_offsets=True)
+        except (UnicodeEncodeError, RuntimeError):
+            _refuse_surrogates(text)
+            raise
+        if "".join(pieces) != normalized:  # byte-fallback pieces are not substrings
+            return self._proto_spans(aligned)
         out: list[TokenWithSpan] = []
-        for piece in encoded.pieces:
-            begin, end = piece.begin, piece.end
-            if char_of_byte is not None:
-                begin, end = char_of_byte[begin], char_of_byte[end]
+        position = 0
+        for piece in pieces:
+            first = last = None
+            for k in range(position, position + len(piece)):
+                owner = owners[k]
+                if normalized[k] == "\u2581" and not (
+                    owner < len(lowered) and lowered[owner].isspace()
+                ):
+                    continue  # the dummy prefix SentencePiece adds: no original character
+                # a character owns the original text up to the next one's (ｶﾞ -> ガ)
+                end = max(owner + 1, owners[k + 1])
+                first = owner if first is None else min(first, owner)
+                last = end if last is None else max(last, end)
+            if first is None:
+                point = min(owners[position], len(lowered))
+                point = aligned.starts[point] if aligned.starts and point < len(lowered) else point
+                out.append((piece, point, point))
+            else:
+                while last > first + 1 and lowered[last - 1].isspace() and piece[-1] != "\u2581":
+                    last -= 1  # whitespace SentencePiece dropped after the piece
+                out.append((piece, *aligned.span(first, last)))
+            position += len(piece)
+        return out
+
+    def _proto_spans(self, aligned: Aligned) -> list[TokenWithSpan]:
+        """Spans from SentencePiece's own byte spans (models whose pieces are not substrings)."""
+        lowered = aligned.text
+        byte_offsets = char_to_byte_offsets(lowered)
+        char_of_byte = {b: i for i, b in enumerate(byte_offsets)}
+        out: list[TokenWithSpan] = []
+        for piece in _encode_proto(self._processor, lowered).pieces:
+            begin, end = char_of_byte[piece.begin], char_of_byte[piece.end]
             if end > begin:
                 begin, end = aligned.span(begin, end)
             elif aligned.starts is not None:
-                begin = end = aligned.starts[begin] if begin < len(lowered) else len(text)
+                begin = end = aligned.starts[begin] if begin < len(lowered) else aligned.ends[-1]
             out.append((piece.piece, begin, end))
-        return _widen_expansions(out)
+        return out
 
     def __repr__(self) -> str:
         return (

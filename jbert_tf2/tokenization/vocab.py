@@ -47,6 +47,11 @@ def load_vocab(
         raise VocabError(f"{path}: the vocabulary is empty")
     vocab: dict[str, int] = {}
     for index, line in enumerate(lines):
+        if tab_separated and line.strip() and "\t" not in line:
+            raise VocabError(
+                f"{path}, line {index + 1}: no TAB; a SentencePiece .vocab has "
+                "'piece<TAB>score' lines (is this a WordPiece vocab.txt?)"
+            )
         token = line.split("\t")[0] if tab_separated else line
         token = token.strip()
         if not token:
