@@ -142,3 +142,30 @@ def test_mixed_precision_stays_close(policy):
             np.asarray(out[key], np.float32)[valid] - np.asarray(expected[key])[valid]
         ).max()
         assert diff < tol * max(1.0, np.abs(np.asarray(expected[key])).max()), (key, diff)
+
+
+@pytest.mark.parametrize(
+    "policy, tol", [("float32", 1e-5), ("mixed_bfloat16", 0.05), ("mixed_float16", 0.01)]
+)
+def test_fused_attention_path_matches_explicit_path(policy, tol):
+    """Without attention probabilities requested, `keras.ops.dot_product_attention` computes
+    the context; it must agree with the explicit softmax path (which the parity tests pin to
+    HF) at float32 precision, and within the policy's tolerance under mixed precision."""
+    keras.utils.set_random_seed(4)
+    explicit = BertPretrainingModel(CONFIG, output_attentions=True)
+    explicit.ensure_built()
+    weights = {k: np.asarray(v) for k, v in explicit.canonical_weights().items()}
+    batch = _batch()
+    expected = explicit(batch)
+    keras.mixed_precision.set_global_policy(policy)
+    fused = BertPretrainingModel(CONFIG)
+    for name, var in fused.canonical_weights().items():
+        var.assign(weights[name])
+    valid = batch["input_mask"].astype(bool)
+    for run in (fused, tf.function(lambda b: fused(b), jit_compile=True)):
+        out = run(batch)
+        assert "attentions" not in out
+        for key in ("sequence_output", "mlm_logits"):
+            got = np.asarray(out[key], np.float32)[valid]
+            want = np.asarray(expected[key])[valid]
+            assert np.abs(got - want).max() <= tol * max(1.0, np.abs(want).max()), key

@@ -20,9 +20,10 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     """Query, key and value projections, scaled dot-product attention per head, heads concatenated.
 
     Returns the context [batch, seq, hidden] and the attention probabilities
-    [batch, heads, seq, seq]. Scores, mask and softmax run in float32 under mixed precision.
-    The score/softmax/context step is `scaled_dot_product`, the one place a fused kernel
-    (``keras.ops.dot_product_attention``) can take over.
+    [batch, heads, seq, seq] (None with ``return_probs=False``). With probabilities asked for, or
+    attention dropout active, `scaled_dot_product` computes them explicitly (scores, mask and
+    softmax in float32 under mixed precision); otherwise ``keras.ops.dot_product_attention``
+    does, so each backend can use its fused kernel.
     """
 
     def __init__(
@@ -63,13 +64,25 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         context = ops.matmul(ops.cast(dropped, v.dtype), v)
         return context, probs
 
-    def call(self, x, bias=None, training=None):
+    def call(self, x, bias=None, training=None, return_probs=True):
+        batch, seq = ops.shape(x)[0], ops.shape(x)[1]
+        if not return_probs and not (training and self.dropout.rate > 0):
+            # Fused path: no probabilities to return and none to drop out, so the backend's
+            # attention kernel (cuDNN flash attention on GPU with JAX) computes the context.
+            heads = (batch, seq, self.num_heads, self.head_size)
+            context = ops.dot_product_attention(
+                ops.reshape(self.query(x), heads),
+                ops.reshape(self.key(x), heads),
+                ops.reshape(self.value(x), heads),
+                bias=None if bias is None else ops.cast(bias, self.compute_dtype),
+                scale=1.0 / math.sqrt(float(self.head_size)),
+            )
+            return ops.reshape(context, (batch, seq, self.num_heads * self.head_size)), None
         q = self._split_heads(self.query(x))
         k = self._split_heads(self.key(x))
         v = self._split_heads(self.value(x))
         context, probs = self.scaled_dot_product(q, k, v, bias, training=training)
         context = ops.transpose(context, (0, 2, 1, 3))
-        batch, seq = ops.shape(x)[0], ops.shape(x)[1]
         context = ops.reshape(context, (batch, seq, self.num_heads * self.head_size))
         return context, probs
 
