@@ -61,9 +61,7 @@ class TransformerBlock(keras.layers.Layer):
         self.built = True
 
     def call(self, x, bias=None, training=None, return_probs=True):
-        context, probs = self.attention(
-            x, bias=bias, training=training, return_probs=return_probs
-        )
+        context, probs = self.attention(x, bias=bias, training=training, return_probs=return_probs)
         attended = self.attention_dropout(self.attention_output(context), training=training)
         # LayerNorm runs in float32; the residual stream stays in the compute dtype.
         x = ops.cast(self.attention_layer_norm(attended + x), self.compute_dtype)

@@ -143,9 +143,7 @@ class TransformerEncoder(ConfiguredModel):
         bias = attention_bias(input_mask)
         hidden_states, attentions = [x], []
         for block in self.blocks:
-            x, probs = block(
-                x, bias=bias, training=training, return_probs=self.output_attentions
-            )
+            x, probs = block(x, bias=bias, training=training, return_probs=self.output_attentions)
             hidden_states.append(x)
             attentions.append(probs)
         pooled = self.pooler(x) if self.pooler is not None else x[:, 0]
