@@ -33,8 +33,12 @@ SCRIPT = textwrap.dedent(
     batch = {k: np.array(v, dtype=np.int32) for k, v in json.load(open(sys.argv[2])).items()}
     pre = jbert_tf2.load_pretraining(sys.argv[1], output_attentions=True)
     out = pre(batch)
+    from jbert_tf2.inference import CompiledPredictor
+    fused = CompiledPredictor(jbert_tf2.load_pretraining(sys.argv[1]))(batch)  # jax.jit, fused
+    assert "tensorflow" not in sys.modules
     np.savez(sys.argv[3], **{k: np.asarray(out[k]) for k in ("sequence_output", "pooled_output",
-             "discriminator_logits")}, attention=np.asarray(out["attentions"][-1]))
+             "discriminator_logits")}, attention=np.asarray(out["attentions"][-1]),
+             fused=fused["sequence_output"])
     """
 )
 
@@ -77,5 +81,7 @@ def test_converted_electra_runs_on_jax(tmp_path):
     valid = batch["input_mask"].astype(bool)
     for key in ("sequence_output", "discriminator_logits"):
         np.testing.assert_allclose(got[key][valid], np.asarray(expected[key])[valid], atol=1e-5)
+    want = np.asarray(expected["sequence_output"])[valid]
+    np.testing.assert_allclose(got["fused"][valid], want, atol=1e-5)
     np.testing.assert_allclose(got["pooled_output"], expected["pooled_output"], atol=1e-5)
     np.testing.assert_allclose(got["attention"], expected["attentions"][-1], atol=1e-5)
