@@ -1,4 +1,4 @@
-"""BERT-base throughput (sequences per second) of jbert_tf2 against its peers, same shapes, same run.
+"""BERT-base throughput (sequences per second) of jbert_tf2 and its peers: same shapes, same run.
 
 The model is BERT-base with random weights (vocabulary 30522, 12 layers, hidden 768, 12 heads,
 feed-forward 3072, tanh GELU, float32 on CPU), fed random token ids with every position real
@@ -27,10 +27,14 @@ the Keras optimizer's ``stateless_apply`` in one ``jax.jit``; for PyTorch ``loss
 ``torch.optim.AdamW.step()`` (the compiled variant compiles the model, not the optimizer).
 
 Every worker uses all the cores it may run on (PyTorch ``set_num_threads``; TensorFlow's and
-XLA's default thread pools). It makes ``--warmup`` calls (default 2; tracing and compilation
-happen there and are not timed), then times ``--repeats`` calls (default 5), each to completion,
-and reports the median, slowest and fastest in sequences per second. jbert_tf2's rows give their
-ratio to the best peer on the same shape.
+XLA's default thread pools), or the first ``--threads N`` of them (pinned with
+``sched_setaffinity``, which those pools follow). It makes ``--warmup`` calls (default 2;
+tracing and compilation happen there and are not timed), then times ``--repeats`` calls
+(default 5), each to completion, and reports the median, slowest and fastest in sequences per
+second. jbert_tf2's rows give their ratio to the best peer on the same shape. On a machine that
+is busy with other work, PyTorch's OpenMP threads wait at every operator for the one that lost
+its core, so its times swing most: compare within one run on an idle machine, or use
+``--threads 1``.
 
 Run from the repository root (the peers need ``pip install -e ".[test,bench]"``):
 
@@ -311,7 +315,7 @@ def torch_step(name: str, mode: str, size: dict, inputs, gpu: bool):
 
     torch.manual_seed(0)
     if not gpu:
-        torch.set_num_threads(len(os.sched_getaffinity(0)))
+        torch.set_num_threads(len(os.sched_getaffinity(0)))  # OpenMP: one thread per core
     device = "cuda" if gpu else "cpu"
     config = transformers.BertConfig(
         vocab_size=size["vocab"],
@@ -391,6 +395,10 @@ def measure_peak() -> dict:
 
 def run_worker(args) -> None:
     """In the subprocess: build one configuration, warm it up, time it, print one JSON line."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if args.threads and args.threads < len(allowed):
+        # TensorFlow's and XLA's thread pools size themselves from the affinity mask.
+        os.sched_setaffinity(0, allowed[: args.threads])
     try:
         if args.worker == "peak":
             print(RESULT_PREFIX + json.dumps(measure_peak()), flush=True)
@@ -459,7 +467,8 @@ def measure(name: str, args, mode: str = "forward", shape: str = "1x1") -> dict 
     """A worker's result dict, or ``"failed: ..."``."""
     command = [sys.executable, str(SCRIPT), "--worker", name, "--shape", shape, "--mode", mode]
     command += ["--repeats", str(args.repeats), "--warmup", str(args.warmup)]
-    command += ["--device", args.device] + (["--tiny"] if args.tiny else [])
+    command += ["--device", args.device, "--threads", str(args.threads)]
+    command += ["--tiny"] if args.tiny else []
     try:
         done = subprocess.run(
             command,
@@ -560,7 +569,8 @@ def table(results: dict, flops: float, peak: float | None, show_flops: bool) -> 
 def run_benchmark(args) -> None:
     started = datetime.datetime.now(datetime.timezone.utc)
     load_before = load()
-    names = [n for n in (args.only or WORKERS) if args.device == "cpu" or not is_tensorflow(n)]
+    chosen = set(args.only or WORKERS)
+    names = [n for n in WORKERS if n in chosen and (args.device == "cpu" or not is_tensorflow(n))]
     modes = ["forward", "train"] if args.mode == "both" else [args.mode]
     size = SIZES["tiny" if args.tiny else "base"]
     peak, peak_note = args.peak_tflops, "given with `--peak-tflops`"
@@ -591,7 +601,9 @@ def run_benchmark(args) -> None:
             sections += [f"### {mode}: {title}, batch {batch} x sequence length {seq}", ""]
             sections += [*table(results, flops, peak, show_flops), ""]
     dims = ", ".join(f"{key} {value}" for key, value in size.items())
-    machine = f"{cpu_model()}, {os.cpu_count()} logical CPUs"
+    machine = (
+        f"{cpu_model()}, {os.cpu_count()} logical CPUs; each worker uses {args.threads} of them"
+    )
     if args.device == "gpu":
         machine = f"{gpu_model()} (bfloat16); host {machine}"
     header = [
@@ -639,6 +651,13 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="CPU cores each worker may use (default: all this process may use); fewer pins "
+        "every worker to the first N of them",
+    )
+    parser.add_argument(
         "--peak-tflops", type=float, help="peak TFLOP/s for the fraction-of-peak column"
     )
     parser.add_argument("--tiny", action="store_true", help="2 layers, hidden 128: checking only")
@@ -649,8 +668,8 @@ def main(argv=None) -> None:
     parser.add_argument("--worker", choices=[*WORKERS, "peak"], help=argparse.SUPPRESS)
     parser.add_argument("--shape", type=parse_shape, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.repeats < 1 or args.warmup < 0:
-        parser.error("--repeats must be at least 1 and --warmup at least 0")
+    if args.repeats < 1 or args.warmup < 0 or args.threads < 1:
+        parser.error("--repeats and --threads must be at least 1 and --warmup at least 0")
     if args.only and set(args.only) - set(WORKERS):
         parser.error(f"--only: unknown {sorted(set(args.only) - set(WORKERS))}; known {WORKERS}")
     if args.shapes:

@@ -1,34 +1,43 @@
-"""jbert_tf2: Google's TF1 BERT and ELECTRA checkpoints on TensorFlow 2 / Keras 3."""
+"""jbert_tf2: Google's TF1 BERT and ELECTRA checkpoints on TensorFlow 2 / Keras 3.
 
-from jbert_tf2 import backend as _backend  # noqa: F401  (sets the Keras backend first)
-from jbert_tf2.checkpoint.model_dir import load, load_generator, load_pretraining
-from jbert_tf2.config import BertConfig
-from jbert_tf2.errors import CheckpointError, ConfigError, JbertError
-from jbert_tf2.models import (
-    BertModel,
-    BertPretrainingModel,
-    ElectraDiscriminator,
-    ElectraGenerator,
-    ElectraModel,
-)
-from jbert_tf2.tokenization import BertTokenizer, SentencePieceTokenizer, load_tokenizer
+The public names are loaded on first use (PEP 562), so ``import jbert_tf2`` is cheap and a
+command such as ``jbert-convert`` can pick its Keras backend before Keras is imported.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BertConfig",
-    "BertModel",
-    "BertPretrainingModel",
-    "BertTokenizer",
-    "CheckpointError",
-    "ConfigError",
-    "ElectraDiscriminator",
-    "ElectraGenerator",
-    "ElectraModel",
-    "JbertError",
-    "SentencePieceTokenizer",
-    "load",
-    "load_generator",
-    "load_pretraining",
-    "load_tokenizer",
-]
+_EXPORTS = {
+    "BertConfig": "jbert_tf2.config",
+    "BertModel": "jbert_tf2.models",
+    "BertPretrainingModel": "jbert_tf2.models",
+    "BertTokenizer": "jbert_tf2.tokenization",
+    "CheckpointError": "jbert_tf2.errors",
+    "ConfigError": "jbert_tf2.errors",
+    "ElectraDiscriminator": "jbert_tf2.models",
+    "ElectraGenerator": "jbert_tf2.models",
+    "ElectraModel": "jbert_tf2.models",
+    "JbertError": "jbert_tf2.errors",
+    "SentencePieceTokenizer": "jbert_tf2.tokenization",
+    "load": "jbert_tf2.checkpoint.model_dir",
+    "load_generator": "jbert_tf2.checkpoint.model_dir",
+    "load_pretraining": "jbert_tf2.checkpoint.model_dir",
+    "load_tokenizer": "jbert_tf2.tokenization",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'jbert_tf2' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -55,7 +55,8 @@ def to_hf_weights(weights: dict[str, np.ndarray], generator: bool = False) -> di
     out = {}
     for name, value in weights.items():
         hf_name, transpose = to_hf_name(name, generator=generator)
-        out[hf_name] = np.ascontiguousarray(value.T if transpose else value, dtype=np.float32)
+        value = np.asarray(value, dtype=np.float32)
+        out[hf_name] = np.ascontiguousarray(value.T if transpose else value)
     return out
 
 

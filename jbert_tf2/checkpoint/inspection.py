@@ -196,6 +196,34 @@ def single_file(directory: Path, pattern: str, what: str, flag: str) -> Path | N
 # ---------------------------------------------------------------- the models a checkpoint fills
 
 
+# Sizes of a structural twin: every model dimension gets a distinct small value (not 1 or 2,
+# which heads use as fixed output sizes), so each dimension of a twin's weight maps back to the
+# real config's. The model classes stay the one source of names and shapes, and checking a
+# BERT-large checkpoint allocates kilobytes, not the model.
+_TWIN_SIZES = {
+    "vocab_size": 23,
+    "hidden_size": 12,
+    "intermediate_size": 17,
+    "max_position_embeddings": 19,
+    "type_vocab_size": 7,
+}
+_TWIN_EMBEDDING = 5
+
+
+def _shapes_via_twin(config: BertConfig, build) -> dict[str, tuple[int, ...]]:
+    """``{name: shape}`` of ``build(config)`` computed on a tiny twin of the same structure."""
+    twin_sizes = dict(_TWIN_SIZES)
+    separate_embedding = config.embedding_size != config.hidden_size
+    twin_sizes["embedding_size"] = _TWIN_EMBEDDING if separate_embedding else 12
+    twin = config.replace(**twin_sizes, num_attention_heads=1)
+    real = {value: getattr(config, key) for key, value in twin_sizes.items()}
+    model = build(twin)
+    return {
+        name: tuple(real.get(dim, dim) for dim in variable.shape)
+        for name, variable in model.canonical_weights().items()
+    }
+
+
 def expected_weights(
     config: BertConfig,
     components: list[str],
@@ -205,15 +233,16 @@ def expected_weights(
     """``{canonical name: shape}`` of every variable the given components hold."""
     from jbert_tf2.models import BertModel, BertPretrainingModel, ElectraDiscriminator, ElectraModel
 
-    # one model per part, built once: its variables are allocated only for their shapes
     if config.model_type == "bert":
         heads = tuple(c for c in ("mlm", "nsp") if c in components)
-        model = BertPretrainingModel(config, heads=heads) if heads else BertModel(config)
+
+        def build(c):
+            return BertPretrainingModel(c, heads=heads) if heads else BertModel(c)
     elif "discriminator" in components:
-        model = ElectraDiscriminator(config)
+        build = ElectraDiscriminator
     else:
-        model = ElectraModel(config)
-    names = {n: tuple(v.shape) for n, v in model.canonical_weights().items()}
+        build = ElectraModel
+    names = _shapes_via_twin(config, build)
     if "generator" in components and generator_config is not None:
         names.update(generator_weights(generator_config, generator_untied))
     return names
@@ -264,5 +293,6 @@ def generator_weights(generator_config: BertConfig, untied: bool) -> dict[str, t
     """``{canonical name: shape}`` of the ELECTRA generator alone (shared or its own embeddings)."""
     from jbert_tf2.models import ElectraGenerator
 
-    model = ElectraGenerator(generator_config, untied_embeddings=untied)
-    return {n: tuple(v.shape) for n, v in model.canonical_weights().items()}
+    return _shapes_via_twin(
+        generator_config, lambda c: ElectraGenerator(c, untied_embeddings=untied)
+    )

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jbert_tf2.checkpoint.safetensors_file import write_safetensors
 from jbert_tf2.config import BertConfig, read_config
 from jbert_tf2.errors import CheckpointError, JbertError
 
@@ -41,6 +42,52 @@ class ModelDirectory:
     tokenizer_files: dict[str, Path] = field(default_factory=dict)
 
 
+_SAFETENSORS_DTYPES = {
+    "F64": np.float64,
+    "F32": np.float32,
+    "F16": np.float16,
+    "I64": np.int64,
+    "I32": np.int32,
+    "I16": np.int16,
+    "I8": np.int8,
+    "U8": np.uint8,
+    "BOOL": np.bool_,
+}
+
+
+class StoredTensor:
+    """A tensor in a safetensors file: shape and dtype at once, values read when converted to
+    an array (``np.asarray``), so loading a model holds one tensor at a time beside it."""
+
+    __slots__ = ("_handle", "_name", "shape", "dtype")
+
+    def __init__(self, handle, name: str):
+        self._handle, self._name = handle, name
+        view = handle.get_slice(name)
+        self.shape = tuple(view.get_shape())
+        self.dtype = np.dtype(_SAFETENSORS_DTYPES[view.get_dtype()])
+
+    def __array__(self, dtype=None, copy=None):
+        value = self._handle.get_tensor(self._name)
+        return value if dtype is None else value.astype(dtype, copy=False)
+
+    @property
+    def T(self) -> np.ndarray:  # noqa: N802  (numpy's name)
+        return np.asarray(self).T
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+def stored_tensors(path: Path) -> dict[str, StoredTensor]:
+    """``{name: StoredTensor}`` for every tensor of a safetensors file (nothing read yet)."""
+    from safetensors import safe_open
+
+    handle = safe_open(str(path), framework="numpy")
+    return {name: StoredTensor(handle, name) for name in handle.keys()}
+
+
 def is_model_dir(path: str | os.PathLike) -> bool:
     path = Path(path)
     config = path / CONFIG_FILE
@@ -56,8 +103,6 @@ def is_model_dir(path: str | os.PathLike) -> bool:
 def read_model_dir(path: str | os.PathLike, with_tokenizer: bool = True) -> ModelDirectory:
     """Read a model directory written by `jbert-convert` (or `save_model_dir`); the model
     loaders skip the tokenizer settings (``with_tokenizer=False``), which they do not need."""
-    from safetensors.numpy import load_file
-
     path = Path(path)
     if not path.is_dir():
         raise JbertError(
@@ -79,7 +124,7 @@ def read_model_dir(path: str | os.PathLike, with_tokenizer: bool = True) -> Mode
     if (path / GENERATOR_CONFIG_FILE).is_file():
         generator_config = read_config(path / GENERATOR_CONFIG_FILE)[0]
     try:
-        weights = load_file(str(path / WEIGHTS_FILE))
+        weights = stored_tensors(path / WEIGHTS_FILE)
     except Exception as exc:  # safetensors raises its own error types
         raise CheckpointError(
             f"{path / WEIGHTS_FILE}: cannot be read ({exc}); the file is truncated or corrupt: "
@@ -174,16 +219,13 @@ def write_atomically(out_dir: str | os.PathLike, overwrite: bool, fill) -> Path:
 
 def save_model_dir(model_dir: ModelDirectory, out_dir: Path) -> None:
     """Write ``model_dir`` into an (empty) directory ``out_dir``."""
-    from safetensors.numpy import save_file
-
     data = model_dir.config.to_dict()
     data["components"] = model_dir.components
     if model_dir.generator_config is not None:
         data["generator_untied"] = model_dir.generator_untied
         model_dir.generator_config.to_json_file(out_dir / GENERATOR_CONFIG_FILE)
     (out_dir / CONFIG_FILE).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    tensors = {k: np.ascontiguousarray(v) for k, v in sorted(model_dir.weights.items())}
-    save_file(tensors, str(out_dir / WEIGHTS_FILE), metadata={"format": "jbert_tf2"})
+    write_safetensors(out_dir / WEIGHTS_FILE, model_dir.weights, metadata={"format": "jbert_tf2"})
     if model_dir.tokenizer is not None:
         tokenizer = dict(model_dir.tokenizer)
         for key, source in model_dir.tokenizer_files.items():

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from jbert_tf2.backend import tensorflow
+from jbert_tf2.checkpoint.tf1_format import TF1CheckpointReader, UnsupportedCheckpoint
 from jbert_tf2.errors import CheckpointError
 
 
@@ -92,7 +93,31 @@ def read_tf1_checkpoint(
     prefix: str, skip: Callable[[str], bool] | None = None
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Every variable of a TF1 checkpoint as float32 / int numpy arrays, by name, and the names
-    for which ``skip`` (e.g. optimizer slots) said not to read the values."""
+    for which ``skip`` (e.g. optimizer slots) said not to read the values.
+
+    Float32 values are memory-mapped from the .data file (read on first use, never copied), so
+    optimizer slots cost nothing and the model's weights are read once, tensor by tensor.
+    TensorFlow is only imported for checkpoints the direct reader does not handle."""
+    try:
+        reader = TF1CheckpointReader(prefix)
+    except UnsupportedCheckpoint:
+        return _read_with_tensorflow(prefix, skip)
+    skipped = sorted(n for n in reader.entries if skip is not None and skip(n))
+    values: dict[str, np.ndarray] = {}
+    for name in sorted(set(reader.entries) - set(skipped)):
+        try:
+            value = reader.tensor(name)
+        except UnsupportedCheckpoint:
+            return _read_with_tensorflow(prefix, skip)
+        if reader.entries[name].is_floating and value.dtype != np.float32:
+            value = np.asarray(value, dtype=np.float32)
+        values[name] = value
+    return values, skipped
+
+
+def _read_with_tensorflow(
+    prefix: str, skip: Callable[[str], bool] | None
+) -> tuple[dict[str, np.ndarray], list[str]]:
     tf = tensorflow()
     try:
         reader = tf.train.load_checkpoint(prefix)

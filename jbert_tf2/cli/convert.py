@@ -6,6 +6,7 @@ Exit status 0 on success, 2 on any input problem (one clear message, nothing wri
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from jbert_tf2.errors import JbertError
@@ -84,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if "keras" not in sys.modules:
+        # Conversion builds models only to list their weights' names and shapes: Keras' numpy
+        # backend does that without importing TensorFlow (about 700 MB resident), so a
+        # conversion needs little more memory than one copy of the weights. Writing a TF1
+        # checkpoint (--to tf1) imports TensorFlow itself.
+        os.environ["KERAS_BACKEND"] = "numpy"
     from jbert_tf2.checkpoint.convert import convert
 
     try:
