@@ -534,7 +534,7 @@ def load() -> str:
 
 
 def table(results: dict, flops: float, peak: float | None, show_flops: bool) -> list[str]:
-    """One markdown table: every configuration, jbert_tf2's rows with their ratio to the best peer."""
+    """One markdown table; jbert_tf2's rows carry their ratio to the best peer."""
     peers = {n: r for n, r in results.items() if n in PEERS and isinstance(r, dict)}
     best = max(peers, key=lambda n: peers[n]["seq_per_s"]) if peers else None
     head = "| configuration | seq/s (median) | min–max | ratio vs best peer |"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jbert_tf2.checkpoint.safetensors_file import write_safetensors
+from jbert_tf2.checkpoint.safetensors_file import stored_tensors, write_safetensors
 from jbert_tf2.config import BertConfig, read_config
 from jbert_tf2.errors import CheckpointError, JbertError
 
@@ -40,52 +40,6 @@ class ModelDirectory:
     generator_untied: bool = False
     tokenizer: dict | None = None
     tokenizer_files: dict[str, Path] = field(default_factory=dict)
-
-
-_SAFETENSORS_DTYPES = {
-    "F64": np.float64,
-    "F32": np.float32,
-    "F16": np.float16,
-    "I64": np.int64,
-    "I32": np.int32,
-    "I16": np.int16,
-    "I8": np.int8,
-    "U8": np.uint8,
-    "BOOL": np.bool_,
-}
-
-
-class StoredTensor:
-    """A tensor in a safetensors file: shape and dtype at once, values read when converted to
-    an array (``np.asarray``), so loading a model holds one tensor at a time beside it."""
-
-    __slots__ = ("_handle", "_name", "shape", "dtype")
-
-    def __init__(self, handle, name: str):
-        self._handle, self._name = handle, name
-        view = handle.get_slice(name)
-        self.shape = tuple(view.get_shape())
-        self.dtype = np.dtype(_SAFETENSORS_DTYPES[view.get_dtype()])
-
-    def __array__(self, dtype=None, copy=None):
-        value = self._handle.get_tensor(self._name)
-        return value if dtype is None else value.astype(dtype, copy=False)
-
-    @property
-    def T(self) -> np.ndarray:  # noqa: N802  (numpy's name)
-        return np.asarray(self).T
-
-    @property
-    def nbytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
-
-
-def stored_tensors(path: Path) -> dict[str, StoredTensor]:
-    """``{name: StoredTensor}`` for every tensor of a safetensors file (nothing read yet)."""
-    from safetensors import safe_open
-
-    handle = safe_open(str(path), framework="numpy")
-    return {name: StoredTensor(handle, name) for name in handle.keys()}
 
 
 def is_model_dir(path: str | os.PathLike) -> bool:

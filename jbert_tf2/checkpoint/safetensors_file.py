@@ -57,3 +57,58 @@ def write_safetensors(path: Path, tensors: dict, metadata: dict[str, str] | None
                 tensors[name].dtype.newbyteorder("<"), copy=False
             )
             handle.write(memoryview(array).cast("B"))
+
+
+SAFETENSORS_DTYPES = {name: dtype for dtype, name in DTYPE_NAMES.items()}
+
+
+class StoredTensor:
+    """A tensor in a safetensors file: shape and dtype at once, values read from the file when
+    converted to an array (``np.asarray``). Reads go through ordinary file reads, not a memory
+    map, so a loaded tensor's memory is freed once it has been copied into the model."""
+
+    __slots__ = ("path", "name", "shape", "dtype", "offset")
+
+    def __init__(self, path: Path, name: str, shape, dtype: np.dtype, offset: int):
+        self.path, self.name, self.shape, self.dtype, self.offset = path, name, shape, dtype, offset
+
+    def __array__(self, dtype=None, copy=None):
+        count = int(np.prod(self.shape, dtype=np.int64))
+        value = np.fromfile(self.path, self.dtype.newbyteorder("<"), count, offset=self.offset)
+        if value.size != count:
+            raise ValueError(f"{self.path}: {self.name} is truncated")
+        value = value.reshape(self.shape)
+        return value if dtype is None else value.astype(dtype, copy=False)
+
+    @property
+    def T(self) -> np.ndarray:  # noqa: N802  (numpy's name)
+        return np.asarray(self).T
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+def stored_tensors(path: Path) -> dict[str, StoredTensor]:
+    """``{name: StoredTensor}`` for every tensor of a safetensors file (only the header read)."""
+    path = Path(path)
+    with open(path, "rb") as handle:
+        raw = handle.read(8)
+        if len(raw) != 8:
+            raise ValueError("shorter than a safetensors header")
+        (length,) = struct.unpack("<Q", raw)
+        if length > 100_000_000:
+            raise ValueError("implausible header length")
+        header = json.loads(handle.read(length))
+    size = path.stat().st_size
+    start = 8 + length
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        if start + end > size:
+            raise ValueError(f"{name} lies beyond the end of the file (truncated)")
+        dtype = np.dtype(SAFETENSORS_DTYPES[info["dtype"]])
+        tensors[name] = StoredTensor(path, name, tuple(info["shape"]), dtype, start + begin)
+    return tensors
