@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jbert_tf2.backend import keras, ops
+from jbert_tf2.layers.layer_norm import LayerNorm
 
 
 class Embeddings(keras.layers.Layer):
@@ -44,9 +45,7 @@ class Embeddings(keras.layers.Layer):
             embeddings_initializer=init,
             name="token_type_embeddings",
         )
-        self.layer_norm = keras.layers.LayerNormalization(
-            epsilon=layer_norm_eps, dtype="float32", name="LayerNorm"
-        )
+        self.layer_norm = LayerNorm(epsilon=layer_norm_eps, name="LayerNorm")
         self.dropout = keras.layers.Dropout(dropout_rate)
 
     def build(self, input_shape):

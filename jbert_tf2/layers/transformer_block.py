@@ -5,6 +5,7 @@ from __future__ import annotations
 from jbert_tf2.backend import keras, ops
 from jbert_tf2.layers.activations import get_activation
 from jbert_tf2.layers.attention import MultiHeadSelfAttention
+from jbert_tf2.layers.layer_norm import LayerNorm
 
 
 class TransformerBlock(keras.layers.Layer):
@@ -34,9 +35,7 @@ class TransformerBlock(keras.layers.Layer):
             hidden_size, kernel_initializer=init, name="dense"
         )
         self.attention_dropout = keras.layers.Dropout(hidden_dropout_rate)
-        self.attention_layer_norm = keras.layers.LayerNormalization(
-            epsilon=layer_norm_eps, dtype="float32", name="attention_LayerNorm"
-        )
+        self.attention_layer_norm = LayerNorm(epsilon=layer_norm_eps, name="attention_LayerNorm")
         self.intermediate = keras.layers.Dense(
             intermediate_size,
             activation=get_activation(hidden_act),
@@ -45,9 +44,7 @@ class TransformerBlock(keras.layers.Layer):
         )
         self.output_dense = keras.layers.Dense(hidden_size, kernel_initializer=init, name="output")
         self.output_dropout = keras.layers.Dropout(hidden_dropout_rate)
-        self.output_layer_norm = keras.layers.LayerNormalization(
-            epsilon=layer_norm_eps, dtype="float32", name="output_LayerNorm"
-        )
+        self.output_layer_norm = LayerNorm(epsilon=layer_norm_eps, name="output_LayerNorm")
         self.hidden_size = hidden_size
         self.intermediate_size = intermediate_size
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jbert_tf2.backend import keras, ops
 from jbert_tf2.layers.activations import get_activation
+from jbert_tf2.layers.layer_norm import LayerNorm
 
 
 class MaskedLMHead(keras.layers.Layer):
@@ -36,9 +37,7 @@ class MaskedLMHead(keras.layers.Layer):
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range),
             name="dense",
         )
-        self.layer_norm = keras.layers.LayerNormalization(
-            epsilon=layer_norm_eps, dtype="float32", name="LayerNorm"
-        )
+        self.layer_norm = LayerNorm(epsilon=layer_norm_eps, name="LayerNorm")
         self.width = width
 
     def build(self, input_shape):
