@@ -62,14 +62,12 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import time
 import traceback
-from importlib import metadata
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve()
@@ -78,6 +76,8 @@ ROOT = SCRIPT.parent.parent
 # `tokenizers` package that transformers imports) off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != SCRIPT.parent]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.machine import cpu_model, last_line, versions  # noqa: E402
 
 RESULT_PREFIX = "BENCHMARK-RESULT "
 ERROR_PREFIX = "BENCHMARK-ERROR "
@@ -447,11 +447,6 @@ def run_worker(args) -> None:
 # --- the parent: one subprocess per configuration and shape, then the tables ---------------------
 
 
-def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
 def worker_env(name: str, device: str) -> dict:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -496,17 +491,6 @@ def forward_flops(size: dict, batch: int, seq: int) -> float:
     return 2 * params * batch * seq + 4 * layers * seq * seq * hidden * batch
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def gpu_model() -> str:
     if shutil.which("nvidia-smi") is None:
         return "unknown GPU (no nvidia-smi)"
@@ -517,16 +501,6 @@ def gpu_model() -> str:
         check=False,
     )
     return last_line(done.stdout) or "unknown GPU"
-
-
-def versions() -> str:
-    found = []
-    for name in VERSIONED:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{name} (not installed)")
-    return f"Python {platform.python_version()}; " + ", ".join(found)
 
 
 def load() -> str:
@@ -609,7 +583,7 @@ def run_benchmark(args) -> None:
     header = [
         f"date: {started:%Y-%m-%d %H:%M} UTC",
         f"machine: {machine}; load average (1/5/15 min) {load_before} before, {load()} after",
-        versions(),
+        versions(VERSIONED),
         f"model: {'tiny (for checking only)' if args.tiny else 'BERT-base'}, random weights: "
         f"{dims}; tanh GELU",
         f"method: each configuration in its own process, one at a time; {args.warmup} warm-up "

@@ -53,14 +53,12 @@ import gc
 import json
 import math
 import os
-import platform
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve()
@@ -69,6 +67,8 @@ ROOT = SCRIPT.parent.parent
 # own directory off the import path, and put the checkout and the test fixtures on it.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != SCRIPT.parent]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from benchmarks.machine import cpu_model, last_line, versions  # noqa: E402
 
 MAX_CHARS = 300
 MAX_SEQ_LENGTH = 128
@@ -371,11 +371,6 @@ def build_corpus(sentences: int) -> tuple[list[str], list[str]]:
     return (distinct * math.ceil(sentences / len(distinct)))[:sentences], distinct
 
 
-def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
-
-
 def measure(name: str, args, files_json: Path, corpus_json: Path) -> dict | str:
     """A worker subprocess's result (``sentences_per_second``, ``seconds`` of each pass), or
     ``"failed: ..."``."""
@@ -406,27 +401,6 @@ def measure(name: str, args, files_json: Path, corpus_json: Path) -> dict | str:
         if line.startswith(RESULT_PREFIX):
             return json.loads(line[len(RESULT_PREFIX) :])
     return f"failed: {last_line(done.stderr or done.stdout)}"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def versions() -> str:
-    found = []
-    for name in VERSIONED:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{name} (not installed)")
-    return f"Python {platform.python_version()}; " + ", ".join(found)
 
 
 def cell(result: dict | str, key: str) -> str:
@@ -514,7 +488,7 @@ def run_benchmark(args) -> None:
         f"date: {started:%Y-%m-%d %H:%M} UTC",
         f"machine: {cpu_model()}, {os.cpu_count()} logical CPUs; each measurement in its own "
         f"process pinned to CPU {args.core}, single-threaded",
-        versions(),
+        versions(VERSIONED),
         f"corpus: {len(texts):,} sentences: the {len(distinct)} texts of "
         f"tests/data/tokenizer_corpus.txt with at most {MAX_CHARS} characters, repeated; "
         f"mean length {mean_chars:.1f} characters",

@@ -86,23 +86,8 @@ def read_model_dir(path: str | os.PathLike, with_tokenizer: bool = True) -> Mode
         ) from None
     tokenizer, files = None, {}
     if with_tokenizer and (path / TOKENIZER_FILE).is_file():
-        tokenizer_file = path / TOKENIZER_FILE
-        try:
-            tokenizer = json.loads(tokenizer_file.read_text(encoding="utf-8"))
-        except (ValueError, OSError) as exc:
-            raise JbertError(
-                f"{tokenizer_file}: not valid JSON ({exc}); restore it or convert the checkpoint again"
-            ) from None
-        if not isinstance(tokenizer, dict):
-            raise JbertError(f"{tokenizer_file}: expected a JSON object of tokenizer settings")
-        for key in ("vocab_file", "spm_model_file"):
-            if tokenizer.get(key):
-                files[key] = path / tokenizer[key]
-                if not files[key].is_file():
-                    raise JbertError(
-                        f"{tokenizer_file}: names {key} {tokenizer[key]!r}, which is missing "
-                        f"from {path}; copy it back or convert the checkpoint again"
-                    )
+        tokenizer = read_tokenizer_json(path)
+        files = tokenizer_file_paths(path, tokenizer)
     return ModelDirectory(
         config=config,
         weights=weights,
@@ -112,6 +97,34 @@ def read_model_dir(path: str | os.PathLike, with_tokenizer: bool = True) -> Mode
         tokenizer=tokenizer,
         tokenizer_files=files,
     )
+
+
+def read_tokenizer_json(path: Path) -> dict:
+    """The settings object in the model directory's ``tokenizer.json``."""
+    tokenizer_file = path / TOKENIZER_FILE
+    try:
+        tokenizer = json.loads(tokenizer_file.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise JbertError(
+            f"{tokenizer_file}: not valid JSON ({exc}); restore it or convert the checkpoint again"
+        ) from None
+    if not isinstance(tokenizer, dict):
+        raise JbertError(f"{tokenizer_file}: expected a JSON object of tokenizer settings")
+    return tokenizer
+
+
+def tokenizer_file_paths(path: Path, tokenizer: dict) -> dict[str, Path]:
+    """The files ``tokenizer.json`` names, in the model directory ``path``; they must exist."""
+    files = {}
+    for key in ("vocab_file", "spm_model_file"):
+        if tokenizer.get(key):
+            files[key] = path / tokenizer[key]
+            if not files[key].is_file():
+                raise JbertError(
+                    f"{path / TOKENIZER_FILE}: names {key} {tokenizer[key]!r}, which is missing "
+                    f"from {path}; copy it back or convert the checkpoint again"
+                )
+    return files
 
 
 def check_output_dir(out_dir: str | os.PathLike, overwrite: bool) -> Path:

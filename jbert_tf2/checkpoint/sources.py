@@ -33,7 +33,6 @@ from jbert_tf2.checkpoint.tf1 import read_tf1_checkpoint, resolve_checkpoint
 from jbert_tf2.checkpoint.tokenizer_files import (
     find_tokenizer_files,
     tokenizer_settings,
-    vocab_size_of,
 )
 from jbert_tf2.config import read_config
 from jbert_tf2.errors import CheckpointError
@@ -125,21 +124,8 @@ def from_tf1(
     report.mapped, report.skipped = len(matched), skipped
 
     settings, files = tokenizer_settings(
-        vocab_path, spm_path, tokenizer, do_lower_case, mecab_dic, report
+        vocab_path, spm_path, tokenizer, do_lower_case, mecab_dic, report, config.vocab_size
     )
-    if settings is not None and vocab_path is not None:
-        count = vocab_size_of(vocab_path, settings["tokenizer"])
-        if count > config.vocab_size:
-            raise CheckpointError(
-                f"{vocab_path}: has ids up to {count - 1} but the model's vocab_size is "
-                f"{config.vocab_size}; this vocabulary does not belong to the checkpoint "
-                "(pass the right one with --vocab)"
-            )
-        if count != config.vocab_size:
-            report.add(
-                f"warning: {vocab_path.name} has {count} entries but vocab_size is "
-                f"{config.vocab_size}; check that this vocabulary belongs to the checkpoint"
-            )
     return (
         ModelDirectory(
             config=config,

@@ -177,8 +177,6 @@ class TF1CheckpointReader:
         index = Path(f"{prefix}.index")
         try:
             self.shards, self.entries = read_index(index)
-        except UnsupportedCheckpoint:
-            raise
         except (ValueError, IndexError, struct.error, UnicodeDecodeError) as exc:
             raise CheckpointError(
                 f"{index}: cannot read the checkpoint index ({exc}); the file is truncated or "

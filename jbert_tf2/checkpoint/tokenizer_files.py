@@ -9,20 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from jbert_tf2.checkpoint.inspection import Report, find_beside, single_file
-from jbert_tf2.errors import JbertError
+from jbert_tf2.errors import CheckpointError, JbertError
+from jbert_tf2.tokenization.bert_tokenizer import NAMED_CONFIGURATIONS
 
-TOKENIZERS = ("wordpiece", "mecab-wordpiece", "mecab-character", "character", "sentencepiece")
+TOKENIZERS = (*NAMED_CONFIGURATIONS, "sentencepiece")
 
 
-def _vocab_is_cased(vocab_file: Path) -> bool:
-    with open(vocab_file, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            token = line.split("\t")[0].strip()
-            if token.startswith("[") and token.endswith("]"):
-                continue
-            if any("A" <= ch <= "Z" for ch in token):
-                return True
-    return False
+def _is_cased(vocab: dict[str, int]) -> bool:
+    """Whether a token other than the bracketed specials has an upper-case ASCII letter."""
+    return any(
+        any("A" <= ch <= "Z" for ch in token)
+        for token in vocab
+        if not (token.startswith("[") and token.endswith("]"))
+    )
 
 
 def tokenizer_settings(
@@ -32,8 +31,11 @@ def tokenizer_settings(
     do_lower_case: bool | None,
     mecab_dic: str | None,
     report: Report,
+    model_vocab_size: int | None = None,
 ) -> tuple[dict | None, dict[str, Path]]:
-    """What ``tokenizer.json`` records, and the files to copy beside it."""
+    """What ``tokenizer.json`` records, and the files to copy beside it. The files are checked
+    now, with file and line; with ``model_vocab_size``, a vocabulary whose ids reach past the
+    model's embeddings is refused and one of another size gets a warning."""
     if tokenizer is None:
         tokenizer = "sentencepiece" if spm_model else "wordpiece" if vocab else None
     if tokenizer is None:
@@ -45,6 +47,7 @@ def tokenizer_settings(
         )
     if tokenizer != "sentencepiece" and vocab is None:
         raise JbertError(f"--tokenizer {tokenizer} needs a WordPiece vocabulary: pass --vocab")
+    ids = _load_files(tokenizer, vocab, spm_model)
     reason = "as given"
     if do_lower_case is None:
         if tokenizer == "sentencepiece":
@@ -52,12 +55,13 @@ def tokenizer_settings(
         elif tokenizer.startswith("mecab") or tokenizer == "character":
             do_lower_case, reason = False, "cl-tohoku's default"
         else:
-            cased = _vocab_is_cased(vocab)
+            cased = _is_cased(ids)
             do_lower_case = not cased
             reason = (
                 "the vocabulary has upper-case tokens" if cased else "the vocabulary is lower-case"
             )
-    _check_files(tokenizer, vocab, spm_model)
+    if ids and model_vocab_size is not None:
+        _check_vocab_size(vocab, max(ids.values()) + 1, model_vocab_size, report)
     settings = {"tokenizer": tokenizer, "do_lower_case": do_lower_case}
     if tokenizer.startswith("mecab"):
         settings["mecab_dic"] = mecab_dic or "unidic_lite"
@@ -71,26 +75,29 @@ def tokenizer_settings(
     return settings, files
 
 
-def _check_files(tokenizer: str, vocab: Path | None, spm_model: Path | None) -> None:
-    """Refuse now, with file and line, tokenizer files that would fail or mislead later."""
+def _load_files(tokenizer: str, vocab: Path | None, spm_model: Path | None) -> dict[str, int]:
+    """Load the tokenizer files as the tokenizers will, so bad ones fail now; the vocabulary."""
     from jbert_tf2.tokenization.sentencepiece_tokenizer import load_sentencepiece
     from jbert_tf2.tokenization.vocab import load_vocab
 
-    if tokenizer == "sentencepiece":
-        load_sentencepiece(spm_model)
-        if vocab is not None:
-            load_vocab(vocab, ("[CLS]", "[SEP]"), tab_separated=True)
-    else:
-        load_vocab(vocab)
+    if tokenizer != "sentencepiece":
+        return load_vocab(vocab)
+    load_sentencepiece(spm_model)
+    return {} if vocab is None else load_vocab(vocab, ("[CLS]", "[SEP]"), tab_separated=True)
 
 
-def vocab_size_of(vocab: Path, tokenizer: str | None) -> int:
-    """The number of ids the vocabulary can produce (its highest id + 1)."""
-    from jbert_tf2.tokenization.vocab import load_vocab
-
-    sentencepiece = tokenizer == "sentencepiece"
-    ids = load_vocab(vocab, (), tab_separated=sentencepiece or vocab.suffix == ".vocab").values()
-    return max(ids) + 1
+def _check_vocab_size(vocab: Path, count: int, model_vocab_size: int, report: Report) -> None:
+    if count > model_vocab_size:
+        raise CheckpointError(
+            f"{vocab}: has ids up to {count - 1} but the model's vocab_size is "
+            f"{model_vocab_size}; this vocabulary does not belong to the checkpoint "
+            "(pass the right one with --vocab)"
+        )
+    if count != model_vocab_size:
+        report.add(
+            f"warning: {vocab.name} has {count} entries but vocab_size is "
+            f"{model_vocab_size}; check that this vocabulary belongs to the checkpoint"
+        )
 
 
 def find_tokenizer_files(

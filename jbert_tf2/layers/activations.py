@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -15,14 +16,13 @@ def _in_float32(fn: Callable) -> Callable:
     """Compute ``fn`` in float32 for half-precision inputs: more exact, and faster on CPUs,
     whose elementwise kernels for bfloat16 convert every element anyway."""
 
+    @functools.wraps(fn)
     def wrapped(x):
         dtype = ops.dtype(x)
         if str(dtype) in _LOW_PRECISION:
             return ops.cast(fn(ops.cast(x, "float32")), dtype)
         return fn(x)
 
-    wrapped.__name__ = fn.__name__
-    wrapped.__doc__ = fn.__doc__
     return wrapped
 
 

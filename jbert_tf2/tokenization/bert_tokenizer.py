@@ -30,6 +30,13 @@ from jbert_tf2.tokenization.subword import CharacterSplitter, WordpieceSplitter
 from jbert_tf2.tokenization.vocab import load_vocab
 
 WORD_TOKENIZERS = ("basic", "mecab", "none")
+# tokenizer.json / `jbert-convert --tokenizer` name -> (word_tokenizer, subword_tokenizer)
+NAMED_CONFIGURATIONS = {
+    "wordpiece": ("basic", "wordpiece"),
+    "mecab-wordpiece": ("mecab", "wordpiece"),
+    "mecab-character": ("mecab", "character"),
+    "character": ("basic", "character"),
+}
 _CACHE_LIMIT = 500_000
 Piece = tuple[str, int, int, int]  # token, id, start, end
 SUBWORD_TOKENIZERS = ("wordpiece", "character")
@@ -123,11 +130,11 @@ class BertTokenizer(Tokenizer):
         self._word_id_cache: dict[str, tuple[int, ...]] = {}
 
     @property
-    def name(self) -> str:
-        """The ``tokenizer.json`` / ``jbert-convert --tokenizer`` name of this configuration."""
-        if self.word_tokenizer == "mecab":
-            return f"mecab-{self.subword_tokenizer}"
-        return self.subword_tokenizer
+    def name(self) -> str | None:
+        """The ``tokenizer.json`` / ``jbert-convert --tokenizer`` name of this configuration
+        (None for configurations without one, such as ``word_tokenizer="none"``)."""
+        wanted = (self.word_tokenizer, self.subword_tokenizer)
+        return next((n for n, pair in NAMED_CONFIGURATIONS.items() if pair == wanted), None)
 
     def _word_pieces(self, word: str) -> tuple[Piece, ...]:
         """Sub-word pieces of one word as (token, id, start, end) within the word, cached."""

@@ -56,6 +56,13 @@ def check_text(text, where: str) -> str:
     )
 
 
+def refuse_surrogates(text: str) -> None:
+    """Raise a clear error if ``text`` has lone surrogates, which C tokenizers (MeCab,
+    SentencePiece) cannot encode; called when one of them fails."""
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        raise JbertError("text: not valid Unicode; remove lone surrogates") from None
+
+
 def truncate_pair(a: list, b: list, max_length: int) -> bool:
     """Google's `_truncate_seq_pair`, in place; True when anything was removed."""
     truncated = False
@@ -101,19 +108,23 @@ class Tokenizer:
 
     def tokenize_with_offsets(self, text: str) -> list[TokenWithSpan]:
         """Tokens of ``text`` with (start, end) character spans into ``text``."""
-        text = check_text(text, "text")
+        return self._spans(check_text(text, "text"))
+
+    def _spans(self, text: str) -> list[TokenWithSpan]:
+        """`tokenize_with_offsets` of checked text: literal special tokens kept whole unless
+        ``split_special_tokens``, the text between them tokenized by the subclass."""
         pattern = None if self.split_special_tokens else self._special_pattern()
         if pattern is None or not pattern.search(text):
             return self._tokenize_spans(text)
         result: list[TokenWithSpan] = []
         position = 0
-        for match in pattern.finditer(text):
-            part = text[position : match.start()]
-            result.extend((t, s + position, e + position) for t, s, e in self._tokenize_spans(part))
-            result.append((match.group(), match.start(), match.end()))
-            position = match.end()
-        tail = self._tokenize_spans(text[position:])
-        result.extend((t, s + position, e + position) for t, s, e in tail)
+        for match in [*pattern.finditer(text), None]:
+            end = len(text) if match is None else match.start()
+            part = self._tokenize_spans(text[position:end])
+            result.extend((t, s + position, e + position) for t, s, e in part)
+            if match is not None:
+                result.append((match.group(), match.start(), match.end()))
+                position = match.end()
         return result
 
     def tokenize(self, text: str) -> list[str]:
@@ -139,12 +150,8 @@ class Tokenizer:
     ) -> Encoding:
         """``[CLS] text [SEP] (text_pair [SEP])`` truncated to ``max_seq_length`` (None: no
         limit) and, with ``pad``, zero-padded to it."""
-        a = self.tokenize_with_offsets(check_text(text, "text"))
-        b = (
-            None
-            if text_pair is None
-            else self.tokenize_with_offsets(check_text(text_pair, "text_pair"))
-        )
+        a = self._spans(check_text(text, "text"))
+        b = None if text_pair is None else self._spans(check_text(text_pair, "text_pair"))
         return self._assemble(a, b, max_seq_length, pad)
 
     def _assemble(self, a, b, max_seq_length: int | None, pad: bool) -> Encoding:
@@ -181,10 +188,10 @@ class Tokenizer:
         texts, text_pairs = self._check_pairs(texts, text_pairs)
         encodings = []
         for i, text in enumerate(texts):
-            a = self.tokenize_with_offsets(check_text(text, f"texts[{i}]"))
+            a = self._spans(check_text(text, f"texts[{i}]"))
             b = None
             if text_pairs is not None:
-                b = self.tokenize_with_offsets(check_text(text_pairs[i], f"text_pairs[{i}]"))
+                b = self._spans(check_text(text_pairs[i], f"text_pairs[{i}]"))
             encodings.append(self._assemble(a, b, max_seq_length, pad=False))
         return encodings
 
@@ -225,10 +232,12 @@ class Tokenizer:
 
     def token_ids(self, text: str) -> list[int]:
         """The ids of `tokenize` (no special tokens added)."""
-        text = check_text(text, "text")
+        return self._ids(check_text(text, "text"))
+
+    def _ids(self, text: str) -> list[int]:
         pattern = None if self.split_special_tokens else self._special_pattern()
         if pattern is not None and pattern.search(text):
-            return self.convert_tokens_to_ids(self.tokenize(text))
+            return self.convert_tokens_to_ids([t for t, _, _ in self._spans(text)])
         return self._token_ids(text)
 
     def __call__(
@@ -252,10 +261,10 @@ class Tokenizer:
         cls_id, sep_id = self.vocab[self.cls_token], self.vocab[self.sep_token]
         rows = []
         for i, text in enumerate(texts):
-            a = self.token_ids(check_text(text, f"texts[{i}]"))
+            a = self._ids(check_text(text, f"texts[{i}]"))
             b = None
             if text_pairs is not None:
-                b = self.token_ids(check_text(text_pairs[i], f"text_pairs[{i}]")) or None
+                b = self._ids(check_text(text_pairs[i], f"text_pairs[{i}]")) or None
             a, b = self._truncate(a, b, max_seq_length)
             first = [cls_id, *a, sep_id]
             rows.append((first, [] if b is None else [*b, sep_id]))

@@ -2,56 +2,40 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
+from jbert_tf2.checkpoint.model_dir import (
+    TOKENIZER_FILE,
+    read_tokenizer_json,
+    tokenizer_file_paths,
+)
 from jbert_tf2.errors import JbertError
-from jbert_tf2.tokenization.bert_tokenizer import BertTokenizer
+from jbert_tf2.tokenization.bert_tokenizer import NAMED_CONFIGURATIONS, BertTokenizer
 from jbert_tf2.tokenization.encoding import Tokenizer
 from jbert_tf2.tokenization.sentencepiece_tokenizer import SentencePieceTokenizer
 
-TOKENIZER_FILE = "tokenizer.json"
-# tokenizer.json / `jbert-convert --tokenizer` name -> (word_tokenizer, subword_tokenizer)
-BERT_TOKENIZERS = {
-    "wordpiece": ("basic", "wordpiece"),
-    "mecab-wordpiece": ("mecab", "wordpiece"),
-    "mecab-character": ("mecab", "character"),
-    "character": ("basic", "character"),
-}
 
-
-def tokenizer_from_settings(settings: dict, directory: Path, source: str) -> Tokenizer:
+def tokenizer_from_settings(settings: dict, directory: Path) -> Tokenizer:
     """Build the tokenizer ``settings`` (a ``tokenizer.json`` object) name, files in ``directory``."""
+    source = directory / TOKENIZER_FILE
     name = settings.get("tokenizer")
-
-    def file(key: str) -> Path | None:
-        value = settings.get(key)
-        if not value:
-            return None
-        path = directory / value
-        if not path.is_file():
-            raise JbertError(
-                f"{source}: names {key} {value!r}, which is missing from {directory}; copy it "
-                "back or convert the checkpoint again"
-            )
-        return path
-
+    if name != "sentencepiece" and name not in NAMED_CONFIGURATIONS:
+        known = ", ".join([*NAMED_CONFIGURATIONS, "sentencepiece"])
+        raise JbertError(f"{source}: tokenizer {name!r} is not one of {known}")
+    files = tokenizer_file_paths(directory, settings)
     lower = settings.get("do_lower_case")
     if name == "sentencepiece":
-        model = file("spm_model_file")
-        if model is None:
+        if "spm_model_file" not in files:
             raise JbertError(f"{source}: sentencepiece needs spm_model_file (the *.model file)")
-        return SentencePieceTokenizer(model, file("vocab_file"), True if lower is None else lower)
-    if name not in BERT_TOKENIZERS:
-        known = ", ".join([*BERT_TOKENIZERS, "sentencepiece"])
-        raise JbertError(f"{source}: tokenizer {name!r} is not one of {known}")
-    vocab = file("vocab_file")
-    if vocab is None:
+        return SentencePieceTokenizer(
+            files["spm_model_file"], files.get("vocab_file"), True if lower is None else lower
+        )
+    if "vocab_file" not in files:
         raise JbertError(f"{source}: {name} needs vocab_file (the vocab.txt)")
-    word, subword = BERT_TOKENIZERS[name]
+    word, subword = NAMED_CONFIGURATIONS[name]
     return BertTokenizer(
-        vocab,
+        files["vocab_file"],
         do_lower_case=None if lower is None else bool(lower),
         word_tokenizer=word,
         subword_tokenizer=subword,
@@ -75,10 +59,4 @@ def load_tokenizer(model_dir: str | os.PathLike) -> Tokenizer:
             else "pass the model directory that jbert-convert wrote"
         )
         raise JbertError(f"{path}: not found; {hint}")
-    try:
-        settings = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise JbertError(f"{path}: not valid JSON ({exc}); convert the checkpoint again") from None
-    if not isinstance(settings, dict):
-        raise JbertError(f"{path}: expected a JSON object of tokenizer settings")
-    return tokenizer_from_settings(settings, directory, str(path))
+    return tokenizer_from_settings(read_tokenizer_json(directory), directory)

@@ -14,6 +14,7 @@ import os
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.alignment import Aligned, align, lower, nfkc
 from jbert_tf2.tokenization.basic import Word
+from jbert_tf2.tokenization.encoding import refuse_surrogates
 
 MECAB_DICTIONARIES = {"unidic_lite": "unidic-lite", "ipadic": "ipadic"}
 
@@ -62,10 +63,9 @@ class MecabWordSplitter:
     def _parse(self, text: str):
         try:
             return self._tagger(text)
-        except UnicodeEncodeError as exc:
-            raise JbertError(
-                f"text: not valid Unicode ({exc.reason}); remove lone surrogates"
-            ) from None
+        except (UnicodeEncodeError, RuntimeError):
+            refuse_surrogates(text)
+            raise
 
     def words(self, text: str) -> list[str]:
         """The words alone, without offsets (the fast path for batches of ids)."""

@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.alignment import Aligned, align, char_to_byte_offsets, lower
-from jbert_tf2.tokenization.encoding import Tokenizer, TokenWithSpan
+from jbert_tf2.tokenization.encoding import Tokenizer, TokenWithSpan, refuse_surrogates
 from jbert_tf2.tokenization.vocab import VocabError, load_vocab
 
 
@@ -34,11 +33,6 @@ def load_sentencepiece(model_file: str | os.PathLike):
             "file trained with the checkpoint (the *.vocab file is its companion)"
         ) from None
     return processor
-
-
-def _refuse_surrogates(text: str) -> None:
-    if any("\ud800" <= c <= "\udfff" for c in text):
-        raise JbertError("text: not valid Unicode; remove lone surrogates") from None
 
 
 def sentencepiece_normalizer(processor):
@@ -120,7 +114,7 @@ class SentencePieceTokenizer(Tokenizer):
                 return self._processor.encode(lowered)
             pieces = self._processor.encode(lowered, out_type=str)
         except (UnicodeEncodeError, RuntimeError):
-            _refuse_surrogates(text)
+            refuse_surrogates(text)
             raise
         vocab = self.vocab
         return [vocab.get(piece, 0) for piece in pieces]
@@ -134,7 +128,7 @@ class SentencePieceTokenizer(Tokenizer):
             pieces = self._processor.encode(lowered, out_type=str)
             normalized, owners = self._normalizer.Normalize(lowered, with_offsets=True)
         except (UnicodeEncodeError, RuntimeError):
-            _refuse_surrogates(text)
+            refuse_surrogates(text)
             raise
         if "".join(pieces) != normalized:  # byte-fallback pieces are not substrings
             return self._proto_spans(aligned)

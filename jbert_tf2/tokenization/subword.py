@@ -15,7 +15,6 @@ from jbert_tf2.tokenization.alignment import align, nfkc
 Piece = tuple[str, int, int]
 _NON_SPACE = re.compile(r"\S+")
 _SPACE = re.compile(r"\s")
-_CACHE_LIMIT = 200_000
 
 
 class WordpieceSplitter:
@@ -28,24 +27,16 @@ class WordpieceSplitter:
         self.unk_token = unk_token
         self.max_chars_per_word = max_chars_per_word
         self._longest = max((len(t) for t in vocab), default=1)
-        self._cache: dict[str, list[Piece]] = {}
 
     def split(self, word: str) -> list[Piece]:
-        cached = self._cache.get(word)
-        if cached is not None:
-            return cached
-        if _SPACE.search(word):
-            pieces = [
-                (piece, m.start() + s, m.start() + e)
-                for m in _NON_SPACE.finditer(word)
-                for piece, s, e in self._split_word(m.group())
-            ]
-        else:
-            pieces = self._split_word(word)
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[word] = pieces
-        return pieces
+        """Pieces of ``word`` (split on whitespace first, as Google's code does) with spans."""
+        if not _SPACE.search(word):
+            return self._split_word(word)
+        return [
+            (piece, m.start() + s, m.start() + e)
+            for m in _NON_SPACE.finditer(word)
+            for piece, s, e in self._split_word(m.group())
+        ]
 
     def _split_word(self, word: str) -> list[Piece]:
         n = len(word)
