@@ -13,3 +13,7 @@ class ConfigError(JbertError, ValueError):
 
 class CheckpointError(JbertError):
     """A checkpoint is missing, truncated, of the wrong family or disagrees with the config."""
+
+
+class DataError(JbertError, ValueError):
+    """A data file (TSV, CoNLL, JSON lines, livedoor corpus) has a line the reader cannot use."""

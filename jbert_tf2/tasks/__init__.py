@@ -1,0 +1,2 @@
+"""Task models ready for compile / fit: sequence, multi-label and token classification, and
+sentence embeddings."""
