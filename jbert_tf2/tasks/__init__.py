@@ -1,2 +1,30 @@
 """Task models ready for compile / fit: sequence, multi-label and token classification, and
-sentence embeddings."""
+sentence embeddings; `load_task` loads whichever one a directory holds. Names load on first use,
+so ``jbert_tf2.tasks.tagging`` imports without Keras."""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "Embedder": "jbert_tf2.tasks.embedder",
+    "MultiLabelClassifier": "jbert_tf2.tasks.multi_label_classifier",
+    "SequenceClassifier": "jbert_tf2.tasks.sequence_classifier",
+    "TaskModel": "jbert_tf2.tasks.base",
+    "TokenClassifier": "jbert_tf2.tasks.token_classifier",
+    "load_task": "jbert_tf2.tasks.loading",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'jbert_tf2.tasks' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

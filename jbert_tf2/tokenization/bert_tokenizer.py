@@ -24,7 +24,7 @@ import os
 
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.basic import BasicWordSplitter, Word, word_span
-from jbert_tf2.tokenization.encoding import Tokenizer, TokenWithSpan
+from jbert_tf2.tokenization.encoding import Tokenizer, TokenWithSpan, check_text
 from jbert_tf2.tokenization.mecab import MecabWordSplitter
 from jbert_tf2.tokenization.subword import CharacterSplitter, WordpieceSplitter
 from jbert_tf2.tokenization.vocab import load_vocab
@@ -176,6 +176,20 @@ class BertTokenizer(Tokenizer):
             base = match.start()
             out.extend((t, base + s, base + e) for t, _, s, e in self._chunk_pieces(match.group()))
         return out
+
+    def word_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the word splitter's words (basic or MeCab); MeCab with
+        unidic-lite for ``word_tokenizer="none"`` (see `Tokenizer.word_spans`)."""
+        if self.word_tokenizer == "none":
+            return super().word_spans(text)
+        text = check_text(text, "text")
+        if self._chunks is None:
+            return [(start, end) for _, start, end, _ in self._words.split(text)]
+        spans = []
+        for match in self._chunks.finditer(text):
+            base = match.start()
+            spans += [(base + s, base + e) for _, s, e, _ in self._words.split_chunk(match.group())]
+        return spans
 
     def _word_ids(self, word: str) -> tuple[int, ...]:
         ids = self._word_id_cache.get(word)

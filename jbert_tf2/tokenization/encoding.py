@@ -127,6 +127,19 @@ class Tokenizer:
                 position = match.end()
         return result
 
+    def word_spans(self, text: str) -> list[Span]:
+        """Character spans of ``text``'s words: the units a tagger labels (its first token).
+
+        Tokenizers without a word splitter of their own (SentencePiece, no word splitting) use
+        MeCab with unidic-lite, whose short units are the words of UD Japanese corpora."""
+        from jbert_tf2.tokenization.mecab import MecabWordSplitter
+
+        text = check_text(text, "text")
+        splitter = getattr(self, "_fallback_words", None)
+        if splitter is None:
+            splitter = self._fallback_words = MecabWordSplitter(False, "unidic_lite")
+        return [(start, end) for _, start, end, _ in splitter.split(text)]
+
     def tokenize(self, text: str) -> list[str]:
         """The tokens of ``text`` (no special tokens added)."""
         return [token for token, _, _ in self.tokenize_with_offsets(text)]
@@ -240,6 +253,26 @@ class Tokenizer:
             return self.convert_tokens_to_ids([t for t, _, _ in self._spans(text)])
         return self._token_ids(text)
 
+    def id_rows(
+        self,
+        texts: Sequence[str],
+        text_pairs: Sequence[str] | None = None,
+        max_seq_length: int | None = 128,
+    ) -> list[tuple[list[int], list[int]]]:
+        """Unpadded ids per example: ``([CLS] a [SEP], b [SEP])`` (the second list empty for a
+        single text); segment 0 is the first list, segment 1 the second."""
+        texts, text_pairs = self._check_pairs(texts, text_pairs)
+        cls_id, sep_id = self.vocab[self.cls_token], self.vocab[self.sep_token]
+        rows = []
+        for i, text in enumerate(texts):
+            a = self._ids(check_text(text, f"texts[{i}]"))
+            b = None
+            if text_pairs is not None:
+                b = self._ids(check_text(text_pairs[i], f"text_pairs[{i}]")) or None
+            a, b = self._truncate(a, b, max_seq_length)
+            rows.append(([cls_id, *a, sep_id], [] if b is None else [*b, sep_id]))
+        return rows
+
     def __call__(
         self,
         texts: Sequence[str] | str,
@@ -257,17 +290,7 @@ class Tokenizer:
             texts = [texts]
             if isinstance(text_pairs, (str, bytes)):
                 text_pairs = [text_pairs]
-        texts, text_pairs = self._check_pairs(texts, text_pairs)
-        cls_id, sep_id = self.vocab[self.cls_token], self.vocab[self.sep_token]
-        rows = []
-        for i, text in enumerate(texts):
-            a = self._ids(check_text(text, f"texts[{i}]"))
-            b = None
-            if text_pairs is not None:
-                b = self._ids(check_text(text_pairs[i], f"text_pairs[{i}]")) or None
-            a, b = self._truncate(a, b, max_seq_length)
-            first = [cls_id, *a, sep_id]
-            rows.append((first, [] if b is None else [*b, sep_id]))
+        rows = self.id_rows(texts, text_pairs, max_seq_length)
         width = (
             max_seq_length
             if padding == "max_length"

@@ -1,0 +1,77 @@
+"""What the readers return (`TextExample`, `TaggedSentence`), their label set, and the UTF-8
+file reading they share, so every reader reports a bad byte by line number."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from jbert_tf2.errors import DataError
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class TextExample:
+    """One text (or text pair) to classify.
+
+    ``label`` is a string, a tuple of strings for multi-label data, or None when the file has no
+    labels (prediction). ``source`` is ``"file:line"`` so later errors can point at the input.
+    """
+
+    text: str
+    text_b: str | None = None
+    label: str | tuple[str, ...] | None = None
+    source: str = ""
+
+
+@dataclass
+class TaggedSentence:
+    """One sentence of words with one tag each (None when the file has no tags).
+
+    ``spans[i] == (start, end)`` are character offsets with ``text[start:end] == words[i]``, so
+    sub-word tokenizers that work on ``text`` can be aligned back to the words.
+    """
+
+    words: list[str]
+    tags: list[str] | None
+    text: str
+    spans: list[tuple[int, int]]
+    source: str = ""
+
+
+def collect_labels(examples: Iterable[TextExample | TaggedSentence]) -> list[str]:
+    """Sorted unique labels: every label of every example, multi-label tuples flattened; for
+    tagged sentences the tag set. Examples without labels (None) add nothing."""
+    found: set[str] = set()
+    for example in examples:
+        if isinstance(example, TaggedSentence):
+            found.update(example.tags or ())
+        elif isinstance(example.label, tuple):
+            found.update(example.label)
+        elif example.label is not None:
+            found.add(example.label)
+    return sorted(found)
+
+
+def read_utf8(path: str | os.PathLike) -> str:
+    """The whole file as text; a UTF-8 BOM is dropped. A missing file, a directory or a byte that
+    is not UTF-8 raises `DataError` naming the file (and the line of the bad byte)."""
+    file = Path(path)
+    if not file.exists():
+        raise DataError(f"{path}: no such file; check the path")
+    if file.is_dir():
+        raise DataError(f"{path}: is a directory, expected a file")
+    data = file.read_bytes()
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise DataError(
+            f"{path} line {line}: not UTF-8 (byte 0x{data[error.start]:02x}); "
+            "save the file as UTF-8, e.g. `iconv -f CP932 -t UTF-8` for Shift_JIS files"
+        ) from None

@@ -1,0 +1,228 @@
+"""JSON lines files (one JSON object per line) for classification (`read_jsonl`) and for NER
+(`read_jsonl_tagged`), checked line by line."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from itertools import pairwise
+
+from jbert_tf2.data.conll import TAG_FORM, is_tag, join_words, locate_words
+from jbert_tf2.data.examples import TaggedSentence, TextExample, read_utf8
+from jbert_tf2.errors import DataError
+
+_NON_SPACE = re.compile(r"\S+")
+
+
+def read_jsonl(
+    path: str | os.PathLike,
+    text_key: str = "text",
+    text_b_key: str = "text_b",
+    label_key: str = "label",
+) -> list[TextExample]:
+    """Objects such as ``{"text": "...", "text_b": "...", "label": "sports"}`` as `TextExample`s.
+
+    ``text_b`` and ``label`` may be absent or null (None). A label is a string, an integer (read
+    as its decimal string, like a TSV cell) or a list of strings (multi-label, a tuple).
+    """
+    name = os.fspath(path)
+    examples = []
+    for where, source, record in _records(path):
+        text = _string(where, record, text_key, "text_key")
+        text_b = _string(where, record, text_b_key, None)
+        label = _label(where, record.get(label_key), label_key)
+        examples.append(TextExample(text, text_b, label, source=source))
+    if not examples:
+        raise DataError(
+            f"{name}: no examples (no non-blank lines); expected one JSON object per line"
+        )
+    return examples
+
+
+def read_jsonl_tagged(path: str | os.PathLike) -> list[TaggedSentence]:
+    """NER sentences as `TaggedSentence`s from either form, one object per line:
+
+    * ``{"tokens": [...], "tags": [...]}``: words and their tags (``tags`` absent: None, for
+      prediction). The text is ``"text"`` when given (tokens found in it in order, only
+      whitespace between them), else rebuilt by `jbert_tf2.data.conll.join_words`.
+    * ``{"text": "...", "entities": [{"start": s, "end": e, "label": "PERSON"}, ...]}`` with
+      character (code point) offsets, end exclusive: each entity becomes one word tagged
+      ``B-<label>``, the text outside entities is split on whitespace into words tagged ``O``,
+      and whitespace is no word. Entities must not overlap.
+    """
+    name = os.fspath(path)
+    sentences = []
+    for where, source, record in _records(path):
+        if "tokens" in record:
+            sentence = _from_tokens(where, record)
+        elif "text" in record and "entities" in record:
+            sentence = _from_entities(where, record)
+        else:
+            raise DataError(
+                f"{where}: neither 'tokens' nor 'text' with 'entities' (keys: {_keys(record)}); "
+                'write {"tokens": [...], "tags": [...]} or {"text": "...", "entities": [...]} '
+                '("entities": [] for a sentence without entities)'
+            )
+        sentence.source = source
+        sentences.append(sentence)
+    if not sentences:
+        raise DataError(
+            f"{name}: no sentences (no non-blank lines); expected one JSON object per line"
+        )
+    return sentences
+
+
+def _records(path: str | os.PathLike) -> Iterator[tuple[str, str, dict]]:
+    """(message prefix, "file:line", object) for every non-blank line."""
+    name = os.fspath(path)
+    for number, line in enumerate(read_utf8(path).split("\n"), 1):
+        if not line.strip():
+            continue
+        where = f"{name} line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(
+                f"{where}: invalid JSON ({error.msg} at column {error.colno}); "
+                "write one complete JSON object per line"
+            ) from None
+        if not isinstance(record, dict):
+            raise DataError(
+                f"{where}: a JSON {type(record).__name__}, expected an object "
+                '{"text": ...}; one object per line (JSON lines, not one JSON array)'
+            )
+        yield where, f"{name}:{number}", record
+
+
+def _keys(record: dict) -> str:
+    return ", ".join(map(str, record)) or "none"
+
+
+def _string(where: str, record: dict, key: str, argument: str | None) -> str | None:
+    """The string under ``key``; required when ``argument`` (the reader's key argument) is set."""
+    value = record.get(key)
+    if value is None and argument is None:
+        return None
+    if key not in record:
+        raise DataError(
+            f"{where}: no {key!r} key (keys: {_keys(record)}); "
+            f"add it, or pass {argument}= with the key your file uses"
+        )
+    if not isinstance(value, str) or not value.strip():
+        raise DataError(
+            f"{where}: {key!r} is {json.dumps(value, ensure_ascii=False)}, expected a non-empty string"
+        )
+    return value
+
+
+def _label(where: str, value: object, key: str) -> str | tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, list) and all(isinstance(one, str) and one.strip() for one in value):
+        return tuple(dict.fromkeys(one.strip() for one in value))
+    raise DataError(
+        f"{where}: {key!r} is {json.dumps(value, ensure_ascii=False)}; expected a string, an "
+        "integer or a list of strings (multi-label)"
+    )
+
+
+def _from_tokens(where: str, record: dict) -> TaggedSentence:
+    tokens, tags = record["tokens"], record.get("tags")
+    if (
+        not isinstance(tokens, list)
+        or not tokens
+        or not all(isinstance(t, str) and t for t in tokens)
+    ):
+        raise DataError(f"{where}: 'tokens' must be a non-empty list of non-empty strings")
+    if tags is not None:
+        if not isinstance(tags, list) or len(tags) != len(tokens):
+            count = len(tags) if isinstance(tags, list) else "not a list"
+            raise DataError(
+                f"{where}: {len(tokens)} tokens but 'tags' has {count}; give one tag per token"
+            )
+        for tag in tags:
+            if not isinstance(tag, str) or not is_tag(tag):
+                raise DataError(
+                    f"{where}: tag {json.dumps(tag, ensure_ascii=False)} is not {TAG_FORM}"
+                )
+    text = record.get("text")
+    if text is None:
+        text, spans = join_words(tokens)
+    else:
+        if not isinstance(text, str):
+            raise DataError(f"{where}: 'text' must be a string")
+        spans = locate_words(tokens, text)
+        if len(spans) < len(tokens):
+            problem = f"token {tokens[len(spans)]!r} is not next in 'text'"
+        elif text[spans[-1][1] :].strip():
+            problem = f"'text' goes on after the last token ({text[spans[-1][1] :][:20]!r})"
+        else:
+            problem = None
+        if problem:
+            raise DataError(
+                f"{where}: {problem}; the tokens, in order and with only whitespace between "
+                "them, must make up 'text'"
+            )
+    return TaggedSentence(list(tokens), None if tags is None else list(tags), text, spans)
+
+
+def _from_entities(where: str, record: dict) -> TaggedSentence:
+    text, entities = record["text"], record["entities"]
+    if not isinstance(text, str) or not text.strip():
+        raise DataError(f"{where}: 'text' must be a non-empty string")
+    if not isinstance(entities, list):
+        raise DataError(f'{where}: \'entities\' must be a list of {{"start", "end", "label"}}')
+    spans = sorted(_entity(where, entity, text) for entity in entities)
+    for (start, end, label), (next_start, next_end, next_label) in pairwise(spans):
+        if next_start < end:
+            raise DataError(
+                f"{where}: entities overlap: {label} [{start}, {end}) and {next_label} "
+                f"[{next_start}, {next_end}); each character may belong to one entity only"
+            )
+    words: list[str] = []
+    tags: list[str] = []
+    offsets: list[tuple[int, int]] = []
+
+    def outside(start: int, end: int) -> None:
+        for match in _NON_SPACE.finditer(text, start, end):
+            words.append(match.group())
+            tags.append("O")
+            offsets.append(match.span())
+
+    position = 0
+    for start, end, label in spans:
+        outside(position, start)
+        words.append(text[start:end])
+        tags.append(f"B-{label}")
+        offsets.append((start, end))
+        position = end
+    outside(position, len(text))
+    return TaggedSentence(words, tags, text, offsets)
+
+
+def _entity(where: str, entity: object, text: str) -> tuple[int, int, str]:
+    if not isinstance(entity, dict) or not {"start", "end", "label"} <= entity.keys():
+        raise DataError(
+            f"{where}: entity {json.dumps(entity, ensure_ascii=False)} needs 'start', 'end' and 'label'"
+        )
+    start, end, label = entity["start"], entity["end"], entity["label"]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+        raise DataError(f"{where}: entity start {start!r} and end {end!r} must be integers")
+    if not 0 <= start < end <= len(text):
+        raise DataError(
+            f"{where}: entity {label} [{start}, {end}) is outside the text of {len(text)} characters "
+            "or empty; offsets count characters (code points) from 0, end exclusive"
+        )
+    if not text[start:end].strip():
+        raise DataError(f"{where}: entity {label} [{start}, {end}) covers only whitespace")
+    if not isinstance(label, str) or not is_tag(f"B-{label}"):
+        raise DataError(
+            f"{where}: entity label {label!r} must be a type such as PERSON (no spaces)"
+        )
+    return start, end, label

@@ -1,0 +1,134 @@
+"""`tf.data` pipelines over `Features`: length-bucketed batches, padded per batch, seeded order.
+
+Short sentences are not padded to 512. Examples are grouped by length bucket (16, 32, 64, ...
+up to ``max_seq_length``), batched within their bucket and padded to the bucket's length, so a
+compiled step sees only a handful of shapes (XLA and TPUs compile each shape once). The order is
+a pure function of ``(seed, epoch)``: `batch_indices` computes it in numpy, and the dataset
+gathers the rows in-graph from ragged tensors (no Python generator, so it shards across workers
+and runs on TPU hosts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from jbert_tf2.data.features import Features
+from jbert_tf2.errors import JbertError
+from jbert_tf2.inference import DEFAULT_LENGTH_BUCKETS, bucket
+
+
+def batch_indices(
+    lengths: Sequence[int],
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    epoch: int = 0,
+    length_buckets: Sequence[int] | None = DEFAULT_LENGTH_BUCKETS,
+    drop_remainder: bool = False,
+) -> list[np.ndarray]:
+    """The example indices of each batch. Without ``shuffle``: input order within each bucket,
+    buckets shortest first. With it: examples shuffled within buckets and batches shuffled,
+    deterministically from ``(seed, epoch)``. ``length_buckets=None``: one bucket."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise JbertError(f"batch_size={batch_size!r}: expected a positive int")
+    lengths = np.asarray(lengths)
+    rng = np.random.default_rng([seed, epoch])
+    if length_buckets is None:
+        groups = [np.arange(len(lengths))]
+    else:
+        keys = np.array([bucket(int(n), length_buckets) for n in lengths])
+        groups = [np.flatnonzero(keys == key) for key in np.unique(keys)]
+    batches = []
+    for group in groups:
+        if shuffle:
+            group = rng.permutation(group)
+        for start in range(0, len(group), batch_size):
+            chunk = group[start : start + batch_size]
+            if drop_remainder and len(chunk) < batch_size:
+                continue
+            batches.append(chunk)
+    if shuffle:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+def _ragged(rows: list[np.ndarray], dtype):
+    import tensorflow as tf
+
+    lengths = np.fromiter((len(r) for r in rows), np.int64, len(rows))
+    values = np.concatenate(rows) if rows else np.zeros(0)
+    return tf.RaggedTensor.from_row_lengths(values.astype(dtype), lengths)
+
+
+def make_dataset(
+    features: Features,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    epoch: int = 0,
+    length_buckets: Sequence[int] | None = DEFAULT_LENGTH_BUCKETS,
+    max_seq_length: int | None = None,
+    drop_remainder: bool = False,
+    with_labels: bool = True,
+):
+    """A `tf.data.Dataset` of ``(inputs, labels[, sample_weight])`` batches (``inputs`` only
+    without labels) for ``model.fit`` / ``evaluate`` / ``predict``.
+
+    ``inputs`` is ``{"input_ids", "input_mask", "segment_ids"}`` padded to the batch's length
+    bucket (capped at ``max_seq_length``, or at the longest example when None). Token-tagging
+    features add per-token labels and their weights as ``sample_weight``.
+    """
+    import tensorflow as tf
+
+    if not len(features):
+        raise JbertError("no examples to make a dataset from; check the input file")
+    lengths = features.lengths
+    cap = int(max_seq_length or lengths.max())
+    if lengths.max() > cap:
+        raise JbertError(
+            f"an example has {lengths.max()} tokens, more than max_seq_length={cap}; encode the "
+            "features with the same max_seq_length"
+        )
+    buckets = None
+    if length_buckets is not None:
+        buckets = sorted({min(b, cap) for b in length_buckets} | {cap})
+    order = batch_indices(lengths, batch_size, shuffle, seed, epoch, buckets, drop_remainder)
+    widths = np.array([bucket(int(lengths[b].max()), buckets or [cap]) for b in order], np.int32)
+    if not order:
+        raise JbertError(
+            f"{len(features)} examples make no full batch of {batch_size} (drop_remainder)"
+        )
+    ids = _ragged(features.input_ids, np.int32)
+    segments = _ragged(features.segment_ids, np.int32)
+    tagging = features.label_weights is not None
+    labels = None
+    if with_labels and features.labels is not None:
+        labels = _ragged(features.labels, np.int32) if tagging else tf.constant(features.labels)
+    weights = (
+        _ragged(features.label_weights, np.float32) if labels is not None and tagging else None
+    )
+    index = tf.ragged.constant([b.tolist() for b in order], dtype=tf.int64)
+
+    def pad(rows, width):
+        dense = rows.to_tensor()
+        return tf.pad(dense, [[0, 0], [0, width - tf.shape(dense)[1]]])
+
+    def gather(batch, width):
+        row_ids = tf.gather(ids, batch)
+        inputs = {
+            "input_ids": pad(row_ids, width),
+            "input_mask": pad(tf.ones_like(row_ids), width),
+            "segment_ids": pad(tf.gather(segments, batch), width),
+        }
+        if labels is None:
+            return inputs
+        if not tagging:
+            return inputs, tf.gather(labels, batch)
+        return inputs, pad(tf.gather(labels, batch), width), pad(tf.gather(weights, batch), width)
+
+    dataset = tf.data.Dataset.from_tensor_slices((index, widths))
+    return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
+        tf.data.AUTOTUNE
+    )

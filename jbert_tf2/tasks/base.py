@@ -1,0 +1,289 @@
+"""`TaskModel`: a loaded encoder plus a head, as a plain `keras.Model` with its labels and tokenizer.
+
+Every task (`SequenceClassifier`, `MultiLabelClassifier`, `TokenClassifier`, `Embedder`) is
+built the same way: ``from_pretrained(model_dir, labels=...)`` loads the encoder and tokenizer of
+a model directory that `jbert-convert` wrote and adds a freshly initialised head;
+``save_pretrained(out_dir)`` writes a model directory plus ``task.json`` (task, labels, options)
+with the head's weights beside the encoder's, and ``from_pretrained(out_dir)`` loads all of it
+back. Keras' own ``model.save("x.keras")`` works too (labels included, tokenizer not).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from jbert_tf2.backend import keras
+from jbert_tf2.errors import JbertError
+
+TASK_FILE = "task.json"
+HEAD_SCOPE = "task"
+
+
+@dataclass
+class TokenizerAssets:
+    """A model directory's ``tokenizer.json`` settings and the bytes of the files it names,
+    kept in memory so a fine-tuned model can be saved after its source directory is gone."""
+
+    settings: dict
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, settings: dict, paths: dict[str, Path]) -> TokenizerAssets:
+        return cls(dict(settings), {k: (p.name, p.read_bytes()) for k, p in paths.items()})
+
+    def write(self, directory: Path) -> None:
+        settings = dict(self.settings)
+        for key, (name, data) in self.files.items():
+            (directory / name).write_bytes(data)
+            settings[key] = name
+        (directory / "tokenizer.json").write_text(
+            json.dumps(settings, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
+            encoding="utf-8",
+        )
+
+
+def read_task_file(path: Path) -> dict | None:
+    """``task.json`` of a fine-tuned model directory, or None for a pretrained one."""
+    task_file = path / TASK_FILE
+    if not task_file.is_file():
+        return None
+    try:
+        data = json.loads(task_file.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise JbertError(f"{task_file}: not valid JSON ({exc}); save the model again") from None
+    if not isinstance(data, dict) or "task" not in data:
+        raise JbertError(f"{task_file}: expected an object with 'task'; save the model again")
+    return data
+
+
+class TaskModel(keras.Model):
+    """Encoder -> head. Subclasses set ``task`` (the ``task.json`` name), build ``self.head``
+    in ``__init__``, implement ``call`` and ``head_weights`` and may add options to
+    ``task_options``.
+
+    Args:
+        encoder: a `BertModel` or `ElectraModel` (from `jbert_tf2.load`).
+        labels: the label names, in output order (not for `Embedder`).
+        max_seq_length: the length texts are truncated to by the text-level helpers
+            (default 128, or the model's max_position_embeddings when smaller).
+    """
+
+    task = "task"
+    needs_labels = True
+
+    def __init__(
+        self,
+        encoder,
+        labels: Sequence[str] | None = None,
+        max_seq_length: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if self.needs_labels:
+            if labels is None or isinstance(labels, str) or len(labels) < 1:
+                raise JbertError(
+                    f"{type(self).__name__} needs labels: a list of label names, e.g. "
+                    "labels=['sports', 'it']"
+                )
+            labels = [str(label) for label in labels]
+            if len(set(labels)) != len(labels):
+                raise JbertError(f"labels has duplicates: {labels}; list each label once")
+        self.encoder = encoder
+        self.labels = list(labels) if labels is not None else None
+        limit = encoder.config.max_position_embeddings
+        self.max_seq_length = min(128, limit) if max_seq_length is None else int(max_seq_length)
+        if self.max_seq_length > limit:
+            raise JbertError(
+                f"max_seq_length={max_seq_length} exceeds the model's max_position_embeddings "
+                f"({encoder.config.max_position_embeddings}); use at most that"
+            )
+        self.tokenizer = None
+        self.tokenizer_assets: TokenizerAssets | None = None
+
+    @property
+    def config(self):
+        return self.encoder.config
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.labels)
+
+    def task_options(self) -> dict:
+        """Constructor options beyond encoder / labels, saved in ``task.json``."""
+        return {"max_seq_length": self.max_seq_length}
+
+    def head_weights(self) -> dict:
+        """``{name under task/: variable}`` for the head."""
+        raise NotImplementedError
+
+    def build(self, input_shape=None):
+        self.encoder.ensure_built()
+        self.build_head()
+        self.built = True
+
+    def build_head(self) -> None:
+        raise NotImplementedError
+
+    def ensure_built(self) -> None:
+        if not self.built:
+            self.build()
+
+    def canonical_weights(self) -> dict:
+        """``{name: variable}``: the encoder's TF1 names plus the head's under ``task/``."""
+        self.ensure_built()
+        weights = self.encoder.canonical_weights()
+        weights.update({f"{HEAD_SCOPE}/{k}": v for k, v in self.head_weights().items()})
+        return weights
+
+    # Training helpers ------------------------------------------------------------------
+
+    def freeze(self, trainable_layers: int | None) -> None:
+        """Train only the last ``trainable_layers`` Transformer blocks (plus pooler and head);
+        0 trains the head alone, None unfreezes everything. Call before ``compile``."""
+        blocks = self.encoder.blocks
+        if trainable_layers is not None and not 0 <= trainable_layers <= len(blocks):
+            raise JbertError(
+                f"trainable_layers={trainable_layers}: this model has {len(blocks)} layers; "
+                f"use 0..{len(blocks)} or None"
+            )
+        keep = len(blocks) if trainable_layers is None else trainable_layers
+        everything = trainable_layers is None
+        self.encoder.embeddings.trainable = everything
+        if self.encoder.embeddings_project is not None:
+            self.encoder.embeddings_project.trainable = everything
+        for i, block in enumerate(blocks):
+            block.trainable = i >= len(blocks) - keep
+
+    def require_tokenizer(self):
+        if self.tokenizer is None:
+            raise JbertError(
+                f"{type(self).__name__} has no tokenizer: load it with from_pretrained(model_dir) "
+                "from a directory with tokenizer.json, or set model.tokenizer"
+            )
+        return self.tokenizer
+
+    def predict_logits(self, features, batch_size: int = 32) -> list[np.ndarray]:
+        """The model's outputs for each example of ``features``, in input order, computed in
+        length-bucketed batches (dynamic padding; few distinct shapes to compile)."""
+        from jbert_tf2.data.pipeline import batch_indices
+        from jbert_tf2.inference import DEFAULT_LENGTH_BUCKETS, bucket
+
+        results: list[np.ndarray | None] = [None] * len(features)
+        lengths = features.lengths
+        for batch in batch_indices(lengths, batch_size):
+            width = bucket(int(lengths[batch].max()), DEFAULT_LENGTH_BUCKETS)
+            inputs = {
+                key: np.zeros((len(batch), width), np.int32)
+                for key in ("input_ids", "input_mask", "segment_ids")
+            }
+            for row, i in enumerate(batch):
+                n = len(features.input_ids[i])
+                inputs["input_ids"][row, :n] = features.input_ids[i]
+                inputs["input_mask"][row, :n] = 1
+                inputs["segment_ids"][row, :n] = features.segment_ids[i]
+            outputs = np.asarray(self.predict_on_batch(inputs))
+            for row, i in enumerate(batch):
+                results[i] = outputs[row]
+        return results
+
+    def fit(self, x=None, y=None, **kwargs):
+        """Keras ``fit``; a `tf.data.Dataset` is taken in its own (seeded) order."""
+        if "shuffle" not in kwargs and type(x).__module__.startswith("tensorflow"):
+            kwargs["shuffle"] = False
+        return super().fit(x, y, **kwargs)
+
+    # Saving and loading ---------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        return {
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "labels": self.labels,
+            "name": self.name,
+            **self.task_options(),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        return cls(**config)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | os.PathLike,
+        labels: Sequence[str] | None = None,
+        **options,
+    ):
+        """A task model on the encoder and tokenizer of a model directory.
+
+        From a pretrained directory (what `jbert-convert` wrote) the head is new and
+        ``labels`` are required; from a directory this task saved, the head, labels and
+        options come back too (``labels``, if given, must match).
+        """
+        from jbert_tf2.checkpoint.model_dir import WEIGHTS_FILE, assign_weights, read_model_dir
+        from jbert_tf2.models import BertModel, ElectraModel
+
+        path = Path(path)
+        md = read_model_dir(path)
+        saved = read_task_file(path)
+        if saved is not None:
+            if saved["task"] != cls.task:
+                raise JbertError(
+                    f"{path / TASK_FILE}: holds a {saved['task']} model, not {cls.task}; load it "
+                    f"with jbert_tf2.tasks.load_task({str(path)!r})"
+                )
+            if labels is not None and list(labels) != saved.get("labels"):
+                raise JbertError(
+                    f"{path}: was fine-tuned with labels {saved.get('labels')}, not "
+                    f"{list(labels)}; leave labels out or start from the pretrained directory"
+                )
+            options = {**saved.get("options", {}), **options}
+            labels = saved.get("labels")
+        encoder_cls = ElectraModel if md.config.model_type == "electra" else BertModel
+        encoder = encoder_cls(md.config, **cls.encoder_options(options))
+        model = (
+            cls(encoder, labels=labels, **options) if cls.needs_labels else cls(encoder, **options)
+        )
+        model.ensure_built()
+        weights = md.weights
+        if saved is None:
+            assign_weights(encoder, weights, str(path / WEIGHTS_FILE))
+        else:
+            assign_weights(model, weights, str(path / WEIGHTS_FILE))
+        if md.tokenizer is not None:
+            from jbert_tf2.tokenization.loading import tokenizer_from_settings
+
+            model.tokenizer = tokenizer_from_settings(md.tokenizer, path)
+            model.tokenizer_assets = TokenizerAssets.read(md.tokenizer, md.tokenizer_files)
+        return model
+
+    @classmethod
+    def encoder_options(cls, options: dict) -> dict:
+        """Keyword arguments for the encoder (`Embedder` asks for hidden states)."""
+        return {}
+
+    def save_pretrained(self, out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write a model directory (config, weights incl. head, tokenizer) plus ``task.json``;
+        atomically, and an existing directory is replaced only with ``overwrite``."""
+        from jbert_tf2.checkpoint.model_dir import ModelDirectory, save_model_dir, write_atomically
+
+        weights = {n: keras.ops.convert_to_numpy(v) for n, v in self.canonical_weights().items()}
+        md = ModelDirectory(config=self.config, weights=weights, components=["encoder", "task"])
+
+        def fill(tmp: Path) -> None:
+            save_model_dir(md, tmp)
+            if self.tokenizer_assets is not None:
+                self.tokenizer_assets.write(tmp)
+            task = {"task": self.task, "labels": self.labels, "options": self.task_options()}
+            (tmp / TASK_FILE).write_text(
+                json.dumps(task, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+
+        return write_atomically(out_dir, overwrite, fill)

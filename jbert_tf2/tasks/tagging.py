@@ -1,0 +1,389 @@
+"""Tag schemes for token classification (NER): parse, convert, repair, decode and score.
+
+Tags are ``O`` or ``PREFIX-TYPE`` (``B-ORG``, ``I-ORG``, ``E-ORG``, ``S-ORG``). Schemes:
+
+- ``BIO`` (IOB2): ``B`` begins an entity, ``I`` continues it.
+- ``BIOES`` (IOBES): ``B`` begin, ``I`` inside, ``E`` end, ``S`` a single-word entity.
+- ``IO``: every entity word is ``I``; adjacent entities of one type cannot be told apart.
+
+Entities are ``(type, start, end)`` over word indices with ``end`` exclusive.
+
+Reading is seqeval's (the reference for NER scores): by default ("non-strict", conlleval's
+reading) any sequence is accepted and a word continues the open entity only when it is ``I-X``
+or ``E-X`` after ``B-X`` or ``I-X``; every other non-``O`` word begins a new entity, so invalid
+sequences (``I-X`` after ``O``, a ``B-X`` never closed by ``E-X``) still yield entities. Strict
+reading keeps only well-formed entities of the scheme (``B I*`` in BIO, ``B I* E`` or ``S`` in
+BIOES) and rejects prefixes the scheme lacks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from jbert_tf2.errors import JbertError
+
+SCHEMES = ("BIO", "BIOES", "IO")
+
+# Prefixes per scheme, and each type's labels in `labels_for` order.
+_PREFIXES = {"BIO": ("B", "I"), "BIOES": ("B", "I", "E", "S"), "IO": ("I",)}
+_ALIASES = {"IOB2": "BIO", "IOBES": "BIOES"}
+# Log-probabilities below this (``-inf`` for probability 0) are raised to it so that a valid
+# path through an impossible label still outranks an invalid path.
+_LOG_PROB_FLOOR = -1e30
+
+Span = tuple[str, int, int]
+
+
+def check_scheme(scheme: str) -> str:
+    """The canonical scheme name (``BIO``, ``BIOES`` or ``IO``); accepts IOB2 / IOBES too."""
+    name = str(scheme).upper()
+    name = _ALIASES.get(name, name)
+    if name not in SCHEMES:
+        raise JbertError(
+            f"unknown tag scheme {scheme!r}; use one of {', '.join(SCHEMES)} "
+            "(IOB2 and IOBES are accepted as BIO and BIOES)"
+        )
+    return name
+
+
+@lru_cache(maxsize=4096)
+def _split(tag: str) -> tuple[str, str] | None:
+    """``(prefix, type)`` of a well-formed tag (``("O", "")`` for ``O``), else None."""
+    if tag == "O":
+        return "O", ""
+    if len(tag) < 3 or tag[0] not in "BIES" or tag[1] != "-" or tag[2] == "-" or tag.endswith("-"):
+        return None
+    return tag[0], tag[2:]
+
+
+def _parse(tags: Sequence[str], scheme: str | None = None, sentence: int | None = None):
+    """``[(prefix, type)]`` for a sentence; raises naming the first bad tag and its position."""
+    allowed = None if scheme is None else ("O", *_PREFIXES[scheme])
+    where = "" if sentence is None else f" of sentence {sentence}"
+    parsed = []
+    for position, tag in enumerate(tags):
+        pair = _split(tag) if isinstance(tag, str) else None
+        if pair is None:
+            raise JbertError(
+                f"tag {tag!r} at position {position}{where} is not 'O' or PREFIX-TYPE with "
+                "PREFIX one of B, I, E, S and a non-empty TYPE (e.g. 'B-ORG'); fix the tag"
+            )
+        if allowed is not None and pair[0] not in allowed:
+            raise JbertError(
+                f"tag {tag!r} at position {position}{where} has prefix {pair[0]!r}, which the "
+                f"{scheme} scheme does not use (it uses {', '.join(allowed)}); pass the "
+                "sequence's real scheme or convert it with convert_tags"
+            )
+        parsed.append(pair)
+    return parsed
+
+
+def _is_sentence(items: Sequence) -> bool:
+    return all(isinstance(item, str) for item in items)
+
+
+def _sentences(tags_or_sequences: Iterable) -> list[Sequence[str]]:
+    """One sentence (a list of tags) or many (a list of lists) as a list of sentences."""
+    items = list(tags_or_sequences)
+    return [items] if _is_sentence(items) else items
+
+
+def entity_types(tags_or_sequences: Iterable) -> list[str]:
+    """Sorted entity types used in one sentence's tags or in a list of sentences."""
+    types = set()
+    for index, sentence in enumerate(_sentences(tags_or_sequences)):
+        types.update(kind for prefix, kind in _parse(sentence, sentence=index) if prefix != "O")
+    return sorted(types)
+
+
+def labels_for(types: Iterable[str], scheme: str) -> list[str]:
+    """The label list for a classifier: ``O`` first, then per type (in the order given)
+    ``B-X, I-X`` (BIO), ``B-X, I-X, E-X, S-X`` (BIOES) or ``I-X`` (IO)."""
+    scheme = check_scheme(scheme)
+    labels = ["O"]
+    seen = set()
+    for kind in types:
+        if not isinstance(kind, str) or _split(f"B-{kind}") is None or kind in seen:
+            raise JbertError(
+                f"entity type {kind!r} is empty, starts or ends with '-', or is repeated; "
+                "pass each type once, e.g. labels_for(entity_types(tags), scheme)"
+            )
+        seen.add(kind)
+        labels.extend(f"{prefix}-{kind}" for prefix in _PREFIXES[scheme])
+    return labels
+
+
+def detect_scheme(tags_or_sequences: Iterable) -> str:
+    """The scheme of one sentence or a list of sentences, from the prefixes used.
+
+    ``E`` or ``S`` anywhere: BIOES; else ``B`` anywhere: BIO; else ``I``: IO; only ``O``: BIO
+    (every scheme reads an all-``O`` sequence the same way).
+    """
+    prefixes = set()
+    for index, sentence in enumerate(_sentences(tags_or_sequences)):
+        prefixes.update(prefix for prefix, _ in _parse(sentence, sentence=index))
+    if prefixes & {"E", "S"}:
+        return "BIOES"
+    if "B" in prefixes or "I" not in prefixes:
+        return "BIO"
+    return "IO"
+
+
+def _loose_spans(parsed: list[tuple[str, str]]) -> list[Span]:
+    """seqeval's default (conlleval) reading of any sequence."""
+    found: list[Span] = []
+    open_prefix, open_type, start = "O", "", 0
+    for position, (prefix, kind) in enumerate(parsed):
+        if open_prefix in ("B", "I") and prefix in ("I", "E") and kind == open_type:
+            open_prefix = prefix
+            continue
+        if open_prefix != "O":
+            found.append((open_type, start, position))
+        open_prefix, open_type, start = prefix, kind, position
+    if open_prefix != "O":
+        found.append((open_type, start, len(parsed)))
+    return found
+
+
+def _strict_spans(parsed: list[tuple[str, str]], scheme: str) -> list[Span]:
+    """Well-formed entities only: ``B I*`` (BIO), ``B I* E`` or ``S`` (BIOES), ``I+`` (IO)."""
+    if scheme == "IO":
+        return _loose_spans(parsed)
+    found: list[Span] = []
+    length = len(parsed)
+    for start, (prefix, kind) in enumerate(parsed):
+        if prefix == "S":
+            found.append((kind, start, start + 1))
+        if prefix != "B":
+            continue
+        end = start + 1
+        while end < length and parsed[end] == ("I", kind):
+            end += 1
+        if scheme == "BIO":
+            found.append((kind, start, end))
+        elif end < length and parsed[end] == ("E", kind):
+            found.append((kind, start, end + 1))
+    return found
+
+
+def spans(tags: Sequence[str], scheme: str | None = None, strict: bool = False) -> list[Span]:
+    """Entities ``(type, start, end_exclusive)`` of one sentence, in order.
+
+    Non-strict equals seqeval's default ``get_entities`` for any sequence; ``scheme``, when
+    given, only checks that the prefixes belong to it. Strict equals seqeval's
+    ``mode="strict"`` with IOB2 / IOBES (the scheme is detected from ``tags`` when None).
+    """
+    scheme = None if scheme is None else check_scheme(scheme)
+    if strict and scheme is None:
+        scheme = detect_scheme(tags)
+    parsed = _parse(tags, scheme)
+    return _strict_spans(parsed, scheme) if strict else _loose_spans(parsed)
+
+
+def tags_from_spans(entities: Iterable[Span], length: int, scheme: str) -> list[str]:
+    """The tag sequence of ``length`` words holding these non-overlapping entities.
+
+    IO cannot mark where one entity ends and an adjacent one of the same type begins, so such
+    neighbours come out as one entity.
+    """
+    scheme = check_scheme(scheme)
+    tags = ["O"] * length
+    covered_until = 0
+    for kind, start, end in sorted(entities, key=lambda span: (span[1], span[2])):
+        if not (0 <= start < end <= length) or start < covered_until:
+            raise JbertError(
+                f"entity {(kind, start, end)!r} is empty, outside 0..{length} or overlaps the "
+                "previous one; entities are (type, start, end_exclusive) over word indices "
+                "and must not overlap"
+            )
+        if not isinstance(kind, str) or _split(f"B-{kind}") is None:
+            raise JbertError(
+                f"entity type {kind!r} of entity {(kind, start, end)!r} is empty or starts or "
+                "ends with '-'; use a type such as 'ORG'"
+            )
+        covered_until = end
+        width = end - start
+        if scheme == "IO":
+            inner = ["I"] * width
+        elif scheme == "BIO":
+            inner = ["B"] + ["I"] * (width - 1)
+        else:
+            inner = ["S"] if width == 1 else ["B"] + ["I"] * (width - 2) + ["E"]
+        tags[start:end] = [f"{prefix}-{kind}" for prefix in inner]
+    return tags
+
+
+def convert_tags(tags: Sequence[str], to: str, source: str | None = None) -> list[str]:
+    """One sentence's tags in scheme ``to``, keeping its (non-strict) entities.
+
+    ``source``, when given, checks the prefixes; invalid sequences are read as seqeval's
+    default mode reads them (``I-X`` after ``O`` begins an entity). From IO every maximal run of
+    one type is one entity; to IO adjacent entities of one type merge.
+    """
+    to = check_scheme(to)
+    found = spans(tags, scheme=source)
+    return tags_from_spans(found, len(tags), to)
+
+
+def repair(tags: Sequence[str], scheme: str) -> list[str]:
+    """The valid sequence of ``scheme`` with the same non-strict entities as ``tags``."""
+    return convert_tags(tags, to=scheme)
+
+
+def is_valid(tags: Sequence[str], scheme: str) -> bool:
+    """True when ``tags`` uses only the scheme's prefixes and obeys its transitions."""
+    scheme = check_scheme(scheme)
+    parsed = _parse(tags)
+    if any(prefix not in ("O", *_PREFIXES[scheme]) for prefix, _ in parsed):
+        return False
+    return list(tags) == tags_from_spans(_loose_spans(parsed), len(parsed), scheme)
+
+
+def _constraints(labels: Sequence[str], scheme: str):
+    """Allowed ``[from, to]`` transitions, allowed first labels and allowed last labels."""
+    if len(set(labels)) != len(labels):
+        raise JbertError(f"labels {list(labels)!r} repeat a label; pass each label once")
+    parsed = []
+    for position, label in enumerate(labels):
+        pair = _split(label) if isinstance(label, str) else None
+        if pair is None or pair[0] not in ("O", *_PREFIXES[scheme]):
+            raise JbertError(
+                f"label {label!r} at index {position} is not 'O' or a {scheme} label "
+                f"(prefixes {', '.join(_PREFIXES[scheme])}); use labels_for(types, {scheme!r})"
+            )
+        parsed.append(pair)
+    prefix = np.array([p for p, _ in parsed])
+    type_ids = np.unique([t for _, t in parsed], return_inverse=True)[1]
+    same_type = type_ids[:, None] == type_ids[None, :]
+    opens = np.isin(prefix, ("B", "I"))
+    count = len(labels)
+    if scheme == "IO":
+        return np.ones((count, count), bool), np.ones(count, bool), np.ones(count, bool)
+    if scheme == "BIO":
+        inside = prefix == "I"
+        allowed = ~inside[None, :] | (opens[:, None] & same_type)
+        return allowed, ~inside, np.ones(count, bool)
+    inside = np.isin(prefix, ("I", "E"))
+    allowed = np.where(opens[:, None], inside[None, :] & same_type, ~inside[None, :])
+    return allowed, ~inside, ~opens
+
+
+def viterbi_decode(log_probs: np.ndarray, labels: Sequence[str], scheme: str) -> list[str]:
+    """The highest-scoring valid tag sequence: per-word scores summed, invalid transitions
+    forbidden (BIO: ``I-X`` only after ``B-X``/``I-X``; BIOES also ``B``/``I`` must be closed by
+    ``E`` of the same type and nothing starts with ``I``/``E``). Repairs argmax decoding.
+
+    ``log_probs`` is ``[length, len(labels)]`` (log-softmax or logits; ``-inf`` allowed).
+    Ties go to the lower label index.
+    """
+    scheme = check_scheme(scheme)
+    scores = np.asarray(log_probs, dtype=np.float64)
+    if scores.ndim != 2 or scores.shape[1] != len(labels):
+        raise JbertError(
+            f"log_probs has shape {scores.shape}, expected [length, {len(labels)}] "
+            "(one score per word and label); pass one sentence's scores, padding removed"
+        )
+    if np.isnan(scores).any() or np.isposinf(scores).any():
+        raise JbertError("log_probs contains NaN or +inf; pass finite scores (or -inf)")
+    allowed, first_ok, last_ok = _constraints(labels, scheme)
+    length = scores.shape[0]
+    if length == 0:
+        return []
+    scores = np.maximum(scores, _LOG_PROB_FLOOR)
+    transition = np.where(allowed, 0.0, -np.inf)
+    best = np.where(first_ok, scores[0], -np.inf)
+    backpointers = np.zeros((length, len(labels)), dtype=np.int64)
+    columns = np.arange(len(labels))
+    for step in range(1, length):
+        candidates = best[:, None] + transition
+        backpointers[step] = candidates.argmax(axis=0)
+        best = candidates[backpointers[step], columns] + scores[step]
+    best = np.where(last_ok, best, -np.inf)
+    if not np.isfinite(best.max()):
+        raise JbertError(
+            f"no valid {scheme} sequence exists with labels {list(labels)!r}; include 'O' "
+            f"(labels_for(types, {scheme!r}) does)"
+        )
+    path = [int(best.argmax())]
+    for step in range(length - 1, 0, -1):
+        path.append(int(backpointers[step, path[-1]]))
+    return [labels[index] for index in reversed(path)]
+
+
+def _check_lengths(true_sequences: Sequence, pred_sequences: Sequence) -> None:
+    if len(true_sequences) != len(pred_sequences):
+        raise JbertError(
+            f"true_sequences has {len(true_sequences)} sentences but pred_sequences has "
+            f"{len(pred_sequences)}; pass one prediction per sentence"
+        )
+    for index, (true, pred) in enumerate(zip(true_sequences, pred_sequences, strict=True)):
+        if len(true) != len(pred):
+            raise JbertError(
+                f"sentence {index} has {len(true)} true tags but {len(pred)} predicted tags; "
+                "predict one tag per word (drop sub-word and padding positions first)"
+            )
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else 0.0
+
+
+def _prf(correct: int, predicted: int, true: int) -> tuple[float, float, float]:
+    precision, recall = _ratio(correct, predicted), _ratio(correct, true)
+    total = precision + recall
+    return precision, recall, (2 * precision * recall / total if total else 0.0)
+
+
+def span_scores(
+    true_sequences: Sequence[Sequence[str]],
+    pred_sequences: Sequence[Sequence[str]],
+    strict: bool = False,
+    scheme: str | None = None,
+) -> dict:
+    """Entity-level precision / recall / F1 as seqeval computes them.
+
+    Returns ``precision``, ``recall``, ``f1`` (micro over all entities), ``support`` (true
+    entities), ``per_type`` ({type: precision, recall, f1, support}) and ``macro_f1`` (mean of
+    the per-type F1). An entity counts when type, start and end match; a zero division gives 0.
+    Strict with ``scheme=None`` detects the scheme from all true and predicted tags.
+    """
+    _check_lengths(true_sequences, pred_sequences)
+    scheme = None if scheme is None else check_scheme(scheme)
+    if strict and scheme is None:
+        scheme = detect_scheme([*true_sequences, *pred_sequences])
+    sides = []
+    for sequences in (true_sequences, pred_sequences):
+        entities = set()
+        for index, tags in enumerate(sequences):
+            parsed = _parse(tags, scheme, sentence=index)
+            found = _strict_spans(parsed, scheme) if strict else _loose_spans(parsed)
+            entities.update((index, *span) for span in found)
+        sides.append(entities)
+    true_entities, pred_entities = sides
+    correct = true_entities & pred_entities
+    n_correct, n_pred, n_true = (
+        Counter(entity[1] for entity in side) for side in (correct, pred_entities, true_entities)
+    )
+    per_type = {}
+    for kind in sorted(n_pred.keys() | n_true.keys()):
+        precision, recall, f1 = _prf(n_correct[kind], n_pred[kind], n_true[kind])
+        per_type[kind] = {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": n_true[kind],
+        }
+    precision, recall, f1 = _prf(len(correct), len(pred_entities), len(true_entities))
+    macro = [scores["f1"] for scores in per_type.values()]
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "support": len(true_entities),
+        "per_type": per_type,
+        "macro_f1": float(np.mean(macro)) if macro else 0.0,
+    }

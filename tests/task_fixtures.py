@@ -1,0 +1,154 @@
+"""Tiny converted checkpoints and small synthetic Japanese tasks for the task-model tests.
+
+The model directory comes the way users get theirs: random TF1 weights written as a Google
+checkpoint, then `jbert-convert` with a MeCab + character tokenizer. The tasks are learnable from
+scratch by a 2-layer model in a few epochs: topic words decide the class; names, places and
+organisations from fixed lists are the entities.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+
+from jbert_tf2.data.examples import TaggedSentence, TextExample
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+TOPICS = {
+    "sports": ["野球", "サッカー", "試合", "選手", "優勝", "監督", "得点", "リーグ"],
+    "it": ["スマホ", "アプリ", "パソコン", "ソフト", "ネット", "画面", "電池", "更新"],
+    "food": ["料理", "ラーメン", "寿司", "味噌", "野菜", "甘い", "店", "レシピ"],
+}
+FILLERS = ["今日は", "昨日の", "話題の", "新しい", "みんなの", "週末に", "とても", "やはり"]
+ENDINGS = ["について話した。", "が人気です。", "を見ました。", "の記事。", "が気になる。"]
+
+PEOPLE = ["山田太郎", "佐藤花子", "鈴木一郎", "田中美咲", "高橋健"]
+PLACES = ["東京", "大阪", "京都", "札幌", "福岡"]
+ORGS = ["三代目 J SOUL BROTHERS", "ソニー", "トヨタ自動車", "日本銀行"]
+FRAMES = [
+    "{PSN}さんは{LOC}で{ORG}のライブを見た。",
+    "{ORG}が{LOC}で新しい店を開いた。",
+    "{LOC}に住む{PSN}さんが{ORG}に入社した。",
+    "昨日{PSN}さんと{LOC}へ行った。",
+    "{ORG}の社長は{PSN}さんです。",
+]
+
+
+def vocabulary() -> list[str]:
+    text = "".join(
+        [*sum(TOPICS.values(), []), *FILLERS, *ENDINGS, *PEOPLE, *PLACES, *ORGS, *FRAMES]
+    )
+    chars = sorted({c for c in text if c.strip() and c not in "{}"})
+    ascii_chars = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    return SPECIALS + [c for c in dict.fromkeys(chars + ascii_chars)]
+
+
+def make_model_dir(root: Path, hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:
+    """A converted tiny BERT (mecab-character tokenizer, cased) under ``root/model``."""
+    import jbert_tf2
+    from jbert_tf2.checkpoint.tf1 import write_tf1_checkpoint
+    from jbert_tf2.cli.convert import main as convert
+
+    ckpt = root / "ckpt"
+    ckpt.mkdir(parents=True)
+    tokens = vocabulary()
+    (ckpt / "vocab.txt").write_text("".join(t + "\n" for t in tokens), encoding="utf-8")
+    config = {
+        "attention_probs_dropout_prob": 0.1,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "hidden_size": hidden,
+        "initializer_range": 0.02,
+        "intermediate_size": hidden * 2,
+        "max_position_embeddings": 64,
+        "num_attention_heads": 2,
+        "num_hidden_layers": layers,
+        "type_vocab_size": 2,
+        "vocab_size": len(tokens),
+    }
+    (ckpt / "bert_config.json").write_text(json.dumps(config))
+    shapes = {
+        name: tuple(v.shape)
+        for name, v in jbert_tf2.BertModel(jbert_tf2.BertConfig.from_dict(config))
+        .canonical_weights()
+        .items()
+    }
+    rng = np.random.default_rng(seed)
+    weights = {
+        name: np.ones(shape, np.float32)
+        if name.endswith("gamma")
+        else (rng.standard_normal(shape) * 0.02).astype(np.float32)
+        for name, shape in shapes.items()
+    }
+    prefix = write_tf1_checkpoint(weights, ckpt / "model.ckpt-10")
+    out = root / "model"
+    status = convert(
+        [prefix, "-o", str(out), "--tokenizer", "mecab-character", "--no-do-lower-case"]
+    )
+    assert status == 0
+    return out
+
+
+def topic_examples(n: int, seed: int) -> list[TextExample]:
+    rng = random.Random(seed)
+    examples = []
+    for _ in range(n):
+        label = rng.choice(sorted(TOPICS))
+        words = rng.sample(TOPICS[label], 2)
+        text = rng.choice(FILLERS) + words[0] + "と" + words[1] + rng.choice(ENDINGS)
+        examples.append(TextExample(text, None, label))
+    return examples
+
+
+def multi_label_examples(n: int, seed: int) -> list[TextExample]:
+    rng = random.Random(seed)
+    examples = []
+    for _ in range(n):
+        labels = tuple(sorted(rng.sample(sorted(TOPICS), rng.choice([1, 1, 2]))))
+        words = [rng.choice(TOPICS[label]) for label in labels]
+        text = rng.choice(FILLERS) + "と".join(words) + rng.choice(ENDINGS)
+        examples.append(TextExample(text, None, labels))
+    return examples
+
+
+def entity_text(seed: int) -> tuple[str, list[tuple[int, int, str]]]:
+    """A sentence and its entities as (start, end, type) character spans."""
+    rng = random.Random(seed)
+    frame = rng.choice(FRAMES)
+    text, entities = "", []
+    position = 0
+    while position < len(frame):
+        if frame[position] == "{":
+            close = frame.index("}", position)
+            kind = frame[position + 1 : close]
+            value = rng.choice({"PSN": PEOPLE, "LOC": PLACES, "ORG": ORGS}[kind])
+            entities.append((len(text), len(text) + len(value), kind))
+            text += value
+            position = close + 1
+        else:
+            text += frame[position]
+            position += 1
+    return text, entities
+
+
+def tagged_sentences(tokenizer, n: int, seed: int) -> list[TaggedSentence]:
+    """Sentences split into the tokenizer's words, tagged BIO from the entity spans (as a
+    UD-style corpus is: MeCab short units, one tag per word)."""
+    sentences = []
+    for k in range(n):
+        text, entities = entity_text(seed * 100_003 + k)
+        spans = tokenizer.word_spans(text)
+        tags = []
+        for start, end in spans:
+            tag = "O"
+            for a, b, kind in entities:
+                if a <= start and end <= b:
+                    tag = ("B-" if start == a else "I-") + kind
+            tags.append(tag)
+        words = [text[s:e] for s, e in spans]
+        sentences.append(TaggedSentence(words, tags, text, list(spans), f"synthetic:{k + 1}"))
+    return sentences

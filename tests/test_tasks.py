@@ -1,0 +1,189 @@
+"""Task models on a tiny converted checkpoint: each learns a small task, saves and reloads with
+its labels and tokenizer, and the NER path returns entities as exact substrings."""
+
+import numpy as np
+import pytest
+import task_fixtures as tf_
+
+from jbert_tf2.backend import keras
+from jbert_tf2.errors import JbertError
+from jbert_tf2.tasks import (
+    Embedder,
+    MultiLabelClassifier,
+    SequenceClassifier,
+    TokenClassifier,
+    load_task,
+)
+from jbert_tf2.tasks import tagging
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return tf_.make_model_dir(tmp_path_factory.mktemp("tiny"))
+
+
+def _adam(lr=3e-3):
+    return keras.optimizers.Adam(lr)
+
+
+def test_sequence_classifier_learns_topics_and_round_trips(model_dir, tmp_path):
+    keras.utils.set_random_seed(0)
+    labels = sorted(tf_.TOPICS)
+    clf = SequenceClassifier.from_pretrained(model_dir, labels=labels, max_seq_length=48)
+    clf.compile(optimizer=_adam())
+    train, test = tf_.topic_examples(240, seed=1), tf_.topic_examples(60, seed=2)
+    history = clf.fit(clf.dataset(train, batch_size=16, shuffle=True), epochs=4, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    _, accuracy = clf.evaluate(clf.dataset(test, batch_size=32), verbose=0)
+    assert accuracy >= 0.9
+    predicted = [r["label"] for r in clf.classify([e.text for e in test])]
+    assert np.mean([p == e.label for p, e in zip(predicted, test, strict=True)]) >= 0.9
+
+    out = clf.save_pretrained(tmp_path / "clf")
+    again = load_task(out)
+    assert isinstance(again, SequenceClassifier) and again.labels == labels
+    texts = [e.text for e in test[:8]]
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
+    with pytest.raises(JbertError, match="already exists"):
+        clf.save_pretrained(out)
+
+
+def test_dynamic_padding_gives_the_same_probabilities_as_full_padding(model_dir):
+    clf = SequenceClassifier.from_pretrained(model_dir, labels=["a", "b"], max_seq_length=48)
+    texts = [e.text for e in tf_.topic_examples(10, seed=3)]
+    bucketed = clf.predict_proba(texts)
+    full = clf.tokenizer(texts, max_seq_length=48)
+    logits = np.asarray(clf(full, training=False))
+    expected = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    np.testing.assert_allclose(bucketed, expected, atol=1e-5)
+
+
+def test_sentence_pairs_use_segment_ids(model_dir):
+    clf = SequenceClassifier.from_pretrained(model_dir, labels=["same", "different"])
+    features = clf.features([tf_.TextExample("野球の試合", "サッカーの試合", "same")])
+    segments = features.segment_ids[0]
+    assert segments[0] == 0 and segments[-1] == 1 and set(segments.tolist()) == {0, 1}
+    assert features.labels.tolist() == [0]
+    probs = clf.predict_proba(["野球の試合"], ["サッカーの試合"])
+    assert probs.shape == (1, 2)
+
+
+def test_multi_label_classifier_learns_and_tunes_thresholds(model_dir, tmp_path):
+    keras.utils.set_random_seed(0)
+    labels = sorted(tf_.TOPICS)
+    clf = MultiLabelClassifier.from_pretrained(model_dir, labels=labels, max_seq_length=48)
+    clf.compile(optimizer=_adam(1e-3))
+    train = tf_.multi_label_examples(300, seed=4)
+    dev, test = tf_.multi_label_examples(60, seed=5), tf_.multi_label_examples(60, seed=6)
+    clf.fit(clf.dataset(train, batch_size=16, shuffle=True), epochs=8, verbose=0)
+    results = clf.evaluate(clf.dataset(test), verbose=0, return_dict=True)
+    thresholds = clf.tune_thresholds(dev)
+    assert thresholds.shape == (3,) and np.all((thresholds > 0) & (thresholds < 1))
+    scores = clf.evaluate_examples(test)
+    assert scores["micro_f1"] >= 0.9 and scores["macro_f1"] >= 0.9
+    assert results["loss"] < 0.4 and results["micro_f1"] >= 0.9
+    first = clf.classify([test[0].text])[0]
+    assert tuple(sorted(first["labels"])) == test[0].label
+    again = load_task(clf.save_pretrained(tmp_path / "ml"))
+    np.testing.assert_allclose(again.thresholds, thresholds)
+
+
+def test_unknown_label_names_the_example(model_dir):
+    clf = SequenceClassifier.from_pretrained(model_dir, labels=["sports", "it"])
+    bad = tf_.TextExample("料理の話", None, "food", "train.tsv:7")
+    with pytest.raises(JbertError, match=r"train.tsv:7.*'food'"):
+        clf.features([bad])
+
+
+def test_token_classifier_learns_entities_and_returns_exact_substrings(model_dir, tmp_path):
+    keras.utils.set_random_seed(0)
+    labels = tagging.labels_for(["LOC", "ORG", "PSN"], "BIOES")
+    tagger = TokenClassifier.from_pretrained(model_dir, labels=labels, max_seq_length=64)
+    assert tagger.scheme == "BIOES"
+    tok = tagger.tokenizer
+    train = tf_.tagged_sentences(tok, 300, seed=7)  # BIO data, converted to BIOES
+    test = tf_.tagged_sentences(tok, 60, seed=8)
+    tagger.compile(optimizer=_adam())
+    tagger.fit(tagger.dataset(train, batch_size=16, shuffle=True), epochs=6, verbose=0)
+    scores = tagger.evaluate_entities(test)
+    assert scores["f1"] >= 0.9, scores
+
+    text = "三代目 J SOUL BROTHERSが京都で佐藤花子さんに会った。"
+    entities = tagger.predict_entities([text])[0]
+    for entity in entities:
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+    found = {(e["text"], e["label"]) for e in entities}
+    assert ("三代目 J SOUL BROTHERS", "ORG") in found
+    assert ("佐藤花子", "PSN") in found
+
+    again = load_task(tagger.save_pretrained(tmp_path / "ner"))
+    assert again.predict_entities([text]) == [entities]
+
+
+def test_token_features_label_only_first_subtokens(model_dir):
+    labels = ["O", "B-ORG", "I-ORG"]
+    tagger = TokenClassifier.from_pretrained(model_dir, labels=labels)
+    sentence = tf_.TaggedSentence(
+        ["ソニー", "が", "発表"], ["B-ORG", "O", "O"], "ソニーが発表", [(0, 3), (3, 4), (4, 6)]
+    )
+    features = tagger.features([sentence])
+    ids = features.input_ids[0]
+    assert len(ids) == 2 + 6  # [CLS] + one token per character + [SEP]
+    assert features.label_weights[0].tolist() == [0, 1, 0, 0, 1, 1, 0, 0]
+    assert features.word_ids[0].tolist() == [-1, 0, 0, 0, 1, 2, 2, -1]
+    assert [labels[i] for i in features.labels[0][[1, 4, 5]]] == ["B-ORG", "O", "O"]
+
+
+def test_token_classifier_rejects_bad_labels(model_dir):
+    with pytest.raises(JbertError, match="'O'"):
+        TokenClassifier.from_pretrained(model_dir, labels=["B-ORG", "I-ORG"])
+    with pytest.raises(JbertError):
+        TokenClassifier.from_pretrained(model_dir, labels=["O", "ORG"])
+
+
+def test_embedder_pools_over_real_tokens_only(model_dir):
+    mean = Embedder.from_pretrained(model_dir, pooling="mean", layers=(-1, -2))
+    texts = ["野球の試合", "新しいアプリを更新した。"]
+    vectors = mean.embed(texts)
+    assert vectors.shape == (2, 2 * mean.config.hidden_size)
+    enc = mean.tokenizer(texts, max_seq_length=40)  # padded far beyond the texts
+    out = mean.encoder(enc)
+    hidden = [np.asarray(out["hidden_states"][i]) for i in (-1, -2)]
+    mask = enc["input_mask"][..., None].astype(np.float32)
+    expected = np.concatenate([(h * mask).sum(1) / mask.sum(1) for h in hidden], axis=-1)
+    np.testing.assert_allclose(vectors, expected, atol=1e-5)
+
+    maxed = Embedder.from_pretrained(model_dir, pooling="max").embed(texts)
+    last = hidden[0]
+    expected_max = np.stack([last[i][enc["input_mask"][i] == 1].max(0) for i in range(2)])
+    np.testing.assert_allclose(maxed, expected_max, atol=1e-5)
+    cls = Embedder.from_pretrained(model_dir, pooling="cls", normalize=True).embed(texts)
+    np.testing.assert_allclose(np.linalg.norm(cls, axis=-1), 1.0, atol=1e-5)
+    with pytest.raises(JbertError, match="pooling"):
+        Embedder.from_pretrained(model_dir, pooling="sum")
+
+
+def test_freeze_keeps_only_the_last_layers_trainable(model_dir):
+    clf = SequenceClassifier.from_pretrained(model_dir, labels=["a", "b"])
+    before = {id(v) for v in clf.trainable_variables}
+    clf.freeze(1)
+    names = [v.path for v in clf.trainable_variables]
+    assert any("layer_1/" in n for n in names) and not any("layer_0/" in n for n in names)
+    assert not any("embeddings" in n for n in names)
+    assert any("head" in n for n in names)
+    clf.freeze(None)
+    assert {id(v) for v in clf.trainable_variables} == before
+    with pytest.raises(JbertError, match="0..2"):
+        clf.freeze(3)
+
+
+def test_keras_save_and_load_model(model_dir, tmp_path):
+    clf = SequenceClassifier.from_pretrained(model_dir, labels=["a", "b", "c"])
+    path = tmp_path / "clf.keras"
+    clf.save(path)
+    again = keras.models.load_model(path)
+    inputs = clf.tokenizer(["野球の試合"], max_seq_length=16)
+    np.testing.assert_allclose(np.asarray(again(inputs)), np.asarray(clf(inputs)), atol=1e-6)
+    assert again.labels == ["a", "b", "c"]
