@@ -13,8 +13,8 @@ from jbert_tf2.tasks import (
     SequenceClassifier,
     TokenClassifier,
     load_task,
+    tagging,
 )
-from jbert_tf2.tasks import tagging
 
 pytestmark = pytest.mark.slow
 
@@ -117,6 +117,12 @@ def test_token_classifier_learns_entities_and_returns_exact_substrings(model_dir
     found = {(e["text"], e["label"]) for e in entities}
     assert ("三代目 J SOUL BROTHERS", "ORG") in found
     assert ("佐藤花子", "PSN") in found
+
+    long_text = text * 4  # ~120 tokens: tagged in windows of max_seq_length=64, not truncated
+    long_entities = tagger.predict_entities(long_text)[0]
+    assert len(long_entities) == 4 * len(entities)
+    assert long_entities[-1]["end"] > 3 * len(text)
+    assert all(long_text[e["start"] : e["end"]] == e["text"] for e in long_entities)
 
     again = load_task(tagger.save_pretrained(tmp_path / "ner"))
     assert again.predict_entities([text]) == [entities]

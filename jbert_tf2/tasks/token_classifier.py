@@ -145,38 +145,58 @@ class TokenClassifier(TaskModel):
 
     # Prediction ---------------------------------------------------------------------
 
-    def _decode(self, features, num_words: Sequence[int], batch_size: int) -> list[list[str]]:
-        logits = self.predict_logits(features, batch_size)
-        results = []
-        for row, n in enumerate(num_words):
-            owners = features.word_ids[row]
-            first = np.flatnonzero(features.label_weights[row] > 0)
-            tagged = owners[first]
-            tags = ["O"] * n
-            if len(first):
-                decoded = tagging.viterbi_decode(
-                    _log_softmax(logits[row][first]), self.labels, self.scheme
-                )
-                for word, tag in zip(tagged, decoded, strict=True):
-                    tags[word] = tag
-            results.append(tagging.repair(tags, self.scheme))
-        return results
+    def _windows(self, word_lists: Sequence[Sequence[str]]):
+        """Split each sentence into runs of words that fit ``max_seq_length``, so long
+        sentences are tagged whole (window by window) instead of truncated."""
+        from jbert_tf2.data.features import WordTokenizer
 
-    def predict_tags(self, sentences: Sequence[Sequence[str]], batch_size: int = 32):
-        """Tags for pre-split sentences (lists of words). Words beyond ``max_seq_length``
-        and words with no tokens are tagged "O" (and the sequence repaired to stay valid)."""
+        pieces = WordTokenizer(self.require_tokenizer())
+        room = self.max_seq_length - 2
+        windows, origins = [], []
+        for index, words in enumerate(word_lists):
+            start, used = 0, 0
+            for k, word in enumerate(words):
+                size = len(pieces(word)[0])
+                if used + size > room and k > start:
+                    windows.append(list(words[start:k]))
+                    origins.append((index, start))
+                    start, used = k, 0
+                used += size
+            windows.append(list(words[start:]))
+            origins.append((index, start))
+        return windows, origins
+
+    def _tag_words(self, word_lists: Sequence[Sequence[str]], batch_size: int) -> list[list[str]]:
+        """Viterbi-decoded tags for each list of words (a word with no tokens, or one longer
+        than ``max_seq_length`` by itself, is tagged "O"; the result is repaired to be valid)."""
         from jbert_tf2.data.examples import TaggedSentence
+        from jbert_tf2.data.features import encode_tagging
 
-        items = []
-        for words in sentences:
-            if isinstance(words, TaggedSentence):
-                items.append(TaggedSentence(words.words, None, words.text, words.spans))
-            elif isinstance(words, str):
+        windows, origins = self._windows(word_lists)
+        items = [TaggedSentence(words, None, "", []) for words in windows]
+        features = encode_tagging(self.require_tokenizer(), items, None, self.max_seq_length)
+        logits = self.predict_logits(features, batch_size) if items else []
+        results = [["O"] * len(words) for words in word_lists]
+        for row, (index, offset) in enumerate(origins):
+            first = np.flatnonzero(features.label_weights[row] > 0)
+            if not len(first):
+                continue
+            decoded = tagging.viterbi_decode(
+                _log_softmax(logits[row][first]), self.labels, self.scheme
+            )
+            for word, tag in zip(features.word_ids[row][first], decoded, strict=True):
+                results[index][offset + word] = tag
+        return [tagging.repair(tags, self.scheme) for tags in results]
+
+    def predict_tags(self, sentences, batch_size: int = 32) -> list[list[str]]:
+        """Tags for pre-split sentences (lists of words, or `TaggedSentence`s). Sentences
+        longer than ``max_seq_length`` are tagged in windows."""
+        word_lists = []
+        for sentence in sentences:
+            if isinstance(sentence, str):
                 raise JbertError("predict_tags takes lists of words; use predict_entities for text")
-            else:
-                items.append(TaggedSentence(list(words), None, "", []))
-        features = self.features(items)
-        return self._decode(features, [len(s.words) for s in items], batch_size)
+            word_lists.append(list(getattr(sentence, "words", sentence)))
+        return self._tag_words(word_lists, batch_size)
 
     def predict_entities(
         self, texts: Sequence[str] | str, batch_size: int = 32
@@ -194,8 +214,7 @@ class TokenClassifier(TaskModel):
             text = check_text(text, f"texts[{i}]")
             word_spans = [(s, e) for s, e in tokenizer.word_spans(text) if e > s]
             items.append(TaggedSentence([text[s:e] for s, e in word_spans], None, text, word_spans))
-        features = self.features(items)
-        all_tags = self._decode(features, [len(s.words) for s in items], batch_size)
+        all_tags = self._tag_words([item.words for item in items], batch_size)
         results = []
         for item, tags in zip(items, all_tags, strict=True):
             entities = []

@@ -25,6 +25,11 @@ SPECS = ("auto", "tpu", "tpu:NAME", "mirrored", "multiworker", "cpu", "default")
 # "auto" does not ask for a TPU, because a TPU look-up can wait on network time-outs.
 TPU_ENV_HINTS = ("TPU_NAME", "COLAB_TPU_ADDR", "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS")
 
+# One strategy per spec and process: a second MirroredStrategy reuses the first one's collective
+# keys and its all-reduces can pair up with the wrong tensors (shape-mismatch aborts); a TPU
+# system and a multi-worker runtime are initialised once per process anyway.
+_resolved: dict[tuple[str, str | None], Any] = {}
+
 
 def resolve_strategy(
     spec: str | tf.distribute.Strategy = "auto", tpu: str | None = None
@@ -35,7 +40,7 @@ def resolve_strategy(
     GPUs, else the default strategy. ``"tpu"`` / ``"tpu:NAME"``: a TPU (``tpu`` names it too).
     ``"mirrored"``: all local GPUs, or the logical CPUs the program configured.
     ``"multiworker"``: `MultiWorkerMirroredStrategy` from ``TF_CONFIG``. ``"cpu"`` / ``"default"``:
-    no distribution.
+    no distribution. A spec that names a distribution gives the same strategy object for the life of the process.
     """
     tf = tensorflow()
     if isinstance(spec, tf.distribute.Strategy):
@@ -45,11 +50,22 @@ def resolve_strategy(
             f"--strategy {spec!r}: expected a string or a tf.distribute.Strategy; "
             f"choose one of {', '.join(SPECS)}"
         )
-    name = spec.strip().lower()
+    key = (spec.strip().lower(), tpu)
+    if key in _resolved:
+        return _resolved[key]
+    strategy = _resolve(spec.strip(), tpu)
+    if strategy is not tf.distribute.get_strategy():
+        _resolved[key] = strategy
+    return strategy
+
+
+def _resolve(spec: str, tpu: str | None) -> Any:
+    tf = tensorflow()
+    name = spec.lower()
     if name == "auto":
         return _auto(tpu)
     if name == "tpu" or name.startswith("tpu:"):
-        return _tpu(spec.strip()[4:] or tpu)
+        return _tpu(spec[4:] or tpu)
     if name == "mirrored":
         return _mirrored()
     if name in ("multiworker", "multi_worker", "multi-worker"):
