@@ -26,7 +26,9 @@ def test_batches_cover_every_example_once_and_stay_within_a_bucket():
         flat = np.concatenate(batches)
         assert sorted(flat.tolist()) == list(range(500))
         for b in batches:
-            buckets = {min((x for x in (32, 64, 128) if x >= n), default=int(n)) for n in lengths[b]}
+            buckets = {
+                min((x for x in (32, 64, 128) if x >= n), default=int(n)) for n in lengths[b]
+            }
             assert len(buckets) == 1 and len(b) <= 16
 
 
@@ -46,8 +48,9 @@ def test_dataset_pads_each_batch_to_its_bucket_not_to_max_length():
     features = _features(lengths)
     widths = []
     seen = {}
-    for inputs, labels in make_dataset(features, 2, length_buckets=(16, 32, 64, 128),
-                                       max_seq_length=128):
+    for inputs, labels in make_dataset(
+        features, 2, length_buckets=(16, 32, 64, 128), max_seq_length=128
+    ):
         ids, mask = inputs["input_ids"].numpy(), inputs["input_mask"].numpy()
         widths.append(ids.shape[1])
         for row, label in enumerate(labels.numpy()):

@@ -193,3 +193,46 @@ def test_keras_save_and_load_model(model_dir, tmp_path):
     inputs = clf.tokenizer(["野球の試合"], max_seq_length=16)
     np.testing.assert_allclose(np.asarray(again(inputs)), np.asarray(clf(inputs)), atol=1e-6)
     assert again.labels == ["a", "b", "c"]
+
+
+def test_mixed_precision_keeps_logits_float32_and_trains(model_dir):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    tagger = TokenClassifier.from_pretrained(model_dir, labels=["O", "B-ORG", "I-ORG"])
+    tagger.compile(optimizer=_adam())
+    sentence = tf_.TaggedSentence(
+        ["ソニー", "が", "発表"], ["B-ORG", "O", "O"], "ソニーが発表", [(0, 3), (3, 4), (4, 6)]
+    )
+    data = tagger.dataset([sentence] * 8, batch_size=4)
+    inputs = next(iter(data))[0]
+    assert tagger(inputs).dtype == "float32"
+    assert tagger.encoder(inputs)["sequence_output"].dtype == "bfloat16"
+    history = tagger.fit(data, epochs=3, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_trainer_fine_tunes_a_task_and_keeps_the_best_as_a_model_directory(model_dir, tmp_path):
+    from jbert_tf2.training import Trainer, create_optimizer
+
+    labels = sorted(tf_.TOPICS)
+    train, dev = tf_.topic_examples(96, seed=11), tf_.topic_examples(32, seed=12)
+
+    def model_fn():
+        clf = SequenceClassifier.from_pretrained(model_dir, labels=labels, max_seq_length=48)
+        clf.compile(optimizer=create_optimizer(3e-3, 3 * 6, 2, weight_decay=0.01))
+        return clf
+
+    probe = model_fn()
+    trainer = Trainer(
+        model_fn, tmp_path / "run", strategy="cpu", epochs=3, progress=False, monitor="val_accuracy"
+    )
+    history = trainer.fit(
+        lambda epoch: probe.dataset(train, batch_size=16, shuffle=True, seed=0, epoch=epoch),
+        probe.dataset(dev, batch_size=32),
+    )
+    assert len(history["val_accuracy"]) == 3
+    best = load_task(tmp_path / "run" / "best")
+    assert best.labels == labels and best.tokenizer is not None
+    _, accuracy = best.compile() or best.evaluate(probe.dataset(dev, batch_size=32), verbose=0)
+    assert accuracy == pytest.approx(max(history["val_accuracy"]), abs=1e-6)
+    assert (tmp_path / "run" / "training_curves.png").stat().st_size > 0

@@ -39,12 +39,20 @@ def examples(seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def batches(epoch: int, seed: int = 0, delay: float = 0.0, shuffle: bool = True):
-    """That epoch's batches, each padded to its longest sequence (so shapes vary)."""
+    """That epoch's batches in length buckets, each padded to its longest sequence."""
     import tensorflow as tf
 
     sequences, labels = examples(seed)
     order = np.random.default_rng(1000 + epoch).permutation(EXAMPLES) if shuffle else None
     order = order if order is not None else np.arange(EXAMPLES)
+    # Length buckets: sort each window of two batches by length, so batch shapes vary.
+    window = 2 * BATCH
+    order = np.concatenate(
+        [
+            sorted(order[i : i + window], key=lambda j: len(sequences[j]))
+            for i in range(0, EXAMPLES, window)
+        ]
+    )
 
     def generate():
         for start in range(0, EXAMPLES, BATCH):
@@ -91,9 +99,11 @@ def small_model(learning_rate: float = 0.02):
 
 
 def bert_model(learning_rate: float = 0.01):
-    """A two-layer BertModel (hidden size 16) with a Dropout + Dense classifier on [CLS]."""
+    """A two-layer BertModel (hidden size 16) with a Dropout + Dense classifier on [CLS], trained
+    with BERT's AdamW (its warmup and decay read the optimizer's step counter)."""
     from jbert_tf2 import BertConfig, BertModel
     from jbert_tf2.backend import keras
+    from jbert_tf2.training.optimizer import create_optimizer
 
     config = BertConfig(
         vocab_size=VOCAB,
@@ -108,8 +118,9 @@ def bert_model(learning_rate: float = 0.01):
     pooled = BertModel(config)({"input_ids": ids, "input_mask": mask})["pooled_output"]
     logits = keras.layers.Dense(2)(keras.layers.Dropout(0.1)(pooled))
     model = keras.Model({"input_ids": ids, "input_mask": mask}, logits)
+    steps = 3 * EXAMPLES // BATCH
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=create_optimizer(learning_rate, num_train_steps=steps, num_warmup_steps=2),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )

@@ -48,8 +48,11 @@ def capture(model: keras.Model) -> tuple[dict[str, np.ndarray], list[list[Any]]]
         for index, variable in enumerate(variables):
             key = f"{group}/{index:05d}"
             value = np.asarray(variable.numpy())
+            if value.dtype.kind == "V":  # bfloat16, float8: .npz cannot name them; keep the bits
+                value = value.view(f"u{value.itemsize}")
             arrays[key] = value
-            manifest.append([key, variable.path, list(value.shape), str(value.dtype)])
+            dtype = keras.backend.standardize_dtype(variable.dtype)
+            manifest.append([key, variable.path, list(value.shape), dtype])
     return arrays, manifest
 
 
@@ -75,19 +78,27 @@ def restore(
             value = arrays.get(key)
             if value is None:
                 raise JbertError(f"checkpoint {source} lacks {key} ({path}); it is incomplete")
-            here = (
-                tuple(variable.shape),
-                str(np.dtype(keras.backend.standardize_dtype(variable.dtype))),
-            )
+            here = (tuple(variable.shape), keras.backend.standardize_dtype(variable.dtype))
             if (shape, dtype) != here:
                 _mismatch(
                     source,
                     f"variable {path} is {dtype}{list(shape)} there but {variable.path} is "
                     f"{here[1]}{list(here[0])} here",
                 )
-            pairs.append((variable, value))
+            pairs.append((variable, _numpy(value, dtype)))
     for variable, value in pairs:
         variable.assign(value)
+
+
+def _numpy(value: np.ndarray, dtype: str) -> np.ndarray:
+    """The array as ``dtype``, reinterpreting the stored bits of a type numpy lacks."""
+    try:
+        native = np.dtype(dtype)
+    except TypeError:
+        import ml_dtypes  # installed with Keras and TensorFlow
+
+        native = np.dtype(getattr(ml_dtypes, dtype))
+    return value.view(native) if native.kind == "V" else value
 
 
 def _mismatch(source: Path, detail: str) -> None:

@@ -114,7 +114,7 @@ def _tpu(name: str | None) -> Any:
         reason = " ".join(str(exc).split())[:300] or type(exc).__name__
         raise JbertError(
             f"--strategy tpu: no TPU found (name {name!r}): {reason}; on Colab choose a TPU "
-            "runtime, on GCP pass the TPU name (--strategy tpu:NAME or --tpu NAME)"
+            "runtime, on GCP pass the TPU name (--strategy tpu:NAME)"
         ) from None
     logger.info("TPU strategy with %d cores", strategy.num_replicas_in_sync)
     return strategy

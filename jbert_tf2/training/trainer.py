@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
@@ -29,7 +29,12 @@ from jbert_tf2.training.checkpoints import CheckpointFiles, atomic_write_bytes
 from jbert_tf2.training.curves import plot_training_curves
 from jbert_tf2.training.strategy import is_chief, resolve_strategy
 
+if TYPE_CHECKING:
+    import tensorflow as tf
+
 logger = logging.getLogger(__name__)
+
+Data = Union[Callable[[int], "tf.data.Dataset"], "tf.data.Dataset"]
 
 PRECISIONS = {None: None, "float32": None, "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
 _MINIMIZED = ("loss", "error", "mae", "mse", "mape", "msle", "crossentropy", "perplexity")
@@ -38,9 +43,12 @@ _MINIMIZED = ("loss", "error", "mae", "mse", "mape", "msle", "crossentropy", "pe
 class Trainer:
     """Train ``model_fn()``'s compiled model for ``epochs``, checkpointing into ``output_dir``.
 
-    ``fit`` run again with the same arguments continues from the newest checkpoint there. The best
+    ``fit`` seeds Python, NumPy, TensorFlow and Keras with ``seed``, then calls ``model_fn`` inside
+    the strategy's scope (under the ``mixed_precision`` policy, restored afterwards). Run again
+    with the same arguments, it continues from the newest checkpoint in ``output_dir``. The best
     epoch by ``monitor`` is saved under ``output_dir/best`` (with ``save_best(model, path)`` if
-    given, else as ``model.weights.h5``); ``history.json``, ``training_curves.png`` and TensorBoard
+    given; a jbert task model as a model directory with ``save_pretrained``, loadable with
+    `jbert_tf2.tasks.load_task`; any other model as ``model.weights.h5``); ``history.json``, ``training_curves.png`` and TensorBoard
     scalars (``logs/``) are written after each epoch. After `fit`, ``model`` is the trained model,
     ``history`` its metrics and ``resumed_from`` the checkpoint it continued from (None if none).
     """
@@ -49,7 +57,7 @@ class Trainer:
         self,
         model_fn: Callable[[], keras.Model],
         output_dir: str | PathLike,
-        strategy: Any = "auto",
+        strategy: str | tf.distribute.Strategy = "auto",
         mixed_precision: str | None = None,
         epochs: int = 3,
         checkpoint_every_steps: int | None = None,
@@ -72,6 +80,8 @@ class Trainer:
                 f"checkpoint_every_steps={checkpoint_every_steps}: pass a positive step count, "
                 "or None for a checkpoint at each epoch end only"
             )
+        if not isinstance(keep_checkpoints, int) or keep_checkpoints < 1:
+            raise JbertError(f"keep_checkpoints={keep_checkpoints!r}: keep at least 1 checkpoint")
         if monitor_mode not in ("auto", "min", "max"):
             raise JbertError(f"monitor_mode={monitor_mode!r}: choose 'auto', 'min' or 'max'")
         self.model_fn = model_fn
@@ -90,7 +100,7 @@ class Trainer:
         self.history: dict[str, list[float]] = {}
         self.resumed_from: Path | None = None
 
-    def fit(self, train_data: Any, eval_data: Any = None) -> dict[str, list[float]]:
+    def fit(self, train_data: Data, eval_data: Data | None = None) -> dict[str, list[float]]:
         """Train (or continue training) and return the per-epoch metrics, ``val_*`` included.
 
         ``train_data`` is a callable ``epoch -> tf.data.Dataset`` giving that epoch's batches in a
@@ -147,13 +157,14 @@ class _Run:
 
     def train(self) -> dict[str, list[float]]:
         try:
+            if self.epoch >= self.t.epochs:  # a finished run: its reports again, nothing to train
+                self._write_reports()
             for epoch in range(self.epoch, self.t.epochs):
                 self.epoch = epoch
                 self._train_epoch()
                 epoch_logs = self._metrics()
                 epoch_logs.update(self._evaluate())
                 self._end_epoch(epoch_logs)
-            self._write_reports()
         finally:
             for writer in self.summaries.values():
                 writer.close()
@@ -199,7 +210,6 @@ class _Run:
             outputs = strategy.run(step, args=(data,))
             return tf.nest.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), outputs)
 
-        # reduce_retracing: batches padded to their own length trace once with a None dimension.
         return tf.function(
             one_step, reduce_retracing=True, jit_compile=bool(self.model.jit_compile)
         )
@@ -226,7 +236,7 @@ class _Run:
             dataset = dataset.skip(skip)
         self.progbar = progbar = self._progbar(total, skip)
         every = self.t.checkpoint_every_steps
-        for data in self.t.strategy.experimental_distribute_dataset(dataset):
+        for data in self._distribute(dataset, self.train_step):
             logs = _floats(self.train_step(data))
             self.step_in_epoch += 1
             self.global_step += 1
@@ -235,16 +245,27 @@ class _Run:
                 with self.summaries["train"].as_default(step=self.global_step):
                     self.tf.summary.scalar("batch_loss", logs["loss"])
             if progbar is not None:
-                progbar.update(self.step_in_epoch, list(logs.items()))
+                progbar.update(self.step_in_epoch, list(logs.items()), finalize=False)
             if every and self.global_step % every == 0 and self.step_in_epoch != total:
                 self._save_checkpoint()
+
+    def _distribute(self, dataset, step: Callable):
+        """The dataset split over the replicas, with ``step`` traced for its element spec.
+
+        Tracing on the spec (``None`` where batches differ) rather than on the first batch's
+        exact shapes gives one graph for every batch; a graph specialised to one batch's shapes
+        can round differently, and a resumed run would use it on a different batch.
+        """
+        distributed = self.t.strategy.experimental_distribute_dataset(dataset)
+        step.get_concrete_function(distributed.element_spec)
+        return distributed
 
     def _evaluate(self) -> dict[str, float]:
         if self.eval_data is None:
             return {}
         self.model.reset_metrics()
         dataset = self._dataset(self.eval_data, self.epoch, "eval_data")
-        for data in self.t.strategy.experimental_distribute_dataset(dataset):
+        for data in self._distribute(dataset, self.test_step):
             self.test_step(data)
         logs = {f"val_{name}": value for name, value in self._metrics().items()}
         self.model.reset_metrics()
@@ -284,10 +305,12 @@ class _Run:
 
     def _save_best(self) -> None:
         directory = self.write_dir / "best"
+        if self.t.save_best is None and hasattr(self.model, "save_pretrained"):
+            self.model.save_pretrained(directory, overwrite=True)  # a jbert task: a model dir
         directory.mkdir(parents=True, exist_ok=True)
         if self.t.save_best is not None:
             self.t.save_best(self.model, directory)
-        else:
+        elif not hasattr(self.model, "save_pretrained"):
             temporary = directory / f"model.tmp-{os.getpid()}.weights.h5"
             self.model.save_weights(temporary)
             os.replace(temporary, directory / "model.weights.h5")
