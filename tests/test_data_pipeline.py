@@ -89,3 +89,23 @@ def test_bad_inputs_are_named():
         make_dataset(_features([]), 4)
     with pytest.raises(JbertError, match="max_seq_length=8"):
         make_dataset(_features([5, 12]), 4, max_seq_length=8)
+
+
+def test_plain_fit_sees_a_new_batch_order_each_pass_but_fresh_datasets_repeat():
+    features = _features(np.random.default_rng(4).integers(3, 60, 64))
+    dataset = make_dataset(features, 8, shuffle=True, seed=5)
+    first = np.concatenate([y.numpy() for _, y in dataset])
+    second = np.concatenate([y.numpy() for _, y in dataset])
+    assert sorted(first) == sorted(second) and not np.array_equal(first, second)
+    fresh = np.concatenate([y.numpy() for _, y in make_dataset(features, 8, shuffle=True, seed=5)])
+    np.testing.assert_array_equal(first, fresh)
+
+
+def test_steps_per_epoch_counts_the_bucketed_batches():
+    from jbert_tf2.data.pipeline import steps_per_epoch
+
+    lengths = np.random.default_rng(5).integers(3, 120, 100)
+    features = _features(lengths)
+    expected = sum(1 for _ in make_dataset(features, 16, max_seq_length=128))
+    assert steps_per_epoch(features, 16, 128) == expected
+    assert expected >= int(np.ceil(100 / 16))

@@ -236,3 +236,17 @@ def test_trainer_fine_tunes_a_task_and_keeps_the_best_as_a_model_directory(model
     _, accuracy = best.compile() or best.evaluate(probe.dataset(dev, batch_size=32), verbose=0)
     assert accuracy == pytest.approx(max(history["val_accuracy"]), abs=1e-6)
     assert (tmp_path / "run" / "training_curves.png").stat().st_size > 0
+
+
+def test_classification_features_truncate_like_googles_layout(model_dir):
+    clf = SequenceClassifier.from_pretrained(model_dir, labels=["a"], max_seq_length=12)
+    texts = ["今日は野球の試合について話した。", "短い"]
+    pairs = ["昨日のサッカーは延長戦だった。", "ラーメンと寿司と味噌の記事です。"]
+    examples = [tf_.TextExample(t, p) for t, p in zip(texts, pairs, strict=True)]
+    features = clf.features(examples)
+    batch = clf.tokenizer(texts, pairs, max_seq_length=12, padding="longest")
+    for row in range(2):
+        n = int(batch["input_mask"][row].sum())
+        np.testing.assert_array_equal(features.input_ids[row], batch["input_ids"][row, :n])
+        np.testing.assert_array_equal(features.segment_ids[row], batch["segment_ids"][row, :n])
+    assert features.num_truncated == 2

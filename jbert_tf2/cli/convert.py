@@ -85,11 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if "keras" not in sys.modules:
+    if argv is None and "keras" not in sys.modules:
         # Conversion builds models only to list their weights' names and shapes: Keras' numpy
         # backend does that without importing TensorFlow (about 700 MB resident), so a
         # conversion needs little more memory than one copy of the weights. Writing a TF1
-        # checkpoint (--to tf1) imports TensorFlow itself.
+        # checkpoint (--to tf1) imports TensorFlow itself. Only for the command line: a program
+        # calling main(argv) in-process keeps its own backend.
         os.environ["KERAS_BACKEND"] = "numpy"
     from jbert_tf2.checkpoint.convert import convert
 

@@ -79,13 +79,14 @@ def encode_classification(
 ) -> Features:
     """Features of text (or text-pair) examples; labels become ids (or multi-hot rows)."""
     texts = [e.text for e in examples]
-    pairs = [e.text_b or "" for e in examples]
-    has_pairs = any(e.text_b for e in examples)
-    full = tokenizer.id_rows(texts, pairs if has_pairs else None, None)
-    rows = tokenizer.id_rows(texts, pairs if has_pairs else None, max_seq_length)
+    pairs = [e.text_b or "" for e in examples] if any(e.text_b for e in examples) else None
     input_ids, segment_ids, truncated = [], [], 0
-    for (first, second), (first_full, second_full) in zip(rows, full, strict=True):
-        truncated += len(first) + len(second) < len(first_full) + len(second_full)
+    for first, second in tokenizer.id_rows(texts, pairs, None):
+        a, b = first[1:-1], second[:-1] or None
+        kept_a, kept_b = tokenizer._truncate(a, b, max_seq_length)
+        truncated += len(kept_a) + len(kept_b or ()) < len(a) + len(b or ())
+        first = [first[0], *kept_a, first[-1]]
+        second = [*kept_b, second[-1]] if kept_b else []
         input_ids.append(np.asarray(first + second, np.int32))
         segment_ids.append(
             np.concatenate([np.zeros(len(first), np.int32), np.ones(len(second), np.int32)])

@@ -54,6 +54,24 @@ def batch_indices(
     return batches
 
 
+def steps_per_epoch(
+    features: Features,
+    batch_size: int,
+    max_seq_length: int | None = None,
+    length_buckets: Sequence[int] | None = DEFAULT_LENGTH_BUCKETS,
+    drop_remainder: bool = False,
+) -> int:
+    """The number of batches `make_dataset` gives per epoch (batches are formed within length
+    buckets, so there can be a few more than ``ceil(n / batch_size)``): the count to base
+    ``create_optimizer``'s ``num_train_steps`` on."""
+    lengths = features.lengths
+    cap = int(max_seq_length or (lengths.max() if len(lengths) else 1))
+    buckets = (
+        None if length_buckets is None else sorted({min(b, cap) for b in length_buckets} | {cap})
+    )
+    return len(batch_indices(lengths, batch_size, False, 0, 0, buckets, drop_remainder))
+
+
 def _ragged(rows: list[np.ndarray], dtype):
     import tensorflow as tf
 
@@ -78,7 +96,9 @@ def make_dataset(
 
     ``inputs`` is ``{"input_ids", "input_mask", "segment_ids"}`` padded to the batch's length
     bucket (capped at ``max_seq_length``, or at the longest example when None). Token-tagging
-    features add per-token labels and their weights as ``sample_weight``.
+    features add per-token labels and their weights as ``sample_weight``. With ``shuffle``,
+    examples are shuffled within buckets by ``(seed, epoch)`` and the batch order changes on
+    every pass over the dataset (seeded, so runs repeat).
     """
     import tensorflow as tf
 
@@ -129,6 +149,10 @@ def make_dataset(
         return inputs, pad(tf.gather(labels, batch), width), pad(tf.gather(weights, batch), width)
 
     dataset = tf.data.Dataset.from_tensor_slices((index, widths))
+    if shuffle:
+        # A new batch order on each pass, so plain ``fit(dataset, epochs=n)`` reshuffles; the
+        # first pass of a fresh dataset is fixed by (seed, epoch), which exact resume relies on.
+        dataset = dataset.shuffle(len(order), seed=seed + epoch, reshuffle_each_iteration=True)
     return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
         tf.data.AUTOTUNE
     )

@@ -184,6 +184,7 @@ class _Run:
                 "model_fn returned a model built outside the training strategy's scope; "
                 "create the model inside model_fn rather than returning an existing one"
             )
+        self.model = model  # a dataset callable may take it
         spec = self._dataset(self.train_data, 0, "train_data").element_spec
         model._symbolic_build(data_batch=self.tf.nest.map_structure(_symbolic, spec))
         return model
@@ -218,7 +219,7 @@ class _Run:
         tf = self.tf
         dataset = data if isinstance(data, tf.data.Dataset) else None
         if dataset is None and callable(data):
-            dataset = data(epoch)
+            dataset = data(epoch, self.model) if _takes_model(data) else data(epoch)
         if not isinstance(dataset, tf.data.Dataset):
             raise JbertError(
                 f"{what} gave {type(dataset).__name__}; pass a tf.data.Dataset of (x, y) batches "
@@ -354,6 +355,19 @@ class _Run:
         if start:
             progbar.update(start)
         return progbar
+
+
+def _takes_model(data: Callable) -> bool:
+    """True for ``lambda epoch, model: ...``: the dataset is made with the trained model
+    (a task model's ``dataset`` method, which knows its tokenizer and labels)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(data).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2
 
 
 def _monitor_mode(monitor: str, mode: str) -> str:

@@ -1,0 +1,166 @@
+"""What the TF1-compatible commands share: absl-style flags, one error path, and the model a
+``--init_checkpoint`` names (a TF1 checkpoint converted on the fly, or a model directory).
+
+Google's scripts used absl flags: ``--flag=value`` and ``--flag value`` both work, booleans take
+``--do_train``, ``--do_train=true`` / ``false`` and ``--nodo_train``. argparse does the rest; a bad
+value is one line naming the flag, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from jbert_tf2.errors import JbertError
+
+TRUE = ("true", "t", "1", "yes", "y")
+FALSE = ("false", "f", "0", "no", "n")
+
+
+def parse_bool(flag: str) -> Callable[[str], bool]:
+    def parse(value: str) -> bool:
+        lowered = value.strip().lower()
+        if lowered in TRUE:
+            return True
+        if lowered in FALSE:
+            return False
+        raise argparse.ArgumentTypeError(f"--{flag}={value}: expected true or false")
+
+    return parse
+
+
+def add_bool(parser: argparse.ArgumentParser, name: str, default: bool, help: str) -> None:
+    """``--name``, ``--name=true|false`` and absl's ``--noname`` (the last one given wins)."""
+    parser.add_argument(
+        f"--{name}",
+        dest=name,
+        nargs="?",
+        const=True,
+        default=default,
+        type=parse_bool(name),
+        metavar="true|false",
+        help=f"{help} (default: {str(default).lower()})",
+    )
+    parser.add_argument(f"--no{name}", dest=name, action="store_false", help=argparse.SUPPRESS)
+
+
+def positive_int(flag: str) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--{flag}={value}: expected an integer") from None
+        if number < 1:
+            raise argparse.ArgumentTypeError(f"--{flag}={value}: must be at least 1")
+        return number
+
+    return parse
+
+
+def non_negative_float(flag: str, upper: float | None = None) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--{flag}={value}: expected a number") from None
+        if not number >= 0 or (upper is not None and number > upper):
+            bound = f"between 0 and {upper}" if upper is not None else "0 or more"
+            raise argparse.ArgumentTypeError(f"--{flag}={value}: must be {bound}")
+        return number
+
+    return parse
+
+
+def run_command(prog: str, body: Callable[[], int | None]) -> int:
+    """Run ``body``; a user error prints ``prog: error: ...`` and returns 2 (no traceback)."""
+    try:
+        return body() or 0
+    except JbertError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def add_model_flags(parser: argparse.ArgumentParser) -> None:
+    """Google's / yoheikikuta's model flags, plus the tokenizer choice they could not make."""
+    parser.add_argument(
+        "--init_checkpoint",
+        help="TF1 checkpoint prefix (model.ckpt-1400000; converted on the fly) or a jbert model "
+        "directory (from jbert-convert or a previous run)",
+    )
+    parser.add_argument(
+        "--bert_config_file", help="bert_config.json / config.ini (default: beside the checkpoint)"
+    )
+    parser.add_argument(
+        "--vocab_file", help="vocab.txt, or SentencePiece *.vocab with --model_file"
+    )
+    parser.add_argument("--model_file", help="SentencePiece *.model (yoheikikuta/bert-japanese)")
+    add_bool(parser, "do_lower_case", True, "lower-case the input text (Google's default: true)")
+    parser.add_argument(
+        "--tokenizer",
+        choices=("wordpiece", "mecab-wordpiece", "mecab-character", "character", "sentencepiece"),
+        help="tokenizer for a TF1 checkpoint (default: sentencepiece with --model_file, else "
+        "wordpiece, as Google's scripts)",
+    )
+    parser.add_argument("--mecab_dic", choices=("unidic_lite", "ipadic"), help="MeCab dictionary")
+
+
+def resolve_model_dir(args: argparse.Namespace, work_dir: Path, quiet: bool = False) -> Path:
+    """The model directory ``--init_checkpoint`` names. A TF1 checkpoint is converted into
+    ``work_dir`` (strict, with jbert-convert's report and errors) unless a previous run
+    already did; a model directory is used as it is."""
+    from jbert_tf2.checkpoint.model_dir import is_model_dir
+
+    if not args.init_checkpoint:
+        raise JbertError(
+            "--init_checkpoint is required: a TF1 checkpoint prefix such as "
+            "model.ckpt-1400000, or a jbert model directory"
+        )
+    source = Path(args.init_checkpoint)
+    if is_model_dir(source):
+        return source
+    if is_model_dir(work_dir):
+        if not quiet:
+            print(f"using {work_dir} (converted from {source} by an earlier run)")
+        return work_dir
+    from jbert_tf2.checkpoint.convert import convert
+
+    if source.is_dir() and not (source / "checkpoint").is_file():
+        raise JbertError(
+            f"--init_checkpoint={source}: a directory without a 'checkpoint' file; pass the "
+            f"checkpoint prefix, e.g. --init_checkpoint={source / 'model.ckpt-1400000'}"
+        )
+    lower = args.do_lower_case
+    tokenizer = args.tokenizer
+    if tokenizer is None:
+        tokenizer = "sentencepiece" if args.model_file else "wordpiece"
+    report = convert(
+        str(source),
+        str(work_dir),
+        config_file=args.bert_config_file,
+        vocab=args.vocab_file,
+        spm_model=args.model_file,
+        tokenizer=tokenizer,
+        do_lower_case=lower,
+        mecab_dic=args.mecab_dic,
+    )
+    if not quiet:
+        print(report.format())
+    return work_dir
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` beside ``path`` and rename it into place, so a kill never leaves half a
+    results file and the previous one survives a failed run."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,140 @@
+"""jbert-run-classifier: Google's command lines, unchanged, on a tiny TF1 checkpoint."""
+
+import csv
+
+import numpy as np
+import pytest
+import task_fixtures as tf_
+
+from jbert_tf2.cli.run_classifier import main
+from jbert_tf2.data import read_table
+from jbert_tf2.data.pipeline import steps_per_epoch
+from jbert_tf2.tasks import SequenceClassifier
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ckpt")
+    tf_.make_model_dir(root)
+    return root / "ckpt"
+
+
+def _write_tsv(path, header, rows):
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+        if header:
+            writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _livedoor_dir(root, label_of=None):
+    """train/dev/test.tsv with a text and label header; livedoor category names by default."""
+    label_of = label_of or {"sports": "sports-watch", "it": "it-life-hack", "food": "peachy"}
+    data = root / "livedoor"
+    data.mkdir()
+    for split, n, seed in (("train", 240, 1), ("dev", 30, 2), ("test", 20, 3)):
+        examples = tf_.topic_examples(n, seed)
+        _write_tsv(
+            data / f"{split}.tsv",
+            ["text", "label"],
+            [[e.text, label_of[e.label]] for e in examples],
+        )
+    return data
+
+
+def clf_features(checkpoint, data):
+    model = SequenceClassifier.from_pretrained(checkpoint.parent / "model", labels=["a"])
+    return model.features(read_table(data / "train.tsv", label_column=None))
+
+
+def _flags(checkpoint, data_dir, out, *extra, task="livedoor"):
+    return [
+        f"--task_name={task}",
+        f"--data_dir={data_dir}",
+        f"--vocab_file={checkpoint / 'vocab.txt'}",
+        "--bert_config_file",
+        str(checkpoint / "bert_config.json"),
+        f"--init_checkpoint={checkpoint / 'model.ckpt-10'}",
+        "--tokenizer=mecab-character",
+        "--nodo_lower_case",
+        "--max_seq_length=48",
+        "--train_batch_size=16",
+        "--learning_rate=3e-4",
+        "--num_train_epochs=6.0",
+        f"--output_dir={out}",
+        *extra,
+    ]
+
+
+def test_train_eval_predict_writes_googles_result_files(checkpoint, tmp_path, capsys):
+    data = _livedoor_dir(tmp_path, {"sports": "sports", "it": "it", "food": "food"})
+    out = tmp_path / "out"
+    flags = _flags(
+        checkpoint, data, out, "--do_train=true", "--do_eval", "--do_predict=True", task="tsv"
+    )
+    status = main(flags)
+    assert status == 0, capsys.readouterr().err
+    results = dict(
+        line.split(" = ") for line in (out / "eval_results.txt").read_text().splitlines()
+    )
+    assert set(results) == {"eval_accuracy", "eval_f1", "eval_loss", "global_step", "loss"}
+    assert float(results["eval_accuracy"]) >= 0.9
+    per_epoch = steps_per_epoch(clf_features(checkpoint, data), 16, 48)
+    assert int(results["global_step"]) == int(per_epoch * 6.0)
+    rows = [line.split("\t") for line in (out / "test_results.tsv").read_text().splitlines()]
+    assert len(rows) == 20 and all(len(r) == 3 for r in rows)
+    probs = np.array(rows, dtype=np.float64)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert (out / "model" / "task.json").is_file()
+    assert (out / "init_model" / "config.json").is_file()
+
+    # Evaluate again without training: the fine-tuned model in output_dir is used.
+    status = main(_flags(checkpoint, data, out, "--do_eval", task="tsv"))
+    assert status == 0
+    again = dict(line.split(" = ") for line in (out / "eval_results.txt").read_text().splitlines())
+    assert again["eval_accuracy"] == results["eval_accuracy"]
+
+
+def test_livedoor_task_has_yoheikikutas_nine_labels(checkpoint, tmp_path, capsys):
+    data = _livedoor_dir(tmp_path)
+    out = tmp_path / "out"
+    flags = _flags(checkpoint, data, out, "--do_train", "--do_predict") + ["--num_train_epochs=1"]
+    assert main(flags) == 0, capsys.readouterr().err
+    rows = (out / "test_results.tsv").read_text().splitlines()
+    assert len(rows) == 20 and all(len(r.split("\t")) == 9 for r in rows)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--task_name=nope"], "unknown task"),
+        (["--do_train=maybe"], "expected true or false"),
+        (["--max_seq_length=0"], "at least 1"),
+        (["--learning_rate=abc"], "expected a number"),
+        (["--nodo_train", "--nodo_eval"], "at least one of"),
+    ],
+)
+def test_bad_flags_give_one_message_and_status_2(checkpoint, tmp_path, capsys, flags, message):
+    data = _livedoor_dir(tmp_path)
+    out = tmp_path / "out"
+    argv = _flags(checkpoint, data, out, "--do_train") + flags
+    with pytest.raises(SystemExit) as exit_info:
+        code = main(argv)
+        raise SystemExit(code)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (out / "eval_results.txt").exists()
+
+
+def test_unknown_label_in_data_names_file_and_line(checkpoint, tmp_path, capsys):
+    data = _livedoor_dir(tmp_path)
+    lines = (data / "train.tsv").read_text(encoding="utf-8").splitlines()
+    lines[5] = "なにかの記事\tnot-a-category"
+    (data / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    status = main(_flags(checkpoint, data, tmp_path / "out", "--do_train"))
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "train.tsv" in err and "line 6" in err and "not-a-category" in err
