@@ -1,0 +1,137 @@
+"""jbert-extract-features: Google's command line and JSON lines, values equal to the model's
+hidden states, and the npy outputs."""
+
+import json
+
+import numpy as np
+import pytest
+import task_fixtures as tf_
+
+import jbert_tf2
+from jbert_tf2.cli.extract_features import main
+from jbert_tf2.json_floats import format_rounded
+
+LINES = [
+    "今日は野球の試合について話した。",
+    "三代目 J SOUL BROTHERSが東京でライブを開いた。 ||| 佐藤花子さんも見に行った。",
+    "",
+    "新しいアプリを更新した。" * 8,  # longer than --max_seq_length: truncated
+]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ckpt")
+    tf_.make_model_dir(root)
+    return root
+
+
+def _flags(root, input_file, output_file, *extra):
+    ckpt = root / "ckpt"
+    return [
+        f"--input_file={input_file}",
+        f"--output_file={output_file}",
+        f"--vocab_file={ckpt / 'vocab.txt'}",
+        f"--bert_config_file={ckpt / 'bert_config.json'}",
+        f"--init_checkpoint={ckpt / 'model.ckpt-10'}",
+        "--tokenizer=mecab-character",
+        "--do_lower_case=False",
+        "--layers=-1,-2",
+        "--max_seq_length=40",
+        "--batch_size=2",
+        *extra,
+    ]
+
+
+def _reference(root, line):
+    """Hidden states from the converted model, run eagerly with padding to 40."""
+    tok = jbert_tf2.load_tokenizer(root / "model")
+    model = jbert_tf2.load(root / "model", output_hidden_states=True)
+    a, _, b = line.partition(" ||| ")
+    enc = tok.encode(a, b or None, max_seq_length=40)
+    inputs = {k: np.array([getattr(enc, k)]) for k in ("input_ids", "input_mask", "segment_ids")}
+    states = model(inputs)["hidden_states"]
+    n = enc.length
+    return enc.tokens[:n], np.stack(
+        [np.asarray(states[-1])[0, :n], np.asarray(states[-2])[0, :n]], 1
+    )
+
+
+def test_json_lines_in_googles_format_with_the_models_values(checkpoint, tmp_path):
+    source = tmp_path / "input.txt"
+    source.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    out = tmp_path / "features.jsonl"
+    assert main(_flags(checkpoint, source, out, "--noprogress")) == 0
+    lines = out.read_bytes().splitlines()
+    assert len(lines) == len(LINES)
+    for index, (raw, text) in enumerate(zip(lines, LINES, strict=True)):
+        record = json.loads(raw)
+        # Byte for byte what json.dumps writes for the same object (Google's writer).
+        assert json.dumps(record).encode() == raw
+        assert list(record) == ["linex_index", "features"] and record["linex_index"] == index
+        tokens, expected = _reference(checkpoint, text)
+        assert [f["token"] for f in record["features"]] == tokens
+        for t, feature in enumerate(record["features"]):
+            assert [layer["index"] for layer in feature["layers"]] == [-1, -2]
+            got = np.array([layer["values"] for layer in feature["layers"]])
+            np.testing.assert_allclose(got, expected[t], atol=2e-6)
+    assert json.loads(lines[2])["features"][0]["token"] == "[CLS]"
+    assert len(json.loads(lines[3])["features"]) == 40
+
+
+def test_npy_token_vectors_offsets_and_sentence_vectors(checkpoint, tmp_path):
+    source = tmp_path / "input.txt"
+    source.write_text("\n".join(LINES[:2]) + "\n", encoding="utf-8")
+    out = tmp_path / "features"
+    assert main(_flags(checkpoint, source, out, "--format=npy", "--noprogress")) == 0
+    vectors = np.load(out / "token_vectors.npy")
+    offsets = np.load(out / "token_offsets.npy")
+    starts = np.load(out / "line_starts.npy")
+    tokens_0, expected_0 = _reference(checkpoint, LINES[0])
+    np.testing.assert_allclose(vectors[starts[0] : starts[1]], expected_0, atol=1e-5)
+    for (s, e), token in zip(offsets[1 : starts[1] - 1], tokens_0[1:-1], strict=True):
+        assert LINES[0][s:e] == token
+    pooled = tmp_path / "pooled"
+    assert (
+        main(_flags(checkpoint, source, pooled, "--format=npy", "--pooling=mean", "--noprogress"))
+        == 0
+    )
+    sentences = np.load(pooled / "sentence_vectors.npy")
+    assert sentences.shape == (2, 2 * 64)
+    np.testing.assert_allclose(sentences[0], expected_0.mean(0).reshape(-1), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--layers=-1,x"], "comma-separated integers"),
+        (["--layers=-7"], "from -2 to 1"),
+    ],
+)
+def test_bad_flags(checkpoint, tmp_path, capsys, extra, message):
+    source = tmp_path / "input.txt"
+    source.write_text("テスト\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    out.write_text("earlier results\n")
+    assert main(_flags(checkpoint, source, out, *extra)) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert out.read_text() == "earlier results\n"
+
+
+def test_not_utf8_input_names_the_line(checkpoint, tmp_path, capsys):
+    source = tmp_path / "input.txt"
+    source.write_bytes("一行目\n".encode() + "二行目\n".encode("cp932"))
+    assert main(_flags(checkpoint, source, tmp_path / "o.jsonl")) == 2
+    assert "line 2" in capsys.readouterr().err
+
+
+def test_format_rounded_is_pythons_round_and_repr():
+    rng = np.random.default_rng(0)
+    values = np.concatenate(
+        [rng.standard_normal(20000) * scale for scale in (1e-6, 1e-5, 1e-3, 1, 30, 1e5)]
+        + [np.array([0.0, -0.0, -1e-7, 5e-7, 0.0078125, 9.99995e-5, 1e-4, 12.5])]
+    ).astype(np.float32)
+    text, ends = format_rounded(values)
+    assert "[" + text[:-2].decode() + "]" == json.dumps([round(float(v), 6) for v in values])
+    assert ends[-1] == len(text)
