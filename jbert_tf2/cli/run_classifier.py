@@ -11,7 +11,6 @@ after a kill), the fine-tuned model is saved as ``output_dir/model`` (a model di
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -21,11 +20,10 @@ from jbert_tf2.cli.common import (
     add_bool,
     add_model_flags,
     atomic_write_text,
-    non_negative_float,
-    positive_int,
     resolve_model_dir,
     run_command,
 )
+from jbert_tf2.cli.fine_tune import add_training_flags, fine_tune, load_finetuned
 from jbert_tf2.errors import JbertError
 
 PROG = "jbert-run-classifier"
@@ -41,46 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--task_name", help="cola, mnli, mrpc, xnli, livedoor or tsv")
     parser.add_argument("--output_dir", help="where checkpoints and results are written")
     add_model_flags(parser)
-    parser.add_argument("--max_seq_length", type=positive_int("max_seq_length"), default=128)
-    add_bool(parser, "do_train", False, "run training")
-    add_bool(parser, "do_eval", False, "evaluate on the dev set")
-    add_bool(parser, "do_predict", False, "predict the test set")
-    parser.add_argument("--train_batch_size", type=positive_int("train_batch_size"), default=32)
-    parser.add_argument("--eval_batch_size", type=positive_int("eval_batch_size"), default=8)
-    parser.add_argument("--predict_batch_size", type=positive_int("predict_batch_size"), default=8)
-    parser.add_argument("--learning_rate", type=non_negative_float("learning_rate"), default=5e-5)
-    parser.add_argument(
-        "--num_train_epochs", type=non_negative_float("num_train_epochs"), default=3.0
-    )
-    parser.add_argument(
-        "--warmup_proportion", type=non_negative_float("warmup_proportion", 1.0), default=0.1
-    )
-    parser.add_argument(
-        "--save_checkpoints_steps", type=positive_int("save_checkpoints_steps"), default=1000
-    )
-    parser.add_argument(
-        "--iterations_per_loop",
-        type=positive_int("iterations_per_loop"),
-        default=1000,
-        help="accepted for compatibility (TPUEstimator's loop size); not needed on TF2",
-    )
-    add_bool(parser, "use_tpu", False, "train on a TPU (TPUStrategy)")
-    parser.add_argument("--tpu_name", help="TPU name or grpc:// address")
-    parser.add_argument("--tpu_zone", help="accepted for compatibility (GCE zone of the TPU)")
-    parser.add_argument("--gcp_project", help="accepted for compatibility (GCP project)")
-    parser.add_argument("--master", help="accepted for compatibility (TensorFlow master URL)")
-    parser.add_argument("--num_tpu_cores", type=positive_int("num_tpu_cores"), default=8)
-    parser.add_argument(
-        "--strategy",
-        default=None,
-        help="auto, tpu[:NAME], mirrored, multiworker or cpu (default: tpu with --use_tpu, else "
-        "auto)",
-    )
-    parser.add_argument(
-        "--mixed_precision", choices=("float16", "bfloat16"), help="mixed-precision training"
-    )
+    add_training_flags(parser, learning_rate=5e-5)
     add_bool(parser, "multi_label", False, "several labels per text (sigmoid; tsv task)")
-    parser.add_argument("--seed", type=int, default=12345, help="shuffling and dropout seed")
     return parser
 
 
@@ -97,14 +57,6 @@ def check_args(args: argparse.Namespace) -> None:
         raise JbertError(f"--output_dir={output}: exists and is not a directory")
 
 
-def strategy_spec(args: argparse.Namespace) -> str:
-    if args.strategy:
-        return args.strategy
-    if args.use_tpu:
-        return f"tpu:{args.tpu_name}" if args.tpu_name else "tpu"
-    return "auto"
-
-
 def task_class(multi_label: bool):
     from jbert_tf2.tasks import MultiLabelClassifier, SequenceClassifier
 
@@ -112,75 +64,12 @@ def task_class(multi_label: bool):
 
 
 def train(args, model_dir: Path, labels: list[str], train_examples, dev_examples):
-    """Fine-tune in the resumable Trainer for ``--num_train_epochs`` (fractions included: the
-    last epoch stops early, as Google's step count does), warmup ``--warmup_proportion``."""
-    from jbert_tf2.data.pipeline import make_dataset, steps_per_epoch
-    from jbert_tf2.training import Trainer, create_optimizer
-
     cls = task_class(args.multi_label)
-    probe = cls.from_pretrained(model_dir, labels=labels, max_seq_length=args.max_seq_length)
-    train_features = probe.features(train_examples)
-    per_epoch = steps_per_epoch(train_features, args.train_batch_size, args.max_seq_length)
-    num_train_steps = int(per_epoch * args.num_train_epochs)
-    if num_train_steps < 1:
-        raise JbertError(
-            f"{len(train_examples)} training examples at --train_batch_size="
-            f"{args.train_batch_size} and --num_train_epochs={args.num_train_epochs} make no "
-            "training step; train longer or on more data"
-        )
-    num_warmup_steps = int(num_train_steps * args.warmup_proportion)
-
-    def model_fn():
-        model = cls.from_pretrained(model_dir, labels=labels, max_seq_length=args.max_seq_length)
-        model.compile(
-            optimizer=create_optimizer(args.learning_rate, num_train_steps, num_warmup_steps)
-        )
-        return model
-
-    def train_data(epoch: int):
-        dataset = make_dataset(
-            train_features,
-            args.train_batch_size,
-            shuffle=True,
-            seed=args.seed,
-            epoch=epoch,
-            max_seq_length=args.max_seq_length,
-        )
-        remaining = num_train_steps - epoch * per_epoch
-        return dataset.take(remaining) if remaining < per_epoch else dataset
-
-    eval_data = probe.dataset(dev_examples, args.eval_batch_size) if dev_examples else None
-    print(
-        f"***** Running training *****\n  Num examples = {len(train_examples)}\n"
-        f"  Batch size = {args.train_batch_size}\n  Num steps = {num_train_steps}"
-    )
-    trainer = Trainer(
-        model_fn,
-        args.output_dir,
-        strategy=strategy_spec(args),
-        mixed_precision=args.mixed_precision,
-        epochs=math.ceil(num_train_steps / per_epoch),
-        checkpoint_every_steps=args.save_checkpoints_steps,
-        monitor="val_loss" if eval_data is not None else "loss",
-        seed=args.seed,
-    )
-    trainer.fit(train_data, eval_data)
-    trainer.model.save_pretrained(Path(args.output_dir) / "model", overwrite=True)
-    return trainer.model, num_train_steps
-
-
-def load_finetuned(args, model_dir: Path, labels: list[str] | None):
-    """The model to evaluate / predict without training: this run's earlier result, or a
-    fine-tuned --init_checkpoint."""
-    from jbert_tf2.tasks.base import read_task_file
-
-    cls = task_class(args.multi_label)
-    for candidate in (Path(args.output_dir) / "model", model_dir):
-        if read_task_file(candidate) is not None:
-            return cls.from_pretrained(candidate, max_seq_length=args.max_seq_length)
-    raise JbertError(
-        f"nothing fine-tuned to evaluate: {Path(args.output_dir) / 'model'} does not exist and "
-        f"--init_checkpoint={args.init_checkpoint} is a pretrained model; add --do_train=true"
+    return fine_tune(
+        args,
+        lambda: cls.from_pretrained(model_dir, labels=labels, max_seq_length=args.max_seq_length),
+        train_examples,
+        dev_examples,
     )
 
 
@@ -251,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         labels = processor.labels(train_examples)
         model, global_step = train(args, model_dir, labels, train_examples, dev_examples)
     else:
-        model = load_finetuned(args, model_dir, None)
+        model = load_finetuned(args, task_class(args.multi_label), model_dir)
     if args.do_eval:
         result = evaluate(args, model, dev_examples, global_step)
         print("***** Eval results *****")

@@ -1,0 +1,90 @@
+"""jbert-run-ner: BIO files in, a BIOES tagger trained, span scores and entity predictions out."""
+
+import json
+
+import pytest
+import task_fixtures as tf_
+
+import jbert_tf2
+from jbert_tf2.cli.run_ner import main
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ckpt")
+    tf_.make_model_dir(root)
+    return root
+
+
+def _write_bio(path, sentences, with_text=True):
+    lines = []
+    for s in sentences:
+        if with_text:
+            lines.append(f"# text = {s.text}")
+        lines += [f"{w}\t{t}" for w, t in zip(s.words, s.tags, strict=True)]
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_train_evaluate_predict(checkpoint, tmp_path, capsys):
+    tok = jbert_tf2.load_tokenizer(checkpoint / "model")
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_bio(data / "train.bio", tf_.tagged_sentences(tok, 300, seed=7))
+    _write_bio(data / "dev.bio", tf_.tagged_sentences(tok, 40, seed=8))
+    test = tf_.tagged_sentences(tok, 20, seed=9)
+    _write_bio(data / "test.bio", test)
+    ckpt = checkpoint / "ckpt"
+    out = tmp_path / "out"
+    argv = [
+        f"--data_dir={data}",
+        f"--output_dir={out}",
+        f"--init_checkpoint={ckpt / 'model.ckpt-10'}",
+        f"--vocab_file={ckpt / 'vocab.txt'}",
+        "--tokenizer=mecab-character",
+        "--do_lower_case=false",
+        "--do_train",
+        "--do_eval",
+        "--do_predict",
+        "--max_seq_length=64",
+        "--train_batch_size=16",
+        "--learning_rate=3e-4",
+        "--num_train_epochs=8",
+        "--tagging_scheme=bioes",
+    ]
+    assert main(argv) == 0, capsys.readouterr().err
+    results = dict(
+        line.split(" = ") for line in (out / "eval_results.txt").read_text().splitlines()
+    )
+    assert float(results["eval_f1"]) >= 0.9
+    assert {"eval_f1_ORG", "eval_f1_PSN", "eval_f1_LOC", "eval_loss", "global_step"} <= set(results)
+    assert json.loads((out / "model" / "task.json").read_text())["options"]["scheme"] == "BIOES"
+    predictions = [
+        json.loads(line) for line in (out / "test_predictions.jsonl").read_text().splitlines()
+    ]
+    assert len(predictions) == len(test)
+    for record, sentence in zip(predictions, test, strict=True):
+        assert record["text"] == sentence.text
+        for entity in record["entities"]:
+            assert sentence.text[entity["start"] : entity["end"]] == entity["text"]
+    assert any(
+        e["text"] == "三代目 J SOUL BROTHERS" for r in predictions for e in r["entities"]
+    ) or not any("三代目" in s.text for s in test)
+    assert (out / "test_results.txt").is_file()
+
+
+def test_malformed_bio_names_file_and_line(checkpoint, tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.bio").write_text("東京\tB-LOC\n駅\tX-LOC\n\n", encoding="utf-8")
+    argv = [
+        f"--data_dir={data}",
+        f"--output_dir={tmp_path / 'out'}",
+        "--do_train",
+        f"--init_checkpoint={checkpoint / 'model'}",
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "train.bio" in err and "line 2" in err and "Traceback" not in err
