@@ -152,3 +152,40 @@ def tagged_sentences(tokenizer, n: int, seed: int) -> list[TaggedSentence]:
         words = [text[s:e] for s, e in spans]
         sentences.append(TaggedSentence(words, tags, text, list(spans), f"synthetic:{k + 1}"))
     return sentences
+
+
+def write_electra_checkpoint(
+    model_dir: Path, hidden: int = 64, layers: int = 2, seed: int = 0
+) -> list[str]:
+    """An ELECTRA-small-like discriminator checkpoint (random weights, embedding size half the
+    hidden size, no config file: sizes come from the shapes) in ``model_dir``; returns the
+    vocabulary to write beside it."""
+    import jbert_tf2
+    from jbert_tf2.checkpoint.tf1 import write_tf1_checkpoint
+
+    tokens = vocabulary()
+    config = jbert_tf2.BertConfig(
+        vocab_size=len(tokens),
+        hidden_size=hidden,
+        embedding_size=hidden // 2,
+        num_hidden_layers=layers,
+        num_attention_heads=hidden // 64 or 1,
+        intermediate_size=hidden * 4,
+        max_position_embeddings=512,
+        model_type="electra",
+        hidden_act="gelu",
+    )
+    shapes = {
+        n: tuple(v.shape)
+        for n, v in jbert_tf2.ElectraDiscriminator(config).canonical_weights().items()
+    }
+    rng = np.random.default_rng(seed)
+    weights = {
+        n: np.ones(s, np.float32)
+        if n.endswith("gamma")
+        else (rng.standard_normal(s) * 0.02).astype(np.float32)
+        for n, s in shapes.items()
+    }
+    model_dir.mkdir(parents=True, exist_ok=True)
+    write_tf1_checkpoint(weights, model_dir / "model.ckpt-1000")
+    return tokens

@@ -91,7 +91,13 @@ def fine_tune(args: argparse.Namespace, build: Callable, train_items, dev_items)
     def model_fn():
         model = build()
         model.compile(
-            optimizer=create_optimizer(args.learning_rate, num_train_steps, num_warmup_steps)
+            optimizer=create_optimizer(
+                args.learning_rate,
+                num_train_steps,
+                num_warmup_steps,
+                weight_decay=getattr(args, "weight_decay", 0.01),
+                layerwise_lr_decay=getattr(args, "layerwise_lr_decay", None),
+            )
         )
         return model
 

@@ -1,5 +1,6 @@
 """run_classifier's ``--task_name`` data layouts: Google's processors (CoLA, MNLI, MRPC, XNLI),
-yoheikikuta's ``livedoor`` and a general ``tsv``, reading the same files from ``--data_dir``.
+the GLUE tasks ELECTRA adds (SST, QQP, QNLI, RTE), yoheikikuta's ``livedoor`` and a general
+``tsv``, reading the same files from ``--data_dir``.
 
 Each processor gives the train / dev / test examples and the label list, with the columns and
 quirks of the original (Google's TSVs are read with no quote character, as its ``_read_tsv``
@@ -144,6 +145,48 @@ class XnliProcessor(Processor):
     fixed_labels = NLI_LABELS
 
 
+class SstProcessor(Processor):
+    """GLUE SST-2 (as ELECTRA reads it): header, ``sentence`` and ``label`` columns."""
+
+    name = "sst"
+    layouts = {
+        "train": Layout("train.tsv", "sentence", label="label"),
+        "dev": Layout("dev.tsv", "sentence", label="label"),
+        "test": Layout("test.tsv", "sentence", label=None),
+    }
+    fixed_labels = ["0", "1"]
+
+
+class QqpProcessor(Processor):
+    """GLUE QQP: question1 / question2 in columns 3 / 4, is_duplicate in 5 (test: 1 / 2)."""
+
+    name = "qqp"
+    layouts = {
+        "train": Layout("train.tsv", 3, 4, 5),
+        "dev": Layout("dev.tsv", 3, 4, 5),
+        "test": Layout("test.tsv", 1, 2),
+    }
+    fixed_labels = ["0", "1"]
+
+
+class QnliProcessor(Processor):
+    """GLUE QNLI: index, question, sentence, label (entailment / not_entailment)."""
+
+    name = "qnli"
+    layouts = {
+        "train": Layout("train.tsv", 1, 2, -1),
+        "dev": Layout("dev.tsv", 1, 2, -1),
+        "test": Layout("test.tsv", 1, 2),
+    }
+    fixed_labels = ["entailment", "not_entailment"]
+
+
+class RteProcessor(QnliProcessor):
+    """GLUE RTE: the same layout as QNLI."""
+
+    name = "rte"
+
+
 class LivedoorProcessor(Processor):
     """yoheikikuta/bert-japanese's livedoor TSVs: header, text in column 0, label in 1."""
 
@@ -170,6 +213,10 @@ PROCESSORS = {
     "mnli": MnliProcessor,
     "mrpc": MrpcProcessor,
     "xnli": XnliProcessor,
+    "sst": SstProcessor,
+    "qqp": QqpProcessor,
+    "qnli": QnliProcessor,
+    "rte": RteProcessor,
     "livedoor": LivedoorProcessor,
     "tsv": TsvProcessor,
 }

@@ -1,0 +1,215 @@
+"""``python -m jbert_tf2.run_finetuning``: google-research/electra's run_finetuning.py on TF2.
+
+ELECTRA's command line and directory layout::
+
+    python -m jbert_tf2.run_finetuning --data-dir DATA --model-name electra_small \\
+        --hparams '{"model_size": "small", "task_names": ["mrpc"]}'
+
+    DATA/vocab.txt                          (or models/NAME/vocab.txt, or "vocab_file")
+    DATA/models/NAME/                       the pretrained TF1 checkpoint ('checkpoint' file)
+    DATA/finetuning_data/TASK/{train,dev,test}.tsv   (ner: train.bio etc., CoNLL / BIO)
+
+Each task of ``task_names`` is fine-tuned with ELECTRA's defaults (learning rate 1e-4,
+layer-wise decay 0.8, 3 epochs, batch 32, warmup 10%, weight decay 0.01) unless ``--hparams``
+(JSON, or a .json file) overrides them; classification tasks run as ``jbert-run-classifier``
+does, ``ner`` as ``jbert-run-ner`` (BIO in, BIOES inside, first sub-token labelled). Models go
+to ``DATA/models/NAME/finetuning_models/TASK_model``, scores to
+``DATA/models/NAME/results/TASK_results.txt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from jbert_tf2.cli.common import atomic_write_text, run_command
+from jbert_tf2.errors import JbertError
+
+PROG = "jbert-run-finetuning"
+DEFAULTS = {
+    "model_size": "small",
+    "task_names": ["chunk"],
+    "learning_rate": 1e-4,
+    "layerwise_lr_decay": 0.8,
+    "num_train_epochs": 3.0,
+    "max_seq_length": 128,
+    "train_batch_size": 32,
+    "eval_batch_size": 32,
+    "predict_batch_size": 32,
+    "warmup_proportion": 0.1,
+    "weight_decay_rate": 0.01,
+    "do_lower_case": True,
+    "do_train": True,
+    "do_eval": True,
+    "write_test_outputs": False,
+    "num_trials": 1,
+    "vocab_file": None,
+    "vocab_size": None,
+    "init_checkpoint": None,
+    "tokenizer": None,
+    "use_tpu": False,
+    "tpu_name": None,
+    "save_checkpoints_steps": 1000000,
+}
+IGNORED = {
+    "model_hparam_overrides",
+    "num_tpu_cores",
+    "iterations_per_loop",
+    "gcp_project",
+    "tpu_zone",
+    "tpu_job_name",
+    "debug",
+    "log_examples",
+    "results_txt",
+    "results_pkl",
+    "keep_all_models",
+    "embedding_size",
+    "double_unordered",
+    "num_train_steps",
+    "use_tfrecords_if_existing",
+    "preprocessed_data_dir",
+    "qa_max_answer_length",
+}
+TAGGING_TASKS = ("ner", "chunk")  # chunk: CoNLL-2000 files, the tag in the last column
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Fine-tune an ELECTRA model with run_finetuning.py's arguments."
+    )
+    parser.add_argument(
+        "--data-dir",
+        "--data_dir",
+        dest="data_dir",
+        required=True,
+        help="location of data files, models and results",
+    )
+    parser.add_argument(
+        "--model-name",
+        "--model_name",
+        dest="model_name",
+        required=True,
+        help="the model's name under DATA_DIR/models",
+    )
+    parser.add_argument(
+        "--hparams", default="{}", help="JSON dict of hyperparameters, or a .json file holding one"
+    )
+    return parser
+
+
+def read_hparams(text: str) -> dict:
+    source = "--hparams"
+    if text.strip().endswith(".json") and not text.strip().startswith("{"):
+        path = Path(text.strip())
+        if not path.is_file():
+            raise JbertError(f"--hparams={text}: no such file")
+        source, text = str(path), path.read_text(encoding="utf-8")
+    try:
+        given = json.loads(text)
+    except ValueError as exc:
+        raise JbertError(f"{source}: not valid JSON ({exc})") from None
+    if not isinstance(given, dict):
+        raise JbertError(f'{source}: expected a JSON object like {{"task_names": ["mrpc"]}}')
+    unknown = set(given) - set(DEFAULTS) - IGNORED
+    if unknown:
+        raise JbertError(
+            f"{source}: unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}"
+        )
+    hparams = {**DEFAULTS, **{k: v for k, v in given.items() if k in DEFAULTS}}
+    if isinstance(hparams["task_names"], str):
+        hparams["task_names"] = [hparams["task_names"]]
+    return hparams
+
+
+def _flag(name: str, value) -> str:
+    if isinstance(value, bool):
+        return f"--{name}={'true' if value else 'false'}"
+    return f"--{name}={value}"
+
+
+def task_argv(hparams: dict, data_dir: Path, model_name: str, task: str) -> list[str]:
+    """The run_classifier / run_ner command line that does what ELECTRA does for ``task``."""
+    model_dir = data_dir / "models" / model_name
+    vocab = hparams["vocab_file"] or next(
+        (str(p) for p in (data_dir / "vocab.txt", model_dir / "vocab.txt") if p.is_file()), None
+    )
+    argv = [
+        _flag("init_checkpoint", hparams["init_checkpoint"] or model_dir),
+        _flag("output_dir", model_dir / "finetuning_models" / f"{task}_model"),
+        _flag("do_lower_case", bool(hparams["do_lower_case"])),
+        _flag("do_train", bool(hparams["do_train"])),
+        _flag("do_eval", bool(hparams["do_eval"])),
+        _flag("do_predict", bool(hparams["write_test_outputs"])),
+        _flag("use_tpu", bool(hparams["use_tpu"])),
+    ]
+    if vocab:
+        argv.append(_flag("vocab_file", vocab))
+    if hparams["tokenizer"]:
+        argv.append(_flag("tokenizer", hparams["tokenizer"]))
+    if hparams["tpu_name"]:
+        argv.append(_flag("tpu_name", hparams["tpu_name"]))
+    for key in (
+        "learning_rate",
+        "num_train_epochs",
+        "max_seq_length",
+        "train_batch_size",
+        "eval_batch_size",
+        "predict_batch_size",
+        "warmup_proportion",
+        "save_checkpoints_steps",
+    ):
+        argv.append(_flag(key, hparams[key]))
+    task_data = data_dir / "finetuning_data" / task
+    if task in TAGGING_TASKS:
+        argv += [_flag("data_dir", task_data), "--tagging_scheme=BIOES"]
+    else:
+        argv += [_flag("data_dir", task_data), _flag("task_name", task)]
+    return argv
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_command(PROG, lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> int:
+    from jbert_tf2.cli import run_classifier, run_ner
+
+    data_dir = Path(args.data_dir)
+    if not data_dir.is_dir():
+        raise JbertError(f"--data-dir={data_dir}: no such directory")
+    hparams = read_hparams(args.hparams)
+    if not (data_dir / "models" / args.model_name).exists() and not hparams["init_checkpoint"]:
+        raise JbertError(
+            f"{data_dir / 'models' / args.model_name}: not found; put the pretrained checkpoint "
+            'there (ELECTRA\'s layout) or set "init_checkpoint" in --hparams'
+        )
+    from jbert_tf2.data.processors import PROCESSORS
+
+    known = [*PROCESSORS, *TAGGING_TASKS]
+    unknown = [t for t in hparams["task_names"] if t not in known]
+    if unknown:
+        raise JbertError(f"--hparams task_names: unknown task {unknown[0]!r}; one of {known}")
+    if hparams["num_trials"] != 1:
+        print(f"{PROG}: num_trials={hparams['num_trials']}: running one trial per task")
+    results_dir = data_dir / "models" / args.model_name / "results"
+    for task in hparams["task_names"]:
+        command = run_ner if task in TAGGING_TASKS else run_classifier
+        task_args = command.build_parser().parse_args(
+            task_argv(hparams, data_dir, args.model_name, task)
+        )
+        task_args.layerwise_lr_decay = hparams["layerwise_lr_decay"]
+        task_args.weight_decay = hparams["weight_decay_rate"]
+        command.run(task_args)
+        results = Path(task_args.output_dir) / "eval_results.txt"
+        if results.is_file():
+            results_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(results_dir / f"{task}_results.txt", results.read_text())
+            print(f"{PROG}: {task} results in {results_dir / f'{task}_results.txt'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
