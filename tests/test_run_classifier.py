@@ -131,10 +131,28 @@ def test_bad_flags_give_one_message_and_status_2(checkpoint, tmp_path, capsys, f
 
 def test_unknown_label_in_data_names_file_and_line(checkpoint, tmp_path, capsys):
     data = _livedoor_dir(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "eval_results.txt").write_text("eval_accuracy = 0.93\n")  # an earlier run's result
     lines = (data / "train.tsv").read_text(encoding="utf-8").splitlines()
     lines[5] = "なにかの記事\tnot-a-category"
     (data / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    status = main(_flags(checkpoint, data, tmp_path / "out", "--do_train"))
+    status = main(_flags(checkpoint, data, out, "--do_train", "--do_eval"))
     err = capsys.readouterr().err
     assert status == 2
     assert "train.tsv" in err and "line 6" in err and "not-a-category" in err
+    assert (out / "eval_results.txt").read_text() == "eval_accuracy = 0.93\n"
+
+
+def test_output_dir_converted_from_another_checkpoint_is_refused(checkpoint, tmp_path, capsys):
+    data = _livedoor_dir(tmp_path)
+    out = tmp_path / "out"
+    flags = _flags(checkpoint, data, out, "--do_train", "--num_train_epochs=0.1")
+    assert main(flags) == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    for path in checkpoint.iterdir():
+        (other / path.name).write_bytes(path.read_bytes())
+    moved = [f.replace(f"{checkpoint}", f"{other}") for f in flags]
+    assert main(moved) == 2
+    assert "use a new --output_dir" in capsys.readouterr().err

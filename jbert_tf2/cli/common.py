@@ -128,7 +128,14 @@ def resolve_model_dir(args: argparse.Namespace, work_dir: Path, quiet: bool = Fa
     source = Path(args.init_checkpoint)
     if is_model_dir(source):
         return source
+    marker = work_dir.with_name(work_dir.name + ".source")
     if is_model_dir(work_dir):
+        earlier = marker.read_text(encoding="utf-8").strip() if marker.is_file() else "?"
+        if earlier != str(source.resolve()):
+            raise JbertError(
+                f"{work_dir}: holds a model converted from {earlier}, not from "
+                f"--init_checkpoint={source}; use a new --output_dir"
+            )
         if not quiet:
             print(f"using {work_dir} (converted from {source} by an earlier run)")
         return work_dir
@@ -153,6 +160,7 @@ def resolve_model_dir(args: argparse.Namespace, work_dir: Path, quiet: bool = Fa
         do_lower_case=lower,
         mecab_dic=args.mecab_dic,
     )
+    marker.write_text(str(source.resolve()) + "\n", encoding="utf-8")
     if not quiet:
         print(report.format())
     return work_dir
