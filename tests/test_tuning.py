@@ -1,0 +1,116 @@
+"""keras-tuner search over a task: every trial completes and the best model reloads."""
+
+import keras_tuner
+import numpy as np
+import pytest
+import task_fixtures as tf_
+
+from jbert_tf2.errors import JbertError
+from jbert_tf2.tasks import SequenceClassifier
+from jbert_tf2.tuning import TaskHyperModel, check_trials
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return tf_.make_model_dir(tmp_path_factory.mktemp("tiny"))
+
+
+def test_random_search_completes_every_trial_and_reloads_the_best(model_dir, tmp_path):
+    labels = sorted(tf_.TOPICS)
+    hypermodel = TaskHyperModel(
+        SequenceClassifier,
+        model_dir,
+        labels,
+        max_seq_length=48,
+        space={
+            "learning_rate": [1e-4, 3e-4],
+            "batch_size": 16,
+            "epochs": 2,
+            "warmup_proportion": 0.1,
+        },
+    )
+    tuner = keras_tuner.RandomSearch(
+        hypermodel,
+        objective="val_accuracy",
+        max_trials=2,
+        directory=tmp_path,
+        project_name="topics",
+        seed=0,
+    )
+    train, dev = tf_.topic_examples(96, seed=1), tf_.topic_examples(32, seed=2)
+    tuner.search(train, validation_data=dev)
+    check_trials(tuner)
+    trials = tuner.oracle.get_best_trials(2)
+    assert len(trials) == 2 and {t.status for t in trials} == {"COMPLETED"}
+    learning_rates = {t.hyperparameters.get("learning_rate") for t in trials}
+    assert learning_rates == {1e-4, 3e-4}
+    best = tuner.get_best_models(1)[0]
+    assert isinstance(best, SequenceClassifier) and best.labels == labels
+    data = best.dataset(dev, 32)
+    accuracy = best.evaluate(data, verbose=0, return_dict=True)["accuracy"]
+    assert accuracy == pytest.approx(trials[0].score, abs=1e-6)
+    assert np.isfinite(best.predict_proba([dev[0].text])).all()
+
+
+def test_unknown_hyperparameter_is_refused(model_dir):
+    with pytest.raises(JbertError, match="unknown hyperparameters"):
+        TaskHyperModel(SequenceClassifier, model_dir, ["a"], space={"lr": 1e-4})
+
+
+def test_failed_trials_raise(model_dir, tmp_path):
+    hypermodel = TaskHyperModel(
+        SequenceClassifier,
+        model_dir,
+        ["sports", "it", "food"],
+        max_seq_length=32,
+        space={"epochs": 1, "batch_size": 8},
+    )
+    tuner = keras_tuner.RandomSearch(
+        hypermodel,
+        objective="val_loss",
+        max_trials=1,
+        directory=tmp_path,
+        project_name="bad",
+        max_consecutive_failed_trials=1,
+    )
+    with pytest.raises(Exception):  # noqa: B017  keras-tuner re-raises after the last failure
+        bad_dev = [tf_.TextExample("料理の話", None, "not-a-label")]
+        tuner.search(tf_.topic_examples(8, 1), validation_data=bad_dev)
+    with pytest.raises(JbertError, match="did not complete"):
+        check_trials(tuner)
+
+
+def test_jbert_tune_command(model_dir, tmp_path, capsys):
+    import csv
+    import json
+
+    from jbert_tf2.cli.tune import main
+    from jbert_tf2.tasks import load_task
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for split, n, seed in (("train", 96, 1), ("dev", 32, 2)):
+        with open(data / f"{split}.tsv", "w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+            writer.writerow(["text", "label"])
+            writer.writerows([e.text, e.label] for e in tf_.topic_examples(n, seed))
+    out = tmp_path / "out"
+    argv = [
+        "--task_name=tsv",
+        f"--data_dir={data}",
+        f"--init_checkpoint={model_dir}",
+        f"--output_dir={out}",
+        "--max_seq_length=48",
+        "--tuner=random",
+        "--max_trials=2",
+        '--space={"learning_rate": [1e-4, 3e-4], "batch_size": 16, "epochs": 1}',
+    ]
+    assert main(argv) == 0, capsys.readouterr().err
+    trials = json.loads((out / "trials.json").read_text())
+    assert len(trials) == 2 and all(t["status"] == "COMPLETED" for t in trials)
+    best = load_task(out / "best_model")
+    assert best.labels == sorted(tf_.TOPICS) and best.tokenizer is not None
+    assert set(json.loads((out / "best_hyperparameters.json").read_text())) >= {"learning_rate"}
+    assert main([*argv[:-1], "--space={not json"]) == 2
