@@ -118,6 +118,20 @@ LABELS = {
     "hf": "HF `BertModel` + `BertJapaneseTokenizer`, file order, `json.dumps`",
     "hf-sorted": "the same, batches sorted by length within 2,048-line chunks",
 }
+PHASES = [
+    "import jbert_tf2.cli",
+    "convert the TF1 checkpoint",
+    "load tokenizer + model",
+    "count input lines",
+    "tokenize",
+    "model (Extractor.run)",
+    "model: calls that compiled",
+    "model: cached calls",
+    "JSON lines (json_line)",
+    "  of which format_rounded",
+    "write",
+    "main()",
+]
 VERSIONED = [
     "jbert-tf2",
     "tensorflow",
@@ -338,6 +352,8 @@ def hf_worker(args) -> dict:
 def profile_worker(args) -> dict:
     """jbert-extract-features in-process, its phases timed by wrapping the functions it calls."""
     started = time.perf_counter()
+    import numpy as np
+
     import jbert_tf2.cli.extract_features as cli
     import jbert_tf2.json_floats as json_floats
     from jbert_tf2.inference import CompiledPredictor
@@ -361,6 +377,15 @@ def profile_worker(args) -> dict:
     call = CompiledPredictor.__call__
 
     def predictor_call(self, inputs):
+        if args.worker == "jbert-profile-bucketed":
+            # What if the Extractor padded each batch to its length bucket (as CompiledPredictor
+            # expects) instead of to the batch's longest line: one program per bucket.
+            from jbert_tf2.inference import bucket
+
+            width = inputs["input_ids"].shape[1]
+            target = bucket(width, self.length_buckets)
+            if target > width:
+                inputs = {k: np.pad(v, [(0, 0), (0, target - width)]) for k, v in inputs.items()}
         traces = self.traces
         start = time.perf_counter()
         result = call(self, inputs)
@@ -428,7 +453,7 @@ def run_worker(args) -> None:
             result = setup_worker(args)
         elif args.worker in ("hf", "hf-sorted"):
             result = hf_worker(args)
-        elif args.worker == "jbert-profile":
+        elif args.worker in ("jbert-profile", "jbert-profile-bucketed"):
             result = profile_worker(args)
         else:
             raise ValueError(f"unknown worker {args.worker}")
@@ -485,9 +510,22 @@ def environment() -> dict:
     return env
 
 
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all processes), from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def launch(command: list[str], workdir: Path, timeout: float) -> dict:
-    """Run one subprocess to completion: wall seconds, CPU seconds, peak RSS, stdout, stderr."""
+    """Run one subprocess to completion: wall seconds, CPU seconds, peak RSS, the CPU seconds
+    other processes used meanwhile, stdout, stderr."""
     out_path, err_path = workdir / "stdout.log", workdir / "stderr.log"
+    busy = busy_seconds()
     with open(out_path, "w") as out, open(err_path, "w") as err:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err, env=environment(), cwd=ROOT)
@@ -504,9 +542,11 @@ def launch(command: list[str], workdir: Path, timeout: float) -> dict:
             time.sleep(0.05)
         wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status) if status != -1 else -9
+    cpu = usage.ru_utime + usage.ru_stime
     return {
         "wall": wall,
-        "cpu": usage.ru_utime + usage.ru_stime,
+        "cpu": cpu,
+        "other_cpu": max(0.0, busy_seconds() - busy - cpu),
         "max_rss_mb": usage.ru_maxrss / 1024,
         "status": process.returncode,
         "timed_out": status == -1,
@@ -594,13 +634,13 @@ def report(results: dict) -> str:
     best = min(best_hf, key=lambda r: r["seconds"] / r["lines"]) if best_hf else None
     lines = [
         "| contender | lines | seconds (wall) | lines/s | ratio vs HF | projected for "
-        f"{USER_LINES:,} lines | CPU s | peak RSS |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"{USER_LINES:,} lines | CPU s | peak RSS | other processes' CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in rows.items():
         label = f"`{name}`: {LABELS[name]}"
         if isinstance(r, str):
-            lines.append(f"| {label} | {r.replace('|', '/')[:200]} | | | | | | |")
+            lines.append(f"| {label} | {r.replace('|', '/')[:200]} | | | | | | | |")
             continue
         rate = r["lines"] / r["seconds"]
         ratio = ""
@@ -618,11 +658,13 @@ def report(results: dict) -> str:
             spread = f" ({min(r['all_seconds']):,.0f}–{max(r['all_seconds']):,.0f})"
         lines.append(
             f"| {label} | {r['lines']:,} | {fmt_seconds(r['seconds'])}{spread} | {rate:.2f} | "
-            f"{ratio} | {projected_text} | {r['cpu']:,.0f} | {r['max_rss_mb'] / 1024:.1f} GiB |"
+            f"{ratio} | {projected_text} | {r['cpu']:,.0f} | {r['max_rss_mb'] / 1024:.1f} GiB | "
+            f"{r['other_cpu']:,.0f} |"
         )
     lines.append("")
     lines.append(
-        "Ratio: lines/s over the best HF contender's lines/s (> 1: jbert_tf2 faster). "
+        "Ratio: lines/s over the best HF contender's lines/s (> 1: jbert_tf2 faster). Other "
+        "processes' CPU s: what the rest of the machine used during the run (noise). "
         f"Target: {USER_LINES:,} lines in <= {TARGET_SECONDS} s (the user's TF1 run: "
         f"{USER_TF1_SECONDS:,} s)."
     )
@@ -649,21 +691,43 @@ def report(results: dict) -> str:
         )
     profile = results.get("profile")
     if isinstance(profile, dict):
-        lines += ["", f"Phases of one in-process jbert_tf2 run ({profile['lines']:,} lines):", ""]
+        lines += [
+            "",
+            f"Phases of one in-process jbert_tf2 run ({profile['lines']:,} lines; other "
+            f"processes used {profile['other_cpu']:,.0f} CPU s meanwhile):",
+            "",
+        ]
         lines += ["| phase | seconds | share of main() |", "|---|---:|---:|"]
         total = profile["phases"].get("main()", 0.0) or 1.0
-        for phase, s in profile["phases"].items():
-            lines.append(f"| {phase} | {s:,.1f} | {100 * s / total:.0f}% |")
+        for phase in PHASES:
+            if phase in profile["phases"]:
+                s = profile["phases"][phase]
+                lines.append(f"| {phase} | {s:,.1f} | {100 * s / total:.0f}% |")
         compiles = profile["compiles"]
         lines.append("")
         lines.append(
-            f"XLA programs compiled: {len(compiles)} (shapes "
-            + ", ".join(f"{c['shape'][0]}x{c['shape'][1]}" for c in compiles[:40])
-            + (" ..." if len(compiles) > 40 else "")
-            + ")."
+            f"XLA programs compiled: {len(compiles)}, "
+            f"{sum(c['seconds'] for c in compiles):,.0f} s for those calls (batch x length: "
+            + ", ".join(f"{c['shape'][0]}x{c['shape'][1]}" for c in compiles[:60])
+            + (" ..." if len(compiles) > 60 else "")
+            + f"); {profile['counts'].get('model: cached calls', 0)} calls ran a cached program."
         )
     elif profile:
         lines += ["", f"Profile: {profile}"]
+    bucketed = results.get("profile_bucketed")
+    if isinstance(bucketed, dict):
+        phases = bucketed["phases"]
+        lines += [
+            "",
+            f"The same in-process run with each batch padded to its length bucket "
+            f"(16/32/64/128) before the model, {bucketed['lines']:,} lines: main() "
+            f"{phases.get('main()', 0):,.1f} s, model {phases.get('model (Extractor.run)', 0):,.1f}"
+            f" s ({len(bucketed['compiles'])} programs compiled, "
+            f"{phases.get('model: calls that compiled', 0):,.1f} s for those calls; cached calls "
+            f"{phases.get('model: cached calls', 0):,.1f} s).",
+        ]
+    elif bucketed:
+        lines += ["", f"Bucketed profile: {bucketed}"]
     lines += [
         "",
         f"- date: {results['date']}",
@@ -719,7 +783,7 @@ def run_benchmark(args) -> dict:
         for name in names:
             source = inputs[name]
             count = len(source.read_text(encoding="utf-8").splitlines())
-            walls, cpus, rss, failure = [], [], [], None
+            walls, cpus, rss, others, failure = [], [], [], [], None
             for run in range(args.runs):
                 target = workdir / f"{name}.jsonl"
                 done = launch(worker_command(name, workdir, source, target), workdir, args.timeout)
@@ -730,6 +794,7 @@ def run_benchmark(args) -> dict:
                 walls.append(done["wall"])
                 cpus.append(done["cpu"])
                 rss.append(done["max_rss_mb"])
+                others.append(done["other_cpu"])
                 print(f"{name} run {run + 1}: {count} lines in {done['wall']:.1f} s", flush=True)
                 if run == 0:
                     heads[name] = first_lines(target, args.check_lines)
@@ -741,27 +806,35 @@ def run_benchmark(args) -> dict:
                 "all_seconds": walls,
                 "cpu": statistics.median(cpus),
                 "max_rss_mb": max(rss),
+                "other_cpu": max(others),
             }
-        if "jbert" in heads:
-            results["checks"] = {
-                n: compare(heads["jbert"], h) for n, h in heads.items() if n != "jbert"
-            }
-        if args.profile:
+        profiles = {"profile": "jbert-profile"} if args.profile else {}
+        if args.profile_bucketed:
+            profiles["profile_bucketed"] = "jbert-profile-bucketed"
+        for key, worker in profiles.items():
             lines_profile = args.profile_lines or len(lines)
             source = workdir / "input.txt"
             if lines_profile < len(lines):
                 source = workdir / "input_profile.txt"
                 source.write_text("\n".join(lines[:lines_profile]) + "\n", encoding="utf-8")
             target = workdir / "profile.jsonl"
-            command = [sys.executable, str(SCRIPT), "--worker", "jbert-profile"]
+            command = [sys.executable, str(SCRIPT), "--worker", worker]
             command += ["--workdir", str(workdir), "--input", str(source), "--output", str(target)]
             done = launch(command, workdir, args.timeout)
             profile = parse_result(done)
             if isinstance(profile, dict):
                 profile["lines"] = lines_profile
                 profile["wall"] = round(done["wall"], 1)
-            results["profile"] = profile
+                profile["other_cpu"] = round(done["other_cpu"], 1)
+                print(f"{worker}: {lines_profile} lines in {done['wall']:.1f} s", flush=True)
+            results[key] = profile
+            if target.exists():
+                heads[worker] = first_lines(target, args.check_lines)
             target.unlink(missing_ok=True)
+        if "jbert" in heads:
+            results["checks"] = {
+                n: compare(heads["jbert"], h) for n, h in heads.items() if n != "jbert"
+            }
     finally:
         if own and not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -776,6 +849,11 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", type=int, default=1, help="timed runs per contender (median)")
     parser.add_argument("--only", type=lambda s: s.split(","), help="comma-separated contenders")
     parser.add_argument("--profile", action="store_true", help="also time jbert_tf2's phases")
+    parser.add_argument(
+        "--profile-bucketed",
+        action="store_true",
+        help="also profile a run whose batches are padded to their length bucket",
+    )
     parser.add_argument("--profile-lines", type=int, help="lines for --profile (default --lines)")
     parser.add_argument("--check-lines", type=int, default=20)
     parser.add_argument("--out", help="write the results as JSON here")

@@ -47,8 +47,10 @@ def vocabulary() -> list[str]:
     return SPECIALS + [c for c in dict.fromkeys(chars + ascii_chars)]
 
 
-def make_model_dir(root: Path, hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:
-    """A converted tiny BERT (mecab-character tokenizer, cased) under ``root/model``."""
+def make_model_dir(
+    root: Path, hidden: int = 64, layers: int = 2, seed: int = 0, tokenizer: str = "mecab-character"
+) -> Path:
+    """A converted tiny BERT (``tokenizer``, cased) under ``root/model``."""
     import jbert_tf2
     from jbert_tf2.checkpoint.tf1 import write_tf1_checkpoint
     from jbert_tf2.cli.convert import main as convert
@@ -86,9 +88,7 @@ def make_model_dir(root: Path, hidden: int = 64, layers: int = 2, seed: int = 0)
     }
     prefix = write_tf1_checkpoint(weights, ckpt / "model.ckpt-10")
     out = root / "model"
-    status = convert(
-        [prefix, "-o", str(out), "--tokenizer", "mecab-character", "--no-do-lower-case"]
-    )
+    status = convert([prefix, "-o", str(out), "--tokenizer", tokenizer, "--no-do-lower-case"])
     assert status == 0
     return out
 

@@ -1,0 +1,278 @@
+"""SavedModel export of task models for TF Serving, and loading it back.
+
+`export_saved_model(task, base_dir, name)` writes ``base_dir/name/<version>/`` (the layout TF
+Serving polls) with signatures:
+
+- ``serving_default``: token ids in (``input_ids``, ``input_mask``, ``segment_ids`` int32
+  [batch, seq]; a `TokenClassifier` also takes ``labeled_positions`` [batch, n], the first
+  sub-token of each word, as ELECTRA's export did) -> ``logits`` and ``probabilities`` (and the
+  predicted ids / labels).
+- ``predict_text`` (and ``predict_text_pair`` for two-text inputs): a ``tf.string`` batch of raw
+  texts in -> ``label``, ``score``, ``probabilities`` (multi-label: ``labels`` with "" for labels
+  under their threshold, ``predictions``), when the tokenizer has an in-graph tensorflow-text twin.
+  Such a SavedModel needs ``import tensorflow_text`` before ``tf.saved_model.load``;
+  `load_saved_model` does that and says so when it is missing. MeCab tokenizers cannot run in a
+  graph: their export has the ids signature, and `Preprocessor` (Python) makes its inputs.
+
+The tokenizer files and ``task.json`` are copied to ``assets/jbert/`` so `Preprocessor` and
+post-processing can be rebuilt from the export alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from jbert_tf2.errors import JbertError
+
+ASSETS = Path("assets") / "jbert"
+
+
+def next_version(model_base: Path) -> int:
+    """One more than the highest numeric version directory (TF Serving serves the highest)."""
+    versions = [int(p.name) for p in model_base.glob("*") if p.is_dir() and p.name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def _in_graph(task):
+    if task.tokenizer is None:
+        return None
+    try:
+        return task.tokenizer.in_graph(task.max_seq_length)
+    except JbertError:
+        return None  # MeCab: no graph twin; the ids signature only
+
+
+def build_module(task):
+    """A `tf.Module` holding the model and its serving functions."""
+    import tensorflow as tf
+
+    from jbert_tf2.tasks import MultiLabelClassifier, TokenClassifier
+
+    task.ensure_built()
+    module = tf.Module()
+    module.model = task
+    module.labels = tf.constant(task.labels if task.labels else [""])
+    ids_spec = {
+        key: tf.TensorSpec([None, None], tf.int32, name=key)
+        for key in ("input_ids", "input_mask", "segment_ids")
+    }
+    tagging = isinstance(task, TokenClassifier)
+    multi = isinstance(task, MultiLabelClassifier)
+    thresholds = tf.constant(np.asarray(getattr(task, "thresholds", [0.5]), np.float32))
+
+    def head_outputs(logits):
+        logits = tf.cast(logits, tf.float32)
+        if multi:
+            probs = tf.sigmoid(logits)
+            chosen = probs >= thresholds
+            names = tf.where(chosen, tf.broadcast_to(module.labels, tf.shape(probs)), "")
+            return {
+                "logits": logits,
+                "probabilities": probs,
+                "predictions": tf.cast(chosen, tf.int32),
+                "labels": names,
+            }
+        probs = tf.nn.softmax(logits, axis=-1)
+        best = tf.argmax(probs, axis=-1, output_type=tf.int32)
+        return {
+            "logits": logits,
+            "probabilities": probs,
+            "predicted_ids": best,
+            "label": tf.gather(module.labels, best),
+            "score": tf.reduce_max(probs, axis=-1),
+        }
+
+    if tagging:
+        spec = {
+            **ids_spec,
+            "labeled_positions": tf.TensorSpec([None, None], tf.int32, name="labeled_positions"),
+        }
+
+        @tf.function(input_signature=[spec])
+        def serve_ids(inputs):
+            inputs = dict(inputs)
+            positions = inputs.pop("labeled_positions")
+            logits = task(inputs, training=False)
+            gathered = tf.gather(logits, positions, batch_dims=1)
+            outputs = head_outputs(gathered)
+            return {k: v for k, v in outputs.items() if k != "score"}
+    else:
+
+        @tf.function(input_signature=[ids_spec])
+        def serve_ids(inputs):
+            return head_outputs(task(dict(inputs), training=False))
+
+    signatures = {"serving_default": serve_ids}
+    tokenizer = None if tagging else _in_graph(task)
+    if tokenizer is not None:
+        module.tokenizer = tokenizer
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+        def predict_text(texts):
+            return head_outputs(task(tokenizer(texts), training=False))
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None], tf.string, name="texts"),
+                tf.TensorSpec([None], tf.string, name="text_pairs"),
+            ]
+        )
+        def predict_text_pair(texts, text_pairs):
+            return head_outputs(task(tokenizer(texts, text_pairs), training=False))
+
+        signatures["predict_text"] = predict_text
+        signatures["predict_text_pair"] = predict_text_pair
+    return module, signatures
+
+
+def export_saved_model(
+    task,
+    base_dir: str | os.PathLike,
+    name: str | None = None,
+    version: int | None = None,
+) -> Path:
+    """Write ``task`` as ``base_dir/name/version/`` (next free version by default), atomically:
+    the version directory appears only when complete, and an existing one is never replaced."""
+    import tensorflow as tf
+
+    name = name or task.task
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise JbertError(f"--name {name!r}: use letters, digits, '_', '-', '.' (a directory name)")
+    model_base = Path(base_dir) / name
+    version = next_version(model_base) if version is None else int(version)
+    target = model_base / str(version)
+    if target.exists():
+        raise JbertError(f"{target}: version {version} already exists; pick another --version")
+    model_base.mkdir(parents=True, exist_ok=True)
+    module, signatures = build_module(task)
+    partial = Path(tempfile.mkdtemp(prefix=f".{version}.partial-", dir=model_base))
+    try:
+        tf.saved_model.save(module, str(partial), signatures=signatures)
+        _write_assets(task, partial / ASSETS)
+        os.replace(partial, target)
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def _write_assets(task, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    info = {"task": task.task, "labels": task.labels, "options": task.task_options()}
+    (directory / "task.json").write_text(
+        json.dumps(info, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    if task.tokenizer_assets is not None:
+        task.tokenizer_assets.write(directory)
+
+
+def load_saved_model(path: str | os.PathLike):
+    """`tf.saved_model.load` after importing tensorflow_text (whose ops text signatures use),
+    with a clear message when the export or tensorflow-text is missing."""
+    import tensorflow as tf
+
+    path = Path(path)
+    if not (path / "saved_model.pb").is_file():
+        raise JbertError(f"{path}: no saved_model.pb; pass a version directory like export/clf/1")
+    try:
+        import tensorflow_text  # noqa: F401  registers the ops of in-graph tokenizers
+    except ImportError:
+        raise JbertError(
+            "tensorflow-text is not installed; SavedModels with text signatures need it: "
+            "pip install tensorflow-text (the release matching your TensorFlow)"
+        ) from None
+    try:
+        return tf.saved_model.load(str(path))
+    except Exception as exc:  # TF raises several types for unregistered ops
+        if "not registered" in str(exc) or "Op type" in str(exc):
+            raise JbertError(
+                f"{path}: uses ops TensorFlow does not know; import tensorflow_text before "
+                f"tf.saved_model.load ({str(exc).splitlines()[0]})"
+            ) from None
+        raise
+
+
+class Preprocessor:
+    """Builds the ``serving_default`` inputs (or a TF Serving REST payload) from raw text with
+    the export's own tokenizer files: for MeCab tokenizers, which cannot run in the graph."""
+
+    def __init__(self, export_path: str | os.PathLike):
+        from jbert_tf2.tokenization.loading import tokenizer_from_settings
+
+        directory = Path(export_path) / ASSETS
+        if not (directory / "tokenizer.json").is_file():
+            raise JbertError(f"{export_path}: the export has no tokenizer files in {ASSETS}")
+        self.info = json.loads((directory / "task.json").read_text(encoding="utf-8"))
+        settings = json.loads((directory / "tokenizer.json").read_text(encoding="utf-8"))
+        self.tokenizer = tokenizer_from_settings(settings, directory)
+        self.max_seq_length = int(self.info["options"].get("max_seq_length", 128))
+
+    @property
+    def tagging(self) -> bool:
+        return self.info["task"] == "token_classification"
+
+    def __call__(self, texts, text_pairs=None) -> dict[str, np.ndarray]:
+        """Padded int32 inputs; for a tagger also ``labeled_positions`` (each word's first
+        sub-token, padded with 0)."""
+        if not self.tagging:
+            return self.tokenizer(texts, text_pairs, self.max_seq_length, padding="longest")
+        features, _ = self._tagging_features(texts)
+        width = max(len(ids) for ids in features.input_ids)
+        count = max(int(w.sum()) for w in features.label_weights)
+        batch = {
+            k: np.zeros((len(texts), width), np.int32)
+            for k in ("input_ids", "input_mask", "segment_ids")
+        }
+        positions = np.zeros((len(texts), max(count, 1)), np.int32)
+        for row, ids in enumerate(features.input_ids):
+            batch["input_ids"][row, : len(ids)] = ids
+            batch["input_mask"][row, : len(ids)] = 1
+            first = np.flatnonzero(features.label_weights[row])
+            positions[row, : len(first)] = first
+        batch["labeled_positions"] = positions
+        return batch
+
+    def _tagging_features(self, texts):
+        from jbert_tf2.data.examples import TaggedSentence
+        from jbert_tf2.data.features import encode_tagging
+
+        items = []
+        for text in texts:
+            spans = [(s, e) for s, e in self.tokenizer.word_spans(text) if e > s]
+            items.append(TaggedSentence([text[s:e] for s, e in spans], None, text, spans))
+        return encode_tagging(self.tokenizer, items, None, self.max_seq_length), items
+
+    def entities(self, texts, predicted_ids: np.ndarray) -> list[list[dict]]:
+        """A tagger's ``predicted_ids`` [batch, words] (from ``serving_default``) as entities
+        with character offsets into ``texts``."""
+        from jbert_tf2.tasks import tagging
+
+        labels, scheme = self.info["labels"], self.info["options"]["scheme"]
+        features, items = self._tagging_features(texts)
+        results = []
+        for row, item in enumerate(items):
+            owners = features.word_ids[row][np.flatnonzero(features.label_weights[row])]
+            tags = ["O"] * len(item.words)
+            for k, word in enumerate(owners):
+                tags[word] = labels[int(predicted_ids[row][k])]
+            found = []
+            for label, first, last in tagging.spans(tagging.repair(tags, scheme), scheme):
+                start, end = item.spans[first][0], item.spans[last - 1][1]
+                found.append(
+                    {"text": item.text[start:end], "label": label, "start": start, "end": end}
+                )
+            results.append(found)
+        return results
+
+    def rest_payload(self, texts, text_pairs=None) -> dict:
+        """``{"signature_name": "serving_default", "inputs": {...}}`` for TF Serving's REST
+        predict API (columnar format)."""
+        inputs = {k: v.tolist() for k, v in self(texts, text_pairs).items()}
+        return {"signature_name": "serving_default", "inputs": inputs}
