@@ -242,10 +242,15 @@ class Preprocessor:
     def _tagging_features(self, texts):
         from jbert_tf2.data.examples import TaggedSentence
         from jbert_tf2.data.features import encode_tagging
+        from jbert_tf2.tokenization.mecab import unidic_word_spans
 
+        splitter = self.info["options"].get("word_splitter", "unidic")
         items = []
         for text in texts:
-            spans = [(s, e) for s, e in self.tokenizer.word_spans(text) if e > s]
+            if splitter == "unidic":
+                spans = unidic_word_spans(text)
+            else:
+                spans = [(s, e) for s, e in self.tokenizer.word_spans(text) if e > s]
             items.append(TaggedSentence([text[s:e] for s, e in spans], None, text, spans))
         return encode_tagging(self.tokenizer, items, None, self.max_seq_length), items
 

@@ -136,12 +136,14 @@ def entity_text(seed: int) -> tuple[str, list[tuple[int, int, str]]]:
 
 
 def tagged_sentences(tokenizer, n: int, seed: int) -> list[TaggedSentence]:
-    """Sentences split into the tokenizer's words, tagged BIO from the entity spans (as a
-    UD-style corpus is: MeCab short units, one tag per word)."""
+    """Sentences split into MeCab + unidic-lite short units, tagged BIO from the entity spans,
+    as a UD-style corpus is (``tokenizer`` is unused; kept for the callers)."""
+    from jbert_tf2.tokenization.mecab import unidic_word_spans
+
     sentences = []
     for k in range(n):
         text, entities = entity_text(seed * 100_003 + k)
-        spans = tokenizer.word_spans(text)
+        spans = unidic_word_spans(text)
         tags = []
         for start, end in spans:
             tag = "O"

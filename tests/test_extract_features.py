@@ -91,6 +91,13 @@ def test_npy_token_vectors_offsets_and_sentence_vectors(checkpoint, tmp_path):
     np.testing.assert_allclose(vectors[starts[0] : starts[1]], expected_0, atol=1e-5)
     for (s, e), token in zip(offsets[1 : starts[1] - 1], tokens_0[1:-1], strict=True):
         assert LINES[0][s:e] == token
+    # Running again replaces the earlier result; a directory holding anything else is refused.
+    assert main(_flags(checkpoint, source, out, "--format=npy", "--noprogress")) == 0
+    user_dir = tmp_path / "notes"
+    user_dir.mkdir()
+    (user_dir / "notes.txt").write_text("mine")
+    assert main(_flags(checkpoint, source, user_dir, "--format=npy", "--noprogress")) == 2
+    assert (user_dir / "notes.txt").read_text() == "mine"
     pooled = tmp_path / "pooled"
     assert (
         main(_flags(checkpoint, source, pooled, "--format=npy", "--pooling=mean", "--noprogress"))

@@ -250,3 +250,19 @@ def test_classification_features_truncate_like_googles_layout(model_dir):
         np.testing.assert_array_equal(features.input_ids[row], batch["input_ids"][row, :n])
         np.testing.assert_array_equal(features.segment_ids[row], batch["segment_ids"][row, :n])
     assert features.num_truncated == 2
+
+
+def test_tagger_words_are_unidic_units_whatever_the_tokenizer(tmp_path):
+    from jbert_tf2.tokenization.mecab import unidic_word_spans
+
+    basic_dir = tf_.make_model_dir(tmp_path, tokenizer="character")  # splits every kanji
+    tagger = TokenClassifier.from_pretrained(basic_dir, labels=["O", "B-PSN", "I-PSN"])
+    text = "山田太郎さんは東京駅で佐藤花子さんに会った。"
+    assert tagger.word_spans(text) == unidic_word_spans(text)
+    assert (0, 2) in tagger.word_spans(text)  # 山田, not 山 / 田
+    own = TokenClassifier.from_pretrained(
+        basic_dir, labels=["O", "B-PSN", "I-PSN"], word_splitter="tokenizer"
+    )
+    assert (0, 1) in own.word_spans(text)
+    with pytest.raises(JbertError, match="word_splitter"):
+        TokenClassifier.from_pretrained(basic_dir, labels=["O"], word_splitter="spaces")

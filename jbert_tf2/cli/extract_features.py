@@ -37,6 +37,25 @@ from jbert_tf2.errors import JbertError
 PROG = "jbert-extract-features"
 PAIR = re.compile(r"^(.*) \|\|\| (.*)$")
 CHUNK_LINES = 2048
+NPY_FILES = {
+    "token_vectors.npy",
+    "token_offsets.npy",
+    "token_segments.npy",
+    "line_starts.npy",
+    "tokens.txt",
+    "sentence_vectors.npy",
+    "layers.json",
+}
+
+
+def _check_earlier_result(target: Path) -> None:
+    """An existing --output_file directory may only be an earlier --format npy result."""
+    names = {p.name for p in target.iterdir()}
+    if "layers.json" not in names or not names <= NPY_FILES:
+        raise JbertError(
+            f"--output_file={target}: an existing directory that is not an earlier "
+            "--format npy result; name a new directory"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,11 +155,14 @@ class Extractor:
     def run(self, encodings) -> list[np.ndarray]:
         """[length, len(layers), hidden] float32 per encoding, in input order."""
         from jbert_tf2.data.pipeline import batch_indices
+        from jbert_tf2.inference import DEFAULT_LENGTH_BUCKETS, bucket
 
         lengths = [e.length for e in encodings]
         out: list[np.ndarray | None] = [None] * len(encodings)
         for batch in batch_indices(lengths, self.batch_size):
-            width = max(lengths[i] for i in batch)
+            width = min(
+                bucket(max(lengths[i] for i in batch), DEFAULT_LENGTH_BUCKETS), self.max_seq_length
+            )  # one compiled program per bucket
             feed = {
                 k: np.zeros((len(batch), width), np.int32)
                 for k in ("input_ids", "input_mask", "segment_ids")
@@ -243,6 +265,10 @@ def check_args(args: argparse.Namespace) -> tuple[Path, Path]:
         raise JbertError(f"--output_file={target}: is the input file; write somewhere else")
     if target.is_dir() and args.format == "json":
         raise JbertError(f"--output_file={target}: is a directory; name a file for JSON lines")
+    if target.is_dir():
+        _check_earlier_result(target)
+    if target.exists() and not target.is_dir() and args.format == "npy":
+        raise JbertError(f"--output_file={target}: is a file; name a directory for --format npy")
     if not target.parent.exists():
         raise JbertError(f"--output_file={target}: its directory {target.parent} does not exist")
     return source, target
@@ -272,10 +298,8 @@ def run(args: argparse.Namespace) -> int:
                 write_json(extractor, source, partial, args, progress)
             else:
                 write_npy(extractor, source, partial, args, progress)
-            if target.is_dir() and args.format == "npy":
-                import shutil
-
-                shutil.rmtree(target)
+            if target.is_dir():
+                _remove_earlier_result(target)
             os.replace(partial, target)
         finally:
             progress.finish()
@@ -285,6 +309,14 @@ def run(args: argparse.Namespace) -> int:
                 shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
     print(f"{PROG}: wrote {target}")
     return 0
+
+
+def _remove_earlier_result(target: Path) -> None:
+    """Replace a directory only when it is an earlier npy result of this command."""
+    import shutil
+
+    _check_earlier_result(target)
+    shutil.rmtree(target)
 
 
 def _chunks(source: Path) -> Iterator[list[tuple[str, str | None]]]:

@@ -3,9 +3,10 @@
 Each word's label sits on its first sub-token; the other sub-tokens are left out of the loss and
 the metrics (sample weight 0). Predictions are decoded per word with a Viterbi search over the
 sequences the tag scheme allows (BIO, BIOES or IO), so an ``I-ORG`` never follows ``O`` in the
-output. `predict_entities` splits raw text into words (the tokenizer's word splitter; MeCab with
-unidic-lite for tokenizers without one), tags them and returns each entity as a slice of the
-input string: 「三代目 J SOUL BROTHERS」 comes back whole, spaces included.
+output. `predict_entities` splits raw text into words (MeCab with unidic-lite by default, the
+segmentation of UD Japanese corpora; or the tokenizer's own word splitter), tags them and returns
+each entity as a slice of the input string: 「三代目 J SOUL BROTHERS」 comes back whole, spaces
+included.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from jbert_tf2.errors import JbertError
 from jbert_tf2.tasks import tagging
 from jbert_tf2.tasks.base import TaskModel
 from jbert_tf2.tasks.head import ClassificationHead
+
+WORD_SPLITTERS = ("unidic", "tokenizer")
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -52,12 +55,18 @@ class TokenClassifier(TaskModel):
         max_seq_length: int | None = None,
         dropout=None,
         scheme: str | None = None,
+        word_splitter: str = "unidic",
         **kwargs,
     ):
         super().__init__(encoder, labels, max_seq_length, **kwargs)
         self.scheme = tagging.check_scheme(scheme) if scheme else tagging.detect_scheme(self.labels)
         for label in self.labels:
             tagging.spans([label], self.scheme)  # raises a clear error for a malformed tag
+        if word_splitter not in WORD_SPLITTERS:
+            raise JbertError(
+                f"word_splitter={word_splitter!r}: use one of {', '.join(WORD_SPLITTERS)}"
+            )
+        self.word_splitter = word_splitter
         if "O" not in self.labels:
             raise JbertError(f"labels {self.labels} lack 'O' (outside any entity); add it")
         if encoder.pooler is not None:
@@ -68,7 +77,12 @@ class TokenClassifier(TaskModel):
         )
 
     def task_options(self) -> dict:
-        return {**super().task_options(), "dropout": self.dropout, "scheme": self.scheme}
+        return {
+            **super().task_options(),
+            "dropout": self.dropout,
+            "scheme": self.scheme,
+            "word_splitter": self.word_splitter,
+        }
 
     def build_head(self) -> None:
         self.head.build((None, None, self.config.hidden_size))
@@ -206,13 +220,13 @@ class TokenClassifier(TaskModel):
         from jbert_tf2.data.examples import TaggedSentence
         from jbert_tf2.tokenization.encoding import check_text
 
-        tokenizer = self.require_tokenizer()
+        self.require_tokenizer()
         if isinstance(texts, str):
             texts = [texts]
         items = []
         for i, text in enumerate(texts):
             text = check_text(text, f"texts[{i}]")
-            word_spans = [(s, e) for s, e in tokenizer.word_spans(text) if e > s]
+            word_spans = self.word_spans(text)
             items.append(TaggedSentence([text[s:e] for s, e in word_spans], None, text, word_spans))
         all_tags = self._tag_words([item.words for item in items], batch_size)
         results = []
@@ -225,6 +239,17 @@ class TokenClassifier(TaskModel):
                 )
             results.append(entities)
         return results
+
+    def word_spans(self, text: str) -> list[tuple[int, int]]:
+        """The words `predict_entities` tags: MeCab + unidic-lite short units by default (the
+        segmentation of UD Japanese corpora, so the words match the training data's), or the
+        tokenizer's own word splitter with ``word_splitter="tokenizer"`` (for data segmented
+        that way, e.g. English CoNLL with WordPiece)."""
+        from jbert_tf2.tokenization.mecab import unidic_word_spans
+
+        if self.word_splitter == "unidic":
+            return unidic_word_spans(text)
+        return [(s, e) for s, e in self.require_tokenizer().word_spans(text) if e > s]
 
     def evaluate_entities(self, sentences, batch_size: int = 32, strict: bool = False) -> dict:
         """Span-level precision / recall / F1 (seqeval's conventions) on tagged sentences."""

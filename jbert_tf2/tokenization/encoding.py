@@ -128,17 +128,13 @@ class Tokenizer:
         return result
 
     def word_spans(self, text: str) -> list[Span]:
-        """Character spans of ``text``'s words: the units a tagger labels (its first token).
+        """Character spans of ``text``'s words by this tokenizer's own word splitter.
 
-        Tokenizers without a word splitter of their own (SentencePiece, no word splitting) use
-        MeCab with unidic-lite, whose short units are the words of UD Japanese corpora."""
-        from jbert_tf2.tokenization.mecab import MecabWordSplitter
+        Tokenizers without one (SentencePiece, no word splitting) use MeCab with unidic-lite,
+        whose short units are the words of UD Japanese corpora."""
+        from jbert_tf2.tokenization.mecab import unidic_word_spans
 
-        text = check_text(text, "text")
-        splitter = getattr(self, "_fallback_words", None)
-        if splitter is None:
-            splitter = self._fallback_words = MecabWordSplitter(False, "unidic_lite")
-        return [(start, end) for _, start, end, _ in splitter.split(text)]
+        return unidic_word_spans(check_text(text, "text"))
 
     def tokenize(self, text: str) -> list[str]:
         """The tokens of ``text`` (no special tokens added)."""

@@ -9,6 +9,7 @@ MeCab is a C library: it cannot run inside a TensorFlow graph.
 
 from __future__ import annotations
 
+import functools
 import os
 
 from jbert_tf2.errors import JbertError
@@ -112,3 +113,14 @@ def _word(word: str, found: int, normalized: Aligned, local: Aligned | None) -> 
             a, b = found + local.starts[k], found + local.ends[k]
         spans.append(normalized.span(a, b))
     return (word, spans[0][0], spans[-1][1], spans) if spans else (word, found, found, None)
+
+
+@functools.cache
+def _unidic_splitter() -> MecabWordSplitter:
+    return MecabWordSplitter(False, "unidic_lite")
+
+
+def unidic_word_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of MeCab + unidic-lite short units in ``text`` (whitespace excluded):
+    the word segmentation of UD Japanese corpora such as UD_Japanese-GSD."""
+    return [(start, end) for _, start, end, _ in _unidic_splitter().split(text) if end > start]
