@@ -9,6 +9,7 @@ value is one line naming the flag, exit status 2.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -129,12 +130,18 @@ def resolve_model_dir(args: argparse.Namespace, work_dir: Path, quiet: bool = Fa
     if is_model_dir(source):
         return source
     marker = work_dir.with_name(work_dir.name + ".source")
+    wanted = _conversion_record(args, source)
     if is_model_dir(work_dir):
-        earlier = marker.read_text(encoding="utf-8").strip() if marker.is_file() else "?"
-        if earlier != str(source.resolve()):
+        try:
+            earlier = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            earlier = {}
+        changed = sorted(k for k in wanted if earlier.get(k) != wanted[k])
+        if changed:
             raise JbertError(
-                f"{work_dir}: holds a model converted from {earlier}, not from "
-                f"--init_checkpoint={source}; use a new --output_dir"
+                f"{work_dir}: was converted by an earlier run with other settings "
+                f"({', '.join(changed)} differ: {earlier.get(changed[0])!r} then, "
+                f"{wanted[changed[0]]!r} now); use a new --output_dir"
             )
         if not quiet:
             print(f"using {work_dir} (converted from {source} by an earlier run)")
@@ -160,10 +167,27 @@ def resolve_model_dir(args: argparse.Namespace, work_dir: Path, quiet: bool = Fa
         do_lower_case=lower,
         mecab_dic=args.mecab_dic,
     )
-    marker.write_text(str(source.resolve()) + "\n", encoding="utf-8")
+    marker.write_text(json.dumps(wanted, indent=1) + "\n", encoding="utf-8")
     if not quiet:
         print(report.format())
     return work_dir
+
+
+def _conversion_record(args: argparse.Namespace, source: Path) -> dict:
+    """What decides the converted model: checkpoint and the model / tokenizer flags."""
+
+    def resolved(path):
+        return str(Path(path).resolve()) if path else None
+
+    return {
+        "init_checkpoint": resolved(source),
+        "bert_config_file": resolved(args.bert_config_file),
+        "vocab_file": resolved(args.vocab_file),
+        "model_file": resolved(args.model_file),
+        "do_lower_case": args.do_lower_case,
+        "tokenizer": args.tokenizer,
+        "mecab_dic": args.mecab_dic,
+    }
 
 
 def atomic_write_text(path: Path, text: str) -> None:

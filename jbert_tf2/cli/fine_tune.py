@@ -76,6 +76,12 @@ def fine_tune(args: argparse.Namespace, build: Callable, train_items, dev_items)
     from jbert_tf2.data.pipeline import make_dataset, steps_per_epoch
     from jbert_tf2.training import Trainer, create_optimizer
 
+    for item in dev_items or ():
+        if getattr(item, "label", 0) is None or getattr(item, "tags", 0) is None:
+            where = getattr(item, "source", "") or "the dev file"
+            raise JbertError(
+                f"{where}: has no label; --do_eval needs a labelled dev file (or leave it out)"
+            )
     probe = build()
     train_features = probe.features(train_items)
     per_epoch = steps_per_epoch(train_features, args.train_batch_size, args.max_seq_length)

@@ -5,7 +5,7 @@ ELECTRA's command line and directory layout::
     python -m jbert_tf2.run_finetuning --data-dir DATA --model-name electra_small \\
         --hparams '{"model_size": "small", "task_names": ["mrpc"]}'
 
-    DATA/vocab.txt                          (or models/NAME/vocab.txt, or "vocab_file")
+    DATA/models/NAME/vocab.txt              (else DATA/vocab.txt, or "vocab_file")
     DATA/models/NAME/                       the pretrained TF1 checkpoint ('checkpoint' file)
     DATA/finetuning_data/TASK/{train,dev,test}.tsv   (ner: train.bio etc., CoNLL / BIO)
 
@@ -117,10 +117,30 @@ def read_hparams(text: str) -> dict:
         raise JbertError(
             f"{source}: unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}"
         )
-    hparams = {**DEFAULTS, **{k: v for k, v in given.items() if k in DEFAULTS}}
+    hparams = {
+        **DEFAULTS,
+        **derived_defaults(given),
+        **{k: v for k, v in given.items() if k in DEFAULTS},
+    }
     if isinstance(hparams["task_names"], str):
         hparams["task_names"] = [hparams["task_names"]]
     return hparams
+
+
+def derived_defaults(given: dict) -> dict:
+    """ELECTRA's configure_finetuning.py defaults that depend on other settings (a value the
+    user gives still wins): large models 5e-5 and layer-wise decay 0.9; RTE / STS 10 epochs;
+    chunking 256 tokens."""
+    derived = {}
+    if given.get("model_size") == "large":
+        derived.update(learning_rate=5e-5, layerwise_lr_decay=0.9)
+    tasks = given.get("task_names", DEFAULTS["task_names"])
+    tasks = [tasks] if isinstance(tasks, str) else list(tasks)
+    if "rte" in tasks or "sts" in tasks:
+        derived["num_train_epochs"] = 10.0
+    if "chunk" in tasks:
+        derived["max_seq_length"] = 256
+    return derived
 
 
 def _flag(name: str, value) -> str:
@@ -132,8 +152,8 @@ def _flag(name: str, value) -> str:
 def task_argv(hparams: dict, data_dir: Path, model_name: str, task: str) -> list[str]:
     """The run_classifier / run_ner command line that does what ELECTRA does for ``task``."""
     model_dir = data_dir / "models" / model_name
-    vocab = hparams["vocab_file"] or next(
-        (str(p) for p in (data_dir / "vocab.txt", model_dir / "vocab.txt") if p.is_file()), None
+    vocab = hparams["vocab_file"] or next(  # ELECTRA's order: the model's own vocab first
+        (str(p) for p in (model_dir / "vocab.txt", data_dir / "vocab.txt") if p.is_file()), None
     )
     argv = [
         _flag("init_checkpoint", hparams["init_checkpoint"] or model_dir),
