@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from jbert_tf2.errors import JbertError
+from jbert_tf2.tokenization.encoding import Encoding
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ _warned_no_matplotlib = False
 class _Reading:
     """One text's unpadded encoding and every layer's attention [layers, heads, seq, seq]."""
 
-    encoding: object
+    encoding: Encoding
     attentions: np.ndarray
 
 
@@ -238,8 +239,7 @@ section { border-top: 1px solid #ddd; padding: 0.6em 0; }
 .meta { font-size: 0.85em; color: #555; margin-bottom: 0.3em; }
 .meta span { margin-right: 1.2em; }
 .meta .pred { color: #222; font-weight: bold; }
-.text { font-size: 1.25em; line-height: 1.9; white-space: pre-wrap; word-break: break-all; }
-.text span { border-radius: 2px; }
+.text { font-size: 1.25em; line-height: 1.9; white-space: pre-wrap; overflow-wrap: anywhere; }
 .text.pair { border-left: 3px solid #ddd; padding-left: 0.5em; margin-top: 0.2em; }
 .links { font-size: 0.8em; }
 """
@@ -269,7 +269,7 @@ def _text_html(text: str, offsets: Sequence[Span], tokens: Sequence[str], alphas
         owners = covering[start]
         if owners:
             alpha = min(1.0, sum(alphas[k] for k in owners))
-            tip = "\n".join(f"{tokens[k]}  weight {weights[k]:.4f}" for k in owners)
+            tip = "\n".join(f"{tokens[k]}: {weights[k]:.4f}" for k in owners)
             r, g, b = HIGHLIGHT_RGB
             parts.append(
                 f'<span style="background-color:rgba({r},{g},{b},{alpha:.3f})" '
@@ -313,6 +313,53 @@ def _texts(texts, text_pairs, true_labels):
     return texts, pairs, labels
 
 
+def _section(
+    reader: _AttentionReader,
+    number: int,
+    reading: _Reading,
+    weights: np.ndarray,
+    texts: tuple[str, str | None],
+    prediction: dict | None,
+    label,
+    link: str | None,
+) -> str:
+    """One text's ``<section>``: its label line, the text (and pair) coloured, a link."""
+    encoding = reading.encoding
+    tokens = list(encoding.tokens)
+    shown = np.array([end > start for start, end in encoding.offsets])
+    top = weights[shown].max() if shown.any() else 0.0
+    alphas = weights / top if top > 0 else np.zeros_like(weights)
+    specials = (reader.tokenizer.cls_token, reader.tokenizer.sep_token)
+    on_specials = sum(
+        w
+        for w, token, (start, end) in zip(weights, tokens, encoding.offsets, strict=True)
+        if token in specials and start == end
+    )
+    meta = [f'<span class="n">#{number}</span>']
+    if prediction is not None:
+        meta.append(f'<span class="pred">{html.escape(_prediction_text(prediction))}</span>')
+    if label is not None:
+        meta.append(f'<span class="gold">label: {html.escape(_label_text(label))}</span>')
+    meta.append(f'<span class="special">on [CLS]/[SEP]: {on_specials:.0%}</span>')
+    if encoding.truncated:
+        meta.append(f'<span class="truncated">truncated to {reader.max_seq_length} tokens</span>')
+    body = [f'<div class="meta">{"".join(meta)}</div>']
+    for segment, text in enumerate(texts):
+        if text is None:
+            continue
+        offsets = [
+            span if s == segment else (0, 0)
+            for span, s in zip(encoding.offsets, encoding.segment_ids, strict=True)
+        ]
+        css = "text pair" if segment else "text"
+        body.append(
+            f'<div class="{css}">{_text_html(text, offsets, tokens, alphas, weights)}</div>'
+        )
+    if link:
+        body.append(f'<div class="links"><a href="{_attribute(link)}">heatmap</a></div>')
+    return "<section>\n" + "\n".join(body) + "\n</section>"
+
+
 def _page(
     reader: _AttentionReader,
     model,
@@ -335,42 +382,11 @@ def _page(
     sections = []
     for i, (text, pair) in enumerate(zip(texts, pairs, strict=True)):
         reading = reader.read(text, pair)
-        encoding = reading.encoding
-        tokens = list(encoding.tokens)
-        weights = _source_row(reader.matrix(reading, layer, head), source, tokens)
-        shown = np.array([end > start for start, end in encoding.offsets])
-        top = weights[shown].max() if shown.any() else 0.0
-        alphas = weights / top if top > 0 else np.zeros_like(weights)
-        segments = np.asarray(encoding.segment_ids)
-        meta = [f'<span class="n">#{i + 1}</span>']
-        if predictions[i] is not None:
-            meta.append(
-                f'<span class="pred">{html.escape(_prediction_text(predictions[i]))}</span>'
-            )
-        if labels[i] is not None:
-            meta.append(f'<span class="gold">label: {html.escape(_label_text(labels[i]))}</span>')
-        meta.append(f'<span class="special">on [CLS]/[SEP]: {weights[~shown].sum():.0%}</span>')
-        if encoding.truncated:
-            meta.append(
-                f'<span class="truncated">truncated to {reader.max_seq_length} tokens</span>'
-            )
-        body = [f'<div class="meta">{"".join(meta)}</div>']
-        for segment, segment_text in ((0, text), (1, pair)):
-            if segment_text is None:
-                continue
-            offsets = [
-                span if s == segment else (0, 0)
-                for span, s in zip(encoding.offsets, segments, strict=True)
-            ]
-            css = "text" if segment == 0 else "text pair"
-            body.append(
-                f'<div class="{css}">'
-                f"{_text_html(segment_text, offsets, tokens, alphas, weights)}</div>"
-            )
+        weights = _source_row(reader.matrix(reading, layer, head), source, reading.encoding.tokens)
         link = link_for(i, reading) if link_for is not None else None
-        if link:
-            body.append(f'<div class="links"><a href="{_attribute(link)}">heatmap</a></div>')
-        sections.append("<section>\n" + "\n".join(body) + "\n</section>")
+        sections.append(
+            _section(reader, i + 1, reading, weights, (text, pair), predictions[i], labels[i], link)
+        )
     source_name = "[CLS]" if source == 0 else f"token #{source}"
     heading = title if title is not None else "Attention"
     return "\n".join(

@@ -408,8 +408,22 @@ def test_jsonl_tagged_both_forms(tmp_path):
     file = write(tmp_path / "ner.jsonl", "\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
     tokens, entities, untagged = read_jsonl_tagged(file)
     assert tokens.text == "鈴木さんが来た"
-    assert entities.words == ["昨日", "三代目 J SOUL BROTHERS", "の公演を見た"]
-    assert entities.tags == ["O", "B-ORG", "O"]
+    # UD-style short units (MeCab + unidic-lite), cut at the entity's edges.
+    assert entities.words == [
+        "昨日",
+        "三",
+        "代",
+        "目",
+        "J",
+        "SOUL",
+        "BROTHERS",
+        "の",
+        "公演",
+        "を",
+        "見",
+        "た",
+    ]
+    assert entities.tags == ["O", "B-ORG"] + ["I-ORG"] * 5 + ["O"] * 5
     assert untagged.tags is None and untagged.spans == [(0, 2), (3, 6)]
     assert entities.source == f"{file}:2"
     for sentence in (tokens, entities, untagged):

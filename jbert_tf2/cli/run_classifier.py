@@ -41,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(parser)
     add_training_flags(parser, learning_rate=5e-5)
     add_bool(parser, "multi_label", False, "several labels per text (sigmoid; tsv task)")
+    parser.add_argument(
+        "--attention_examples",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --do_predict, write output_dir/attention/index.html (the last layer's [CLS] "
+        "attention over the tokens) and heatmaps for the first N test examples (default: 0)",
+    )
     return parser
 
 
@@ -52,6 +60,10 @@ def check_args(args: argparse.Namespace) -> None:
         raise JbertError("at least one of --do_train, --do_eval or --do_predict must be true")
     if not Path(args.data_dir).is_dir():
         raise JbertError(f"--data_dir={args.data_dir}: no such directory")
+    if args.attention_examples < 0:
+        raise JbertError(f"--attention_examples={args.attention_examples}: must be 0 or more")
+    if args.attention_examples and not args.do_predict:
+        raise JbertError("--attention_examples shows test examples; add --do_predict=true")
     output = Path(args.output_dir)
     if output.exists() and not output.is_dir():
         raise JbertError(f"--output_dir={output}: exists and is not a directory")
@@ -156,7 +168,24 @@ def run(args: argparse.Namespace) -> int:
         rows = ["\t".join(str(np.float32(p)) for p in row) + "\n" for row in probs]
         atomic_write_text(output / "test_results.tsv", "".join(rows))
         print(f"wrote {output / 'test_results.tsv'} ({len(rows)} rows)")
+        if args.attention_examples:
+            write_attention(model, test_examples[: args.attention_examples], output / "attention")
     return 0
+
+
+def write_attention(model, examples, out_dir: Path) -> None:
+    """The attention page (`jbert_tf2.viz.save_attention_pages`) for ``examples``."""
+    from jbert_tf2.viz import save_attention_pages
+
+    index = save_attention_pages(
+        model,
+        [e.text for e in examples],
+        out_dir,
+        [e.text_b for e in examples],
+        true_labels=[e.label for e in examples],
+        title=f"{PROG}: attention on test examples",
+    )
+    print(f"wrote {index} ({len(examples)} examples)")
 
 
 if __name__ == "__main__":

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator
 from itertools import pairwise
 
 from jbert_tf2.data.conll import TAG_FORM, is_tag, join_words, locate_words
 from jbert_tf2.data.examples import TaggedSentence, TextExample, read_utf8
 from jbert_tf2.errors import DataError
-
-_NON_SPACE = re.compile(r"\S+")
 
 
 def read_jsonl(
@@ -48,9 +45,10 @@ def read_jsonl_tagged(path: str | os.PathLike) -> list[TaggedSentence]:
       prediction). The text is ``"text"`` when given (tokens found in it in order, only
       whitespace between them), else rebuilt by `jbert_tf2.data.conll.join_words`.
     * ``{"text": "...", "entities": [{"start": s, "end": e, "label": "PERSON"}, ...]}`` with
-      character (code point) offsets, end exclusive: each entity becomes one word tagged
-      ``B-<label>``, the text outside entities is split on whitespace into words tagged ``O``,
-      and whitespace is no word. Entities must not overlap.
+      character (code point) offsets, end exclusive: the text is split into MeCab +
+      unidic-lite short units (UD Japanese's words), cut again at entity edges; words inside an
+      entity are tagged ``B-<label>`` then ``I-<label>``, the rest ``O``; whitespace is no word.
+      Entities must not overlap.
     """
     name = os.fspath(path)
     sentences = []
@@ -185,24 +183,24 @@ def _from_entities(where: str, record: dict) -> TaggedSentence:
                 f"{where}: entities overlap: {label} [{start}, {end}) and {next_label} "
                 f"[{next_start}, {next_end}); each character may belong to one entity only"
             )
-    words: list[str] = []
-    tags: list[str] = []
-    offsets: list[tuple[int, int]] = []
+    from jbert_tf2.tokenization.mecab import unidic_word_spans
 
-    def outside(start: int, end: int) -> None:
-        for match in _NON_SPACE.finditer(text, start, end):
-            words.append(match.group())
-            tags.append("O")
-            offsets.append(match.span())
-
-    position = 0
-    for start, end, label in spans:
-        outside(position, start)
+    # Words: MeCab + unidic-lite short units (UD Japanese's segmentation), cut again at every
+    # entity edge so entities start and end on word boundaries.
+    edges = sorted({p for start, end, _ in spans for p in (start, end)})
+    pieces = []
+    for start, end in unidic_word_spans(text):
+        cuts = [start, *(p for p in edges if start < p < end), end]
+        pieces += [(a, b) for a, b in pairwise(cuts) if text[a:b].strip()]
+    words, tags, offsets = [], [], []
+    for start, end in pieces:
+        tag = "O"
+        for entity_start, entity_end, label in spans:
+            if entity_start <= start and end <= entity_end:
+                tag = ("B-" if start == entity_start else "I-") + label
         words.append(text[start:end])
-        tags.append(f"B-{label}")
+        tags.append(tag)
         offsets.append((start, end))
-        position = end
-    outside(position, len(text))
     return TaggedSentence(words, tags, text, offsets)
 
 
