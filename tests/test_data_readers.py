@@ -463,3 +463,10 @@ def test_jsonl_errors_name_file_and_line(tmp_path):
 def test_readers_do_not_import_tensorflow():
     code = "import sys, jbert_tf2.data; assert 'tensorflow' not in sys.modules, 'tensorflow'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_conll_without_tags_for_prediction(tmp_path):
+    file = write(tmp_path / "test.txt", "# text = 東京 タワー\n東京\nタワー\n\n鈴木\nさん\n")
+    first, second = read_conll(file, tag_column=None)
+    assert first.tags is None and first.text == "東京 タワー" and first.spans == [(0, 2), (3, 6)]
+    assert second.words == ["鈴木", "さん"] and second.text == "鈴木さん"

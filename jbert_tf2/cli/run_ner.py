@@ -80,13 +80,29 @@ def find_file(args: argparse.Namespace, split: str) -> Path:
     return found[0]
 
 
-def read_sentences(path: Path):
+def read_sentences(path: Path, tagged: bool = True):
+    """Sentences of a CoNLL / BIO / CoNLL-U or JSON-lines file. A test file (``tagged=False``)
+    may have a token per line and no tags."""
     from jbert_tf2.data import read_conll, read_jsonl_tagged
 
-    sentences = read_jsonl_tagged(path) if path.suffix == ".jsonl" else read_conll(path)
+    if path.suffix == ".jsonl":
+        sentences = read_jsonl_tagged(path)
+    elif tagged or _has_tags(path):
+        sentences = read_conll(path)
+    else:
+        sentences = read_conll(path, tag_column=None)
     if not sentences:
         raise JbertError(f"{path}: no sentences")
     return sentences
+
+
+def _has_tags(path: Path) -> bool:
+    """Whether the first token line of a CoNLL file has more than one column."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                return len(line.split()) > 1
+    return True
 
 
 def evaluate(args, tagger, sentences, global_step: int) -> dict:
@@ -168,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         raise JbertError(f"--output_dir={output}: exists and is not a directory")
     train = read_sentences(find_file(args, "train")) if args.do_train else None
     dev = read_sentences(find_file(args, "dev")) if args.do_eval else None
-    test = read_sentences(find_file(args, "test")) if args.do_predict else None
+    test = read_sentences(find_file(args, "test"), tagged=False) if args.do_predict else None
     output.mkdir(parents=True, exist_ok=True)
     model_dir = resolve_model_dir(args, output / "init_model")
     global_step = 0

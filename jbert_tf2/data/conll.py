@@ -86,14 +86,15 @@ def locate_words(words: Sequence[str], text: str) -> list[tuple[int, int]]:
 def read_conll(
     path: str | os.PathLike,
     token_column: int = 0,
-    tag_column: int = -1,
+    tag_column: int | None = -1,
     delimiter: str | None = None,
 ) -> list[TaggedSentence]:
     """Sentences of a CoNLL / BIO or CoNLL-U file, checked line by line.
 
     CoNLL / BIO: a token per line, columns split on ``delimiter`` (default: tab when the line
     has one, else runs of whitespace), the token in ``token_column`` and the tag in
-    ``tag_column``; blank lines end sentences; ``-DOCSTART-`` lines are skipped. Lines starting
+    ``tag_column`` (None: the file has no tags, as a test file to predict may not; every line is
+    a token and ``tags`` is None); blank lines end sentences; ``-DOCSTART-`` lines are skipped. Lines starting
     with ``#`` are comments unless they hold a token and a valid tag and no ``=`` before a tab
     (so a ``#`` token tagged ``O`` is read); a comment also ends the sentence before it. CoNLL-U (the first token line has 10 tab-separated
     columns and a numeric ID): FORM is the token and MISC ``NE=...`` the tag (``O`` when absent);
@@ -119,7 +120,7 @@ class _Parser:
 
     name: str
     token_column: int
-    tag_column: int
+    tag_column: int | None
     delimiter: str | None
     conllu: bool | None = None
     sentences: list[TaggedSentence] = field(default_factory=list)
@@ -162,7 +163,8 @@ class _Parser:
         else:
             text, spans = join_words(self.words)
         source = f"{self.name}:{self.lines[0]}"
-        self.sentences.append(TaggedSentence(self.words, self.tags, text, spans, source))
+        tags = None if self.tag_column is None and not self.conllu else self.tags
+        self.sentences.append(TaggedSentence(self.words, tags, text, spans, source))
         self.words, self.tags, self.lines, self.spaces = [], [], [], []
         self.text = None
 
@@ -174,12 +176,20 @@ class _Parser:
         return line.split()
 
     def _is_comment(self, line: str, cells: list[str]) -> bool:
+        if self.tag_column is None:
+            return self.conllu or _KEY_VALUE_COMMENT.match(line) is not None or len(cells) > 1
         if self.conllu or _KEY_VALUE_COMMENT.match(line) or len(cells) < 2:
             return True
         tag = _cell(cells, self.tag_column)
         return tag is None or not is_tag(tag)
 
     def _conll_token(self, where: str, number: int, cells: list[str]) -> None:
+        if self.tag_column is None:
+            token = _cell(cells, self.token_column)
+            if token is None:
+                raise DataError(f"{where}: no column {self.token_column}; pass token_column")
+            self._add(where, number, token, None)
+            return
         if len(cells) < 2:
             raise DataError(
                 f"{where}: one column ({cells[0]!r}), expected a token and its tag separated by "
@@ -206,10 +216,10 @@ class _Parser:
         self._add(where, number, cells[1].strip(), tags[0] if tags else "O")
         self.spaces.append("SpaceAfter=No" not in misc)
 
-    def _add(self, where: str, number: int, token: str, tag: str) -> None:
+    def _add(self, where: str, number: int, token: str, tag: str | None) -> None:
         if not token:
             raise DataError(f"{where}: empty token; remove the line or fill in the token")
-        if not is_tag(tag):
+        if tag is not None and not is_tag(tag):
             raise DataError(
                 f"{where}: tag {tag!r} is not {TAG_FORM}; is this a NER file? "
                 "if the tag is in another column, pass tag_column"
