@@ -53,14 +53,14 @@ def plot_training_curves(
             values = history.get(key)
             if values:
                 ax.plot(range(1, len(values) + 1), values, marker="o", label=label)
-        ax.set(title=f"{name} per epoch", xlabel="epoch")
+        ax.set(title=f"{name} per epoch", xlabel="epoch", ylabel=name)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
     if step_losses:
         ax = axes[len(names)]
         points = np.asarray(step_losses, dtype=np.float64)
         ax.plot(points[:, 0], points[:, 1], linewidth=0.8)
-        ax.set(title="training loss per step (epoch running mean)", xlabel="step")
+        ax.set(title="training loss per step (epoch running mean)", xlabel="step", ylabel="loss")
     for ax in axes[panels:]:
         ax.set_visible(False)
     buffer = io.BytesIO()
