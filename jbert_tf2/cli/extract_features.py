@@ -36,7 +36,7 @@ from jbert_tf2.errors import JbertError
 
 PROG = "jbert-extract-features"
 PAIR = re.compile(r"^(.*) \|\|\| (.*)$")
-CHUNK_LINES = 2048
+CHUNK_LINES = 256  # lines sorted by length together; their outputs are held until written
 NPY_FILES = {
     "token_vectors.npy",
     "token_offsets.npy",
