@@ -70,9 +70,11 @@ class _Pretrainer(keras.Model):
         self, out_dir: str | os.PathLike, overwrite: bool = False, tokenizer_assets=None
     ) -> Path:
         """A model directory with every pretraining weight (`jbert_tf2.load`,
-        `load_pretraining`, `jbert-convert --to tf1` read it)."""
+        `load_pretraining`, `jbert-convert --to tf1` read it), and the tokenizer files when
+        given (or set as ``self.tokenizer_assets``)."""
         from jbert_tf2.checkpoint.model_dir import ModelDirectory, save_model_dir, write_atomically
 
+        tokenizer_assets = tokenizer_assets or getattr(self, "tokenizer_assets", None)
         weights = {n: keras.ops.convert_to_numpy(v) for n, v in self.canonical_weights().items()}
         md = ModelDirectory(
             config=self.config,
