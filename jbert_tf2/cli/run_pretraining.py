@@ -245,17 +245,20 @@ def datasets(args: argparse.Namespace, files: list[str]):
     block = args.save_checkpoints_steps
 
     def make(epoch: int):
+        common = dict(shuffle=True, repeat=True, seed=args.seed + epoch, drop_remainder=True)
         if args.model_type == "electra":
             from jbert_tf2.pretraining.electra_data import electra_dataset
 
+            if not args.vocab_file:
+                raise JbertError("ELECTRA pretraining masks with the vocabulary: pass --vocab_file")
             data = electra_dataset(
                 files,
                 args.max_seq_length,
                 args.train_batch_size,
+                vocab=args.vocab_file,
                 mask_prob=getattr(args, "mask_prob", 0.15),
                 max_predictions_per_seq=args.max_predictions_per_seq,
-                vocab_file=args.vocab_file,
-                seed=args.seed + epoch,
+                **common,
             )
         else:
             from jbert_tf2.pretraining.bert_data import bert_dataset
@@ -265,7 +268,7 @@ def datasets(args: argparse.Namespace, files: list[str]):
                 args.max_seq_length,
                 args.max_predictions_per_seq,
                 args.train_batch_size,
-                seed=args.seed + epoch,
+                **common,
             )
         remaining = args.num_train_steps - epoch * block
         return data.take(min(block, remaining))
