@@ -87,7 +87,8 @@ CLI = textwrap.dedent(
     import json, resource, sys
     from jbert_tf2.cli.convert import main
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    code = main(sys.argv[1:])
+    sys.argv[0] = "jbert-convert"
+    code = main()  # as the console script runs it
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"code": code, "tensorflow": "tensorflow" in sys.modules,
                       "extra_mb": (peak - before) / 1024}))
