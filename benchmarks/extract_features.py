@@ -20,8 +20,8 @@ contender          what runs
                    ``torch.inference_mode()``, ``output_hidden_states=True``; each line written
                    as Google's writer does (``json.dumps`` of the record with
                    ``round(x, 6)`` values)
-``hf-sorted``      the same, but each chunk of 2,048 lines is sorted by length into batches (as
-                   jbert_tf2 does) and written back in file order
+``hf-sorted``      the same, but each chunk of 2,048 lines is sorted by length into batches
+                   and written back in file order (jbert_tf2 sorts within chunks too)
 =================  ==============================================================================
 
 Google's writer rounds with ``round(float(x), 6) for x in array.flat`` (a NumPy scalar per value);
@@ -617,6 +617,22 @@ def compare(reference: list[bytes], other: list[bytes]) -> dict:
     }
 
 
+def code_version() -> str:
+    """The checkout's commit and a hash of the extract_features code (changes show mid-run)."""
+    import hashlib
+
+    files = [
+        "jbert_tf2/cli/extract_features.py",
+        "jbert_tf2/inference.py",
+        "jbert_tf2/json_floats.py",
+    ]
+    digest = hashlib.sha256(b"".join((ROOT / f).read_bytes() for f in files)).hexdigest()[:12]
+    done = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=ROOT
+    )
+    return f"commit {done.stdout.strip() or 'unknown'}, extract_features code {digest}"
+
+
 def load() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -734,6 +750,7 @@ def report(results: dict) -> str:
         f"- machine: {results['machine']}; load average (1/5/15 min) {results['load_before']} "
         f"before, {results['load_after']} after",
         f"- {results['versions']}",
+        f"- code: {results['code_before']} at the start, {results['code_after']} at the end",
         f"- command: `{results['command']}`",
     ]
     return "\n".join(lines) + "\n"
@@ -753,6 +770,7 @@ def run_benchmark(args) -> dict:
         "versions": versions(VERSIONED),
         "command": "python " + " ".join([f"benchmarks/{SCRIPT.name}", *sys.argv[1:]]),
         "load_before": load_before,
+        "code_before": code_version(),
         "contenders": {},
     }
     try:
@@ -839,6 +857,7 @@ def run_benchmark(args) -> dict:
         if own and not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     results["load_after"] = load()
+    results["code_after"] = code_version()
     return results
 
 
