@@ -25,7 +25,9 @@ contender          what runs
 =================  ==============================================================================
 
 Google's writer rounds with ``round(float(x), 6) for x in array.flat`` (a NumPy scalar per value);
-the HF contenders use ``round(x, 6) for x in array.tolist()``, the same bytes and faster.
+the HF contenders use ``round(x, 6) for x in array.tolist()``: the same bytes, a few percent
+faster. They also time their phases (load, tokenize, model, JSON formatting, write) and count the
+tokens the model ran, padding included.
 
 The workload: ``--lines`` (default 6,343) sentence-like lines built deterministically from the
 natural Japanese texts of ``tests/data/tokenizer_corpus.txt``, cut into clauses and joined up to a
@@ -45,14 +47,18 @@ output's line count and last ``linex_index`` are checked, and the outputs are de
 
 ``--profile`` adds one more run of jbert_tf2: the same command in-process with its phases timed
 (checkpoint conversion, model load, tokenization, model calls and how many XLA programs they
-compiled, number formatting, the rest of the JSON assembly, writing). It is not part of the
-comparison.
+compiled, number formatting, the rest of the JSON assembly, writing) and the tokens the model ran
+(batch rows and lengths as padded) against the real tokens. It is not part of the comparison.
 
-Run from the repository root:
+Run from the repository root (times on 2 Xeon cores):
 
-    python benchmarks/extract_features.py --lines 300            # quick check, a few minutes
-    python benchmarks/extract_features.py --profile --out results.json --markdown results.md
-    python benchmarks/extract_features.py --only hf,hf-sorted --lines 1000
+    python benchmarks/extract_features.py --lines 300                    # quick check, ~4 min
+    python benchmarks/extract_features.py --only jbert,hf --profile      # the full job, ~35 min
+    python benchmarks/extract_features.py --lines 1000                   # all three, ~7 min
+    python benchmarks/extract_features.py --only= --profile              # jbert_tf2's phases only
+    python benchmarks/extract_features.py --out results.json --markdown results.md
+
+``--workdir DIR`` keeps the checkpoint (it does not depend on ``--lines``) for the next run.
 
 With fewer lines than 6,343 the table also projects each contender's time for 6,343 lines
 linearly from its own time (so start-up and compilation are scaled too: a little pessimistic).
@@ -293,7 +299,13 @@ def google_record(index: int, tokens: list[str], values, layers: list[int]) -> s
 
 
 def hf_worker(args) -> dict:
-    """HF transformers doing the extract_features job (file order, or sorted within chunks)."""
+    """HF transformers doing the extract_features job (file order, or sorted within chunks).
+    Also returns the seconds of each phase (a clock read per batch and per line: no overhead
+    worth counting) and the tokens the model ran, padding included."""
+    clock = time.perf_counter
+    seconds = dict.fromkeys(("load", "tokenize", "model", "JSON formatting", "write"), 0.0)
+    tokens = {"tokens run": 0, "real tokens": 0}
+    start = clock()
     import numpy as np
     import torch
     from transformers import BertJapaneseTokenizer, BertModel
@@ -311,8 +323,10 @@ def hf_worker(args) -> dict:
     layers = [int(x) for x in LAYERS.split(",")]
     with open(args.input, encoding="utf-8") as f:
         lines = [line.strip() for line in f]
+    seconds["load"] = clock() - start
 
     def forward(texts: list[str]):
+        start = clock()
         batch = tokenizer(
             texts,
             max_length=MAX_SEQ_LENGTH,
@@ -320,43 +334,62 @@ def hf_worker(args) -> dict:
             padding="longest",
             return_tensors="pt",
         )
+        middle = clock()
         states = model(**batch, output_hidden_states=True).hidden_states
         chosen = torch.stack([states[i] for i in layers], dim=2).numpy()
+        end = clock()
         lengths = batch["attention_mask"].sum(dim=1).tolist()
         ids = batch["input_ids"].tolist()
-        return [
+        result = [
             (tokenizer.convert_ids_to_tokens(ids[row][:n]), chosen[row, :n])
             for row, n in enumerate(lengths)
         ]
+        seconds["tokenize"] += middle - start + clock() - end
+        seconds["model"] += end - middle
+        tokens["tokens run"] += int(batch["input_ids"].numel())
+        tokens["real tokens"] += sum(lengths)
+        return result
+
+    def write(index: int, line_tokens: list[str], values) -> None:
+        start = clock()
+        text = google_record(index, line_tokens, values, layers)
+        middle = clock()
+        out.write(text)
+        seconds["JSON formatting"] += middle - start
+        seconds["write"] += clock() - middle
 
     with torch.inference_mode(), open(args.output, "w", encoding="utf-8") as out:
         if args.worker == "hf":
-            for start in range(0, len(lines), BATCH_SIZE):
-                for row, (tokens, values) in enumerate(forward(lines[start : start + BATCH_SIZE])):
-                    out.write(google_record(start + row, tokens, values, layers))
+            for begin in range(0, len(lines), BATCH_SIZE):
+                for row, result in enumerate(forward(lines[begin : begin + BATCH_SIZE])):
+                    write(begin + row, *result)
         else:
             for begin in range(0, len(lines), CHUNK_LINES):
                 chunk = lines[begin : begin + CHUNK_LINES]
+                start = clock()
                 lengths = [len(tokenizer.tokenize(text)) for text in chunk]
                 order = np.argsort(lengths, kind="stable")
+                seconds["tokenize"] += clock() - start
                 results = [None] * len(chunk)
-                for start in range(0, len(chunk), BATCH_SIZE):
-                    batch = order[start : start + BATCH_SIZE]
+                for first in range(0, len(chunk), BATCH_SIZE):
+                    batch = order[first : first + BATCH_SIZE]
                     for i, result in zip(batch, forward([chunk[i] for i in batch]), strict=True):
                         results[i] = result
-                for i, (tokens, values) in enumerate(results):
-                    out.write(google_record(begin + i, tokens, values, layers))
-    return {"lines": len(lines)}
+                for i, result in enumerate(results):
+                    write(begin + i, *result)
+    return {
+        "lines": len(lines),
+        "phases": {k: round(v, 2) for k, v in seconds.items()},
+        **tokens,
+    }
 
 
 def profile_worker(args) -> dict:
     """jbert-extract-features in-process, its phases timed by wrapping the functions it calls."""
     started = time.perf_counter()
-    import numpy as np
-
     import jbert_tf2.cli.extract_features as cli
     import jbert_tf2.json_floats as json_floats
-    from jbert_tf2.inference import CompiledPredictor
+    from jbert_tf2.inference import CompiledPredictor, bucket
 
     seconds: dict[str, float] = {}
     counts: dict[str, int] = {}
@@ -377,20 +410,20 @@ def profile_worker(args) -> dict:
     call = CompiledPredictor.__call__
 
     def predictor_call(self, inputs):
-        if args.worker == "jbert-profile-bucketed":
-            # What if the Extractor padded each batch to its length bucket (as CompiledPredictor
-            # expects) instead of to the batch's longest line: one program per bucket.
-            from jbert_tf2.inference import bucket
-
-            width = inputs["input_ids"].shape[1]
-            target = bucket(width, self.length_buckets)
-            if target > width:
-                inputs = {k: np.pad(v, [(0, 0), (0, target - width)]) for k, v in inputs.items()}
         traces = self.traces
         start = time.perf_counter()
         result = call(self, inputs)
         elapsed = time.perf_counter() - start
         shape = list(inputs["input_ids"].shape)
+        # The program's shape: rows rounded up to a power of two, length to the longest line's
+        # bucket (never beyond the input's width), as CompiledPredictor pads them.
+        real = int(inputs["input_mask"].sum())
+        longest = int(inputs["input_mask"].sum(axis=1).max())
+        width = min(shape[1], bucket(max(longest, 1), self.length_buckets))
+        counts["real tokens"] = counts.get("real tokens", 0) + real
+        counts["tokens run"] = (
+            counts.get("tokens run", 0) + (1 << (shape[0] - 1).bit_length()) * width
+        )
         if self.traces != traces:
             compile_calls.append({"shape": shape, "seconds": round(elapsed, 2)})
             seconds["model: calls that compiled"] = (
@@ -453,7 +486,7 @@ def run_worker(args) -> None:
             result = setup_worker(args)
         elif args.worker in ("hf", "hf-sorted"):
             result = hf_worker(args)
-        elif args.worker in ("jbert-profile", "jbert-profile-bucketed"):
+        elif args.worker == "jbert-profile":
             result = profile_worker(args)
         else:
             raise ValueError(f"unknown worker {args.worker}")
@@ -677,6 +710,8 @@ def report(results: dict) -> str:
             f"{ratio} | {projected_text} | {r['cpu']:,.0f} | {r['max_rss_mb'] / 1024:.1f} GiB | "
             f"{r['other_cpu']:,.0f} |"
         )
+    if not rows:
+        lines = []
     lines.append("")
     lines.append(
         "Ratio: lines/s over the best HF contender's lines/s (> 1: jbert_tf2 faster). Other "
@@ -694,6 +729,14 @@ def report(results: dict) -> str:
         f"{w['tokens']['p99']}, max {w['tokens']['max']}; {w['truncated_lines']} lines truncated "
         f"(longest {w['tokens_untruncated']['max']} tokens); {w['total_tokens']:,} tokens in all.",
     ]
+    for name, r in rows.items():
+        if isinstance(r, dict) and r.get("phases"):
+            phases = ", ".join(f"{k} {v:,.1f} s" for k, v in r["phases"].items())
+            lines.append(
+                f"Phases of `{name}` (timed inside its run): {phases}; the model ran "
+                f"{r['tokens run']:,} tokens for {r['real tokens']:,} real ones "
+                f"({r['tokens run'] / r['real tokens']:.2f}x)."
+            )
     for name, check in results.get("checks", {}).items():
         lines.append(
             f"Check `{name}` vs `jbert`: first {check['lines']} lines, tokens "
@@ -728,22 +771,14 @@ def report(results: dict) -> str:
             + (" ..." if len(compiles) > 60 else "")
             + f"); {profile['counts'].get('model: cached calls', 0)} calls ran a cached program."
         )
+        run, real = profile["counts"].get("tokens run"), profile["counts"].get("real tokens")
+        if run and real:
+            lines.append(
+                f"Tokens the model ran (batch rows and lengths as padded): {run:,} for {real:,} "
+                f"real tokens ({run / real:.2f}x; {100 * (1 - real / run):.0f}% padding)."
+            )
     elif profile:
         lines += ["", f"Profile: {profile}"]
-    bucketed = results.get("profile_bucketed")
-    if isinstance(bucketed, dict):
-        phases = bucketed["phases"]
-        lines += [
-            "",
-            f"The same in-process run with each batch padded to its length bucket "
-            f"(16/32/64/128) before the model, {bucketed['lines']:,} lines: main() "
-            f"{phases.get('main()', 0):,.1f} s, model {phases.get('model (Extractor.run)', 0):,.1f}"
-            f" s ({len(bucketed['compiles'])} programs compiled, "
-            f"{phases.get('model: calls that compiled', 0):,.1f} s for those calls; cached calls "
-            f"{phases.get('model: cached calls', 0):,.1f} s).",
-        ]
-    elif bucketed:
-        lines += ["", f"Bucketed profile: {bucketed}"]
     lines += [
         "",
         f"- date: {results['date']}",
@@ -759,7 +794,7 @@ def report(results: dict) -> str:
 def run_benchmark(args) -> dict:
     started = datetime.datetime.now(datetime.timezone.utc)
     load_before = load()
-    names = [n for n in CONTENDERS if n in (args.only or CONTENDERS)]
+    names = [n for n in CONTENDERS if n in (CONTENDERS if args.only is None else args.only)]
     own = args.workdir is None
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="jbert-extract-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -798,6 +833,7 @@ def run_benchmark(args) -> dict:
             print(f"warm-up {name}: {done['wall']:.1f} s", flush=True)
             target.unlink(missing_ok=True)
         heads: dict[str, list[bytes]] = {}
+        extras: dict[str, dict] = {}
         for name in names:
             source = inputs[name]
             count = len(source.read_text(encoding="utf-8").splitlines())
@@ -815,6 +851,8 @@ def run_benchmark(args) -> dict:
                 others.append(done["other_cpu"])
                 print(f"{name} run {run + 1}: {count} lines in {done['wall']:.1f} s", flush=True)
                 if run == 0:
+                    keys = ("phases", "tokens run", "real tokens")
+                    extras[name] = {k: parsed[k] for k in keys if k in parsed}
                     heads[name] = first_lines(target, args.check_lines)
                     results.setdefault("outputs", {})[name] = scan_output(target)
                 target.unlink(missing_ok=True)
@@ -825,10 +863,9 @@ def run_benchmark(args) -> dict:
                 "cpu": statistics.median(cpus),
                 "max_rss_mb": max(rss),
                 "other_cpu": max(others),
+                **extras.get(name, {}),
             }
         profiles = {"profile": "jbert-profile"} if args.profile else {}
-        if args.profile_bucketed:
-            profiles["profile_bucketed"] = "jbert-profile-bucketed"
         for key, worker in profiles.items():
             lines_profile = args.profile_lines or len(lines)
             source = workdir / "input.txt"
@@ -866,13 +903,12 @@ def main(argv=None) -> None:
     parser.add_argument("--lines", type=int, default=USER_LINES, help="workload size")
     parser.add_argument("--hf-lines", type=int, help="run the HF contenders on the first N lines")
     parser.add_argument("--runs", type=int, default=1, help="timed runs per contender (median)")
-    parser.add_argument("--only", type=lambda s: s.split(","), help="comma-separated contenders")
-    parser.add_argument("--profile", action="store_true", help="also time jbert_tf2's phases")
     parser.add_argument(
-        "--profile-bucketed",
-        action="store_true",
-        help="also profile a run whose batches are padded to their length bucket",
+        "--only",
+        type=lambda s: [x for x in s.split(",") if x],
+        help="comma-separated contenders (empty: none, e.g. with --profile)",
     )
+    parser.add_argument("--profile", action="store_true", help="also time jbert_tf2's phases")
     parser.add_argument("--profile-lines", type=int, help="lines for --profile (default --lines)")
     parser.add_argument("--check-lines", type=int, default=20)
     parser.add_argument("--out", help="write the results as JSON here")
