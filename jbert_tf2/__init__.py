@@ -6,7 +6,7 @@ command such as ``jbert-convert`` can pick its Keras backend before Keras is imp
 
 from __future__ import annotations
 
-import importlib
+from jbert_tf2.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -40,13 +40,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'jbert_tf2' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -242,15 +242,12 @@ class Preprocessor:
     def _tagging_features(self, texts):
         from jbert_tf2.data.examples import TaggedSentence
         from jbert_tf2.data.features import encode_tagging
-        from jbert_tf2.tokenization.mecab import unidic_word_spans
+        from jbert_tf2.tasks.token_classifier import split_words
 
         splitter = self.info["options"].get("word_splitter", "unidic")
         items = []
         for text in texts:
-            if splitter == "unidic":
-                spans = unidic_word_spans(text)
-            else:
-                spans = [(s, e) for s, e in self.tokenizer.word_spans(text) if e > s]
+            spans = split_words(text, splitter, self.tokenizer)
             items.append(TaggedSentence([text[s:e] for s, e in spans], None, text, spans))
         return encode_tagging(self.tokenizer, items, None, self.max_seq_length), items
 
@@ -267,13 +264,8 @@ class Preprocessor:
             tags = ["O"] * len(item.words)
             for k, word in enumerate(owners):
                 tags[word] = labels[int(predicted_ids[row][k])]
-            found = []
-            for label, first, last in tagging.spans(tagging.repair(tags, scheme), scheme):
-                start, end = item.spans[first][0], item.spans[last - 1][1]
-                found.append(
-                    {"text": item.text[start:end], "label": label, "start": start, "end": end}
-                )
-            results.append(found)
+            repaired = tagging.repair(tags, scheme)
+            results.append(tagging.entities_in_text(item.text, item.spans, repaired, scheme))
         return results
 
     def rest_payload(self, texts, text_pairs=None) -> dict:

@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from jbert_tf2.errors import JbertError
+from jbert_tf2.cli.common import run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["KERAS_BACKEND"] = "numpy"
     from jbert_tf2.checkpoint.convert import convert
 
-    try:
+    def body() -> int:
         report = convert(
             args.ckpt,
             args.output,
@@ -110,15 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             do_lower_case=args.do_lower_case,
             mecab_dic=args.mecab_dic,
         )
-    except JbertError as exc:
-        print(f"jbert-convert: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"jbert-convert: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return 2
-    print(report.format())
-    return 0
+        print(report.format())
+        return 0
+
+    return run_command("jbert-convert", body)
 
 
 if __name__ == "__main__":

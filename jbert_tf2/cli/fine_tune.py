@@ -38,6 +38,12 @@ def add_training_flags(parser: argparse.ArgumentParser, learning_rate: float) ->
     parser.add_argument(
         "--save_checkpoints_steps", type=positive_int("save_checkpoints_steps"), default=1000
     )
+    add_distribution_flags(parser)
+
+
+def add_distribution_flags(parser: argparse.ArgumentParser) -> None:
+    """Google's TPU flags (``--use_tpu --tpu_name`` select TPUStrategy; the others are accepted
+    for compatibility) and the additive ``--strategy``, ``--mixed_precision`` and ``--seed``."""
     parser.add_argument(
         "--iterations_per_loop",
         type=positive_int("iterations_per_loop"),

@@ -155,12 +155,7 @@ def predict(args, tagger, sentences) -> list[str]:
     all_tags = tagger.predict_tags(sentences, args.predict_batch_size)
     lines = []
     for sentence, tags in zip(sentences, all_tags, strict=True):
-        entities = []
-        for label, first, last in tagging.spans(tags, tagger.scheme):
-            start, end = sentence.spans[first][0], sentence.spans[last - 1][1]
-            entities.append(
-                {"text": sentence.text[start:end], "label": label, "start": start, "end": end}
-            )
+        entities = tagging.entities_in_text(sentence.text, sentence.spans, tags, tagger.scheme)
         lines.append(
             json.dumps({"text": sentence.text, "entities": entities}, ensure_ascii=False) + "\n"
         )

@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 from jbert_tf2.cli.common import add_bool, non_negative_float, positive_int, run_command
+from jbert_tf2.cli.fine_tune import add_distribution_flags
 from jbert_tf2.errors import JbertError
 
 PROG = "jbert-pretrain"
@@ -107,19 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--save_checkpoints_steps", type=positive_int("save_checkpoints_steps"), default=1000
     )
-    parser.add_argument(
-        "--iterations_per_loop",
-        type=positive_int("iterations_per_loop"),
-        default=1000,
-        help="accepted for compatibility",
-    )
     parser.add_argument("--max_eval_steps", type=positive_int("max_eval_steps"), default=100)
-    add_bool(parser, "use_tpu", False, "train on a TPU")
-    parser.add_argument("--tpu_name")
-    parser.add_argument("--tpu_zone", help="accepted for compatibility")
-    parser.add_argument("--gcp_project", help="accepted for compatibility")
-    parser.add_argument("--master", help="accepted for compatibility")
-    parser.add_argument("--num_tpu_cores", type=positive_int("num_tpu_cores"), default=8)
     parser.add_argument("--model_type", choices=("bert", "electra"), default="bert")
     parser.add_argument(
         "--generator_hidden_size",
@@ -128,9 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="ELECTRA: generator width as a fraction",
     )
     parser.add_argument("--disc_weight", type=non_negative_float("disc_weight"), default=50.0)
-    parser.add_argument("--strategy", help="auto, tpu[:NAME], mirrored, multiworker or cpu")
-    parser.add_argument("--mixed_precision", choices=("float16", "bfloat16"))
-    parser.add_argument("--seed", type=int, default=12345)
+    add_distribution_flags(parser)
     parser.add_argument("--data-dir", "--data_dir", dest="data_dir", help="ELECTRA: data dir")
     parser.add_argument("--model-name", "--model_name", dest="model_name", help="ELECTRA: name")
     parser.add_argument("--hparams", default="{}", help="ELECTRA: JSON or a .json file")

@@ -4,13 +4,12 @@ with labels aligned to sub-tokens, and `tf.data` pipelines with dynamic padding.
 The readers are plain Python (no TensorFlow import) and raise `jbert_tf2.errors.DataError`
 naming the file and line."""
 
-import importlib
-
 from jbert_tf2.data.conll import join_words, read_conll
 from jbert_tf2.data.examples import TaggedSentence, TextExample, collect_labels
 from jbert_tf2.data.jsonl import read_jsonl, read_jsonl_tagged
 from jbert_tf2.data.livedoor import read_livedoor, split_examples
 from jbert_tf2.data.tabular import read_table
+from jbert_tf2.lazy_exports import lazy_exports
 
 _LAZY = {  # TensorFlow / Keras users, loaded on first use
     "Features": "jbert_tf2.data.features",
@@ -39,9 +38,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'jbert_tf2.data' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -387,3 +387,16 @@ def span_scores(
         "per_type": per_type,
         "macro_f1": float(np.mean(macro)) if macro else 0.0,
     }
+
+
+def entities_in_text(
+    text: str, word_spans: Sequence[tuple[int, int]], tags: Sequence[str], scheme: str
+) -> list[dict]:
+    """The entities of one sentence's word ``tags`` as ``{"text", "label", "start", "end"}``,
+    ``start`` / ``end`` character offsets into ``text`` (``word_spans[i]`` is word i's span),
+    so ``text[start:end]`` is the entity, spaces inside it included."""
+    found = []
+    for label, first, last in spans(tags, scheme):
+        start, end = word_spans[first][0], word_spans[last - 1][1]
+        found.append({"text": text[start:end], "label": label, "start": start, "end": end})
+    return found

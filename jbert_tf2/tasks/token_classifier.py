@@ -24,6 +24,18 @@ from jbert_tf2.tasks.head import ClassificationHead
 WORD_SPLITTERS = ("unidic", "tokenizer")
 
 
+def split_words(text: str, word_splitter: str, tokenizer) -> list[tuple[int, int]]:
+    """Character spans of the words a tagger labels in raw text: MeCab + unidic-lite short
+    units for ``"unidic"`` (the segmentation of UD Japanese corpora, so the words match the
+    training data's), the tokenizer's own word splitter for ``"tokenizer"`` (for data segmented
+    that way, e.g. English CoNLL with WordPiece)."""
+    from jbert_tf2.tokenization.mecab import unidic_word_spans
+
+    if word_splitter == "unidic":
+        return unidic_word_spans(text)
+    return [(s, e) for s, e in tokenizer.word_spans(text) if e > s]
+
+
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     logits = logits.astype(np.float64)
     shifted = logits - logits.max(axis=-1, keepdims=True)
@@ -229,27 +241,14 @@ class TokenClassifier(TaskModel):
             word_spans = self.word_spans(text)
             items.append(TaggedSentence([text[s:e] for s, e in word_spans], None, text, word_spans))
         all_tags = self._tag_words([item.words for item in items], batch_size)
-        results = []
-        for item, tags in zip(items, all_tags, strict=True):
-            entities = []
-            for label, first, last in tagging.spans(tags, self.scheme):
-                start, end = item.spans[first][0], item.spans[last - 1][1]
-                entities.append(
-                    {"text": item.text[start:end], "label": label, "start": start, "end": end}
-                )
-            results.append(entities)
-        return results
+        return [
+            tagging.entities_in_text(item.text, item.spans, tags, self.scheme)
+            for item, tags in zip(items, all_tags, strict=True)
+        ]
 
     def word_spans(self, text: str) -> list[tuple[int, int]]:
-        """The words `predict_entities` tags: MeCab + unidic-lite short units by default (the
-        segmentation of UD Japanese corpora, so the words match the training data's), or the
-        tokenizer's own word splitter with ``word_splitter="tokenizer"`` (for data segmented
-        that way, e.g. English CoNLL with WordPiece)."""
-        from jbert_tf2.tokenization.mecab import unidic_word_spans
-
-        if self.word_splitter == "unidic":
-            return unidic_word_spans(text)
-        return [(s, e) for s, e in self.require_tokenizer().word_spans(text) if e > s]
+        """The words `predict_entities` tags (see `split_words`)."""
+        return split_words(text, self.word_splitter, self.require_tokenizer())
 
     def evaluate_entities(self, sentences, batch_size: int = 32, strict: bool = False) -> dict:
         """Span-level precision / recall / F1 (seqeval's conventions) on tagged sentences."""

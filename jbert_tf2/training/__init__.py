@@ -4,7 +4,7 @@ Names load on first use."""
 
 from __future__ import annotations
 
-import importlib
+from jbert_tf2.lazy_exports import lazy_exports
 
 _EXPORTS = {
     "AdamWeightDecay": "jbert_tf2.training.optimizer",
@@ -18,13 +18,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'jbert_tf2.training' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
