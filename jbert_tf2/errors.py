@@ -17,3 +17,14 @@ class CheckpointError(JbertError):
 
 class DataError(JbertError, ValueError):
     """A data file (TSV, CoNLL, JSON lines, livedoor corpus) has a line the reader cannot use."""
+
+
+def op_error_summary(exc: BaseException) -> str:
+    """The readable part of a TensorFlow op error: its first line without the
+    ``{{function_node ...}}`` prefix and the ``[Op:...]`` suffix."""
+    import re
+
+    text = str(getattr(exc, "message", None) or exc).strip().splitlines()[0]
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    text = re.sub(r"\s*\[Op:[^\]]*\].*$", "", text)
+    return text.strip() or type(exc).__name__

@@ -205,7 +205,8 @@ def attention_weights(
 
     Args:
         model: a jbert encoder (`jbert_tf2.load`) or a task model (`jbert_tf2.tasks`).
-        text, text_pair: one text, or a pair, encoded as the model's inputs are.
+        text: one text, encoded as the model's inputs are.
+        text_pair: the second text of a pair, or None.
         layer: the Transformer layer, from 0; negative counts from the end (-1: the last).
         head: one attention head, or None for the mean over heads.
         source: the attending token (0: [CLS], which a classifier reads).

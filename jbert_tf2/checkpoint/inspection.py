@@ -116,6 +116,7 @@ def check_config_against_shapes(
     embeddings_scope: str,
     source: str,
     flag: str = "--config",
+    fix: str | None = None,
 ) -> None:
     """Name each config field the checkpoint contradicts (``sizes`` from `shape_config`), with
     the variable and its shape."""
@@ -134,8 +135,12 @@ def check_config_against_shapes(
         raise CheckpointError(
             f"{config.source or 'config'} does not describe {source}:\n"
             + "\n".join(problems)
-            + "\nlikely cause: the config belongs to another model size; pass the config that "
-            f"came with this checkpoint ({flag})"
+            + "\n"
+            + (
+                fix
+                or "likely cause: the config belongs to another model size; pass the config "
+                f"that came with this checkpoint ({flag})"
+            )
         )
 
 

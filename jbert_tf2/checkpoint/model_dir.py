@@ -10,9 +10,11 @@ Layout::
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +86,7 @@ def read_model_dir(path: str | os.PathLike, with_tokenizer: bool = True) -> Mode
             f"{path / WEIGHTS_FILE}: cannot be read ({exc}); the file is truncated or corrupt: "
             "convert the checkpoint again"
         ) from None
+    _check_config_describes_weights(config, weights, path)
     tokenizer, files = None, {}
     if with_tokenizer and (path / TOKENIZER_FILE).is_file():
         tokenizer = read_tokenizer_json(path)
@@ -96,6 +99,24 @@ def read_model_dir(path: str | os.PathLike, with_tokenizer: bool = True) -> Mode
         generator_untied=bool(config_data.get("generator_untied", False)),
         tokenizer=tokenizer,
         tokenizer_files=files,
+    )
+
+
+def _check_config_describes_weights(config: BertConfig, weights: dict, path: Path) -> None:
+    """An edited or swapped config.json is named field by field, before any model is built."""
+    from jbert_tf2.checkpoint.inspection import check_config_against_shapes, shape_config
+
+    scope = "electra" if config.model_type == "electra" else "bert"
+    sizes = shape_config(weights, scope, f"{scope}/embeddings")
+    check_config_against_shapes(
+        config,
+        weights,
+        sizes,
+        scope,
+        f"{scope}/embeddings",
+        str(path / WEIGHTS_FILE),
+        fix=f"likely cause: {path / CONFIG_FILE} was edited or comes from another model; "
+        "restore it or convert the checkpoint again",
     )
 
 
@@ -118,7 +139,14 @@ def tokenizer_file_paths(path: Path, tokenizer: dict) -> dict[str, Path]:
     files = {}
     for key in ("vocab_file", "spm_model_file"):
         if tokenizer.get(key):
-            files[key] = path / tokenizer[key]
+            name = tokenizer[key]
+            if not isinstance(name, str) or Path(name).name != name or name in (".", ".."):
+                raise JbertError(
+                    f"{path / TOKENIZER_FILE}: {key} {name!r} is not a file name in the model "
+                    "directory (paths that lead outside it are refused); copy the file into "
+                    f"{path} and name it there, e.g. \"{key}\": \"vocab.txt\""
+                )
+            files[key] = path / name
             if not files[key].is_file():
                 raise JbertError(
                     f"{path / TOKENIZER_FILE}: names {key} {tokenizer[key]!r}, which is missing "
@@ -146,6 +174,21 @@ def check_output_dir(out_dir: str | os.PathLike, overwrite: bool) -> Path:
     return out_dir
 
 
+def _remove_stale_partials(parent: Path, name: str) -> None:
+    """Remove what killed writers of ``name`` on this host left (their process is gone)."""
+    prefix = f".{name}.partial-{socket.gethostname()}-"
+    for partial in parent.glob(f"{glob.escape(prefix)}*"):
+        pid = partial.name[len(prefix) :].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(partial, ignore_errors=True)
+        except OSError:
+            pass  # alive but not ours to signal
+
+
 def write_atomically(out_dir: str | os.PathLike, overwrite: bool, fill) -> Path:
     """Fill a fresh temporary directory beside ``out_dir`` with ``fill(tmp)``, then move it into
     place, so a failure never leaves a half-written output and nothing is replaced without
@@ -154,7 +197,9 @@ def write_atomically(out_dir: str | os.PathLike, overwrite: bool, fill) -> Path:
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
+        _remove_stale_partials(parent, out_dir.name)
+        tag = f".{out_dir.name}.partial-{socket.gethostname()}-{os.getpid()}-"
+        tmp = Path(tempfile.mkdtemp(prefix=tag, dir=parent))
     except OSError as exc:
         raise JbertError(f"{out_dir}: cannot create it ({exc.strerror or exc})") from None
     try:

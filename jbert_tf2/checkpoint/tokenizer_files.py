@@ -77,13 +77,20 @@ def tokenizer_settings(
 
 def _load_files(tokenizer: str, vocab: Path | None, spm_model: Path | None) -> dict[str, int]:
     """Load the tokenizer files as the tokenizers will, so bad ones fail now; the vocabulary."""
-    from jbert_tf2.tokenization.sentencepiece_tokenizer import load_sentencepiece
+    from jbert_tf2.tokenization.sentencepiece_tokenizer import (
+        check_vocab_matches_model,
+        load_sentencepiece,
+    )
     from jbert_tf2.tokenization.vocab import load_vocab
 
     if tokenizer != "sentencepiece":
         return load_vocab(vocab)
-    load_sentencepiece(spm_model)
-    return {} if vocab is None else load_vocab(vocab, ("[CLS]", "[SEP]"), tab_separated=True)
+    processor = load_sentencepiece(spm_model)
+    if vocab is None:
+        return {}
+    pieces = load_vocab(vocab, ("[CLS]", "[SEP]"), tab_separated=True)
+    check_vocab_matches_model(processor, pieces, spm_model, vocab)
+    return pieces
 
 
 def _check_vocab_size(vocab: Path, count: int, model_vocab_size: int, report: Report) -> None:

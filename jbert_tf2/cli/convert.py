@@ -6,6 +6,7 @@ Exit status 0 on success, 2 on any input problem (one clear message, nothing wri
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 
@@ -83,9 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _numpy_backend_available() -> bool:
+    """Keras' numpy backend imports jax and scipy, which are not dependencies of jbert-tf2:
+    without them the conversion runs on the TensorFlow backend (same result, more memory)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("jax", "scipy"))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if argv is None and "keras" not in sys.modules:
+    if argv is None and "keras" not in sys.modules and _numpy_backend_available():
         # Conversion builds models only to list their weights' names and shapes: Keras' numpy
         # backend does that without importing TensorFlow (about 700 MB resident), so a
         # conversion needs little more memory than one copy of the weights. Writing a TF1

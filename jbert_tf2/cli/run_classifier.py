@@ -6,12 +6,21 @@ and default; results go to the same files: ``eval_results.txt`` (``key = value``
 resumable `Trainer` (checkpoints under ``output_dir/checkpoints``; the same command continues
 after a kill), the fine-tuned model is saved as ``output_dir/model`` (a model directory that
 ``--init_checkpoint`` accepts later), and TPUs come from ``--use_tpu --tpu_name``.
+
+``--do_predict`` streams the test file: it is read once to check and count it (before any
+training), then again in chunks of `CHUNK_EXAMPLES` that are predicted and appended to a
+partial ``test_results.tsv``, renamed into place when complete; memory stays bounded whatever
+the file size. Texts longer than ``--max_seq_length`` tokens are truncated (Google's rules), with
+one warning at the end that counts them.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +33,11 @@ from jbert_tf2.cli.common import (
     run_command,
 )
 from jbert_tf2.cli.fine_tune import add_training_flags, fine_tune, load_finetuned
+from jbert_tf2.cli.progress import Progress, Truncations, chunks
 from jbert_tf2.errors import JbertError
 
 PROG = "jbert-run-classifier"
+CHUNK_EXAMPLES = 256  # test examples predicted together; only their results are held
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --do_predict, write output_dir/attention/index.html (the last layer's [CLS] "
         "attention over the tokens) and heatmaps for the first N test examples (default: 0)",
     )
+    add_bool(parser, "progress", True, "show --do_predict's progress on stderr")
     return parser
 
 
@@ -144,7 +156,10 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output_dir)
     train_examples = processor.examples(args.data_dir, "train") if args.do_train else None
     dev_examples = processor.examples(args.data_dir, "dev") if args.do_eval else None
-    test_examples = processor.examples(args.data_dir, "test") if args.do_predict else None
+    # The test file is checked (and counted) now, before training; predicting streams it.
+    test_count = (
+        sum(1 for _ in processor.iter_examples(args.data_dir, "test")) if args.do_predict else 0
+    )
     output.mkdir(parents=True, exist_ok=True)
     model_dir = resolve_model_dir(args, output / "init_model")
     global_step = 0
@@ -160,17 +175,58 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(f"  {line}" for line in lines))
         atomic_write_text(output / "eval_results.txt", "".join(line + "\n" for line in lines))
     if args.do_predict:
-        probs = model.predict_proba(
-            [e.text for e in test_examples],
-            [e.text_b for e in test_examples] if any(e.text_b for e in test_examples) else None,
-            args.predict_batch_size,
-        )
-        rows = ["\t".join(str(np.float32(p)) for p in row) + "\n" for row in probs]
-        atomic_write_text(output / "test_results.tsv", "".join(rows))
-        print(f"wrote {output / 'test_results.tsv'} ({len(rows)} rows)")
+        rows = predict(args, model, processor.iter_examples(args.data_dir, "test"), test_count)
+        print(f"wrote {output / 'test_results.tsv'} ({rows} rows)")
         if args.attention_examples:
-            write_attention(model, test_examples[: args.attention_examples], output / "attention")
+            first = processor.iter_examples(args.data_dir, "test")
+            write_attention(
+                model, list(itertools.islice(first, args.attention_examples)), output / "attention"
+            )
     return 0
+
+
+def predict(args, model, examples: Iterable, total: int) -> int:
+    """Google's ``test_results.tsv`` in ``--output_dir`` (a line of tab-separated class
+    probabilities per example), predicted `CHUNK_EXAMPLES` at a time and appended to a partial
+    file that is renamed into place when complete; returns the number of rows."""
+    from jbert_tf2.data.examples import TextExample
+    from jbert_tf2.data.features import encode_classification
+
+    target = Path(args.output_dir) / "test_results.tsv"
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    progress = Progress(PROG, total, "test examples", args.progress)
+    truncations = Truncations(PROG, "test examples", args.max_seq_length)
+    tokenizer = model.require_tokenizer()
+    done = 0
+    try:
+        with open(partial, "w", encoding="utf-8") as out:
+            for chunk in chunks(examples, CHUNK_EXAMPLES):
+                features = encode_classification(
+                    tokenizer,
+                    [TextExample(e.text, e.text_b) for e in chunk],  # labels are not needed
+                    None,
+                    model.max_seq_length,
+                    warn=False,
+                )
+                for row in features.truncated_rows:
+                    truncations.add(_where(chunk[row].source) or f"example {done + row + 1}")
+                logits = model.predict_logits(features, args.predict_batch_size)
+                probs = model.proba_from_logits(logits)
+                out.write("".join("\t".join(str(np.float32(p)) for p in r) + "\n" for r in probs))
+                done += len(chunk)
+                progress.update(done)
+        os.replace(partial, target)
+    finally:
+        progress.finish()
+        partial.unlink(missing_ok=True)
+    truncations.warn(done)
+    return done
+
+
+def _where(source: str) -> str:
+    """``file:line`` (a `TextExample`'s source) as ``file line N``."""
+    path, _, line = source.rpartition(":")
+    return f"{path} line {line}" if path and line.isdigit() else source
 
 
 def write_attention(model, examples, out_dir: Path) -> None:

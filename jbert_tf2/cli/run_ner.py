@@ -11,22 +11,37 @@ entity type, seqeval's conventions, plus ``eval_loss`` and ``global_step``),
 ``test_predictions.jsonl`` (one line per test sentence: its text and entities with character
 offsets into that text), ``test_results.txt`` when the test file has tags, and the fine-tuned
 model in ``output_dir/model``.
+
+``--do_predict`` streams the test file: it is read once to check and count it (before any
+training), then again in chunks of `CHUNK_SENTENCES` that are tagged, appended to a partial
+``test_predictions.jsonl`` (renamed into place when complete) and scored by summing entity
+counts; memory stays bounded whatever the file size.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from jbert_tf2.cli.common import add_model_flags, atomic_write_text, resolve_model_dir, run_command
+from jbert_tf2.cli.common import (
+    add_bool,
+    add_model_flags,
+    atomic_write_text,
+    resolve_model_dir,
+    run_command,
+)
 from jbert_tf2.cli.fine_tune import add_training_flags, fine_tune, load_finetuned
+from jbert_tf2.cli.progress import Progress, chunks
 from jbert_tf2.errors import JbertError
 
 PROG = "jbert-run-ner"
+CHUNK_SENTENCES = 256  # test sentences tagged together; only their results are held
 EXTENSIONS = (".bio", ".conll", ".conllu", ".txt", ".tsv", ".iob", ".jsonl")
 
 
@@ -50,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_model_flags(parser)
     add_training_flags(parser, learning_rate=5e-5)
+    add_bool(parser, "progress", True, "show --do_predict's progress on stderr")
     return parser
 
 
@@ -94,6 +110,31 @@ def read_sentences(path: Path, tagged: bool = True):
     if not sentences:
         raise JbertError(f"{path}: no sentences")
     return sentences
+
+
+def iter_sentences(path: Path, tagged: bool = True):
+    """`read_sentences`' sentences one at a time, read from the file as they are taken."""
+    from jbert_tf2.data.conll import iter_conll
+    from jbert_tf2.data.jsonl import iter_jsonl_tagged
+
+    if path.suffix == ".jsonl":
+        return iter_jsonl_tagged(path)
+    if tagged or _has_tags(path):
+        return iter_conll(path)
+    return iter_conll(path, tag_column=None)
+
+
+def survey_test(path: Path) -> tuple[int, bool, set[str]]:
+    """Reads the whole test file once (checking every line): the number of sentences, whether
+    every one has tags, and the tags used."""
+    count, all_tagged, tags = 0, True, set()
+    for sentence in iter_sentences(path, tagged=False):
+        count += 1
+        if sentence.tags:
+            tags.update(sentence.tags)
+        else:
+            all_tagged = False
+    return count, all_tagged, tags
 
 
 def _has_tags(path: Path) -> bool:
@@ -148,11 +189,10 @@ def write_results(path: Path, result: dict, title: str) -> None:
     atomic_write_text(path, "".join(line + "\n" for line in lines))
 
 
-def predict(args, tagger, sentences) -> list[str]:
+def prediction_lines(tagger, sentences, all_tags) -> list[str]:
     """One JSON line per sentence: its text and entities as character spans of that text."""
     from jbert_tf2.tasks import tagging
 
-    all_tags = tagger.predict_tags(sentences, args.predict_batch_size)
     lines = []
     for sentence, tags in zip(sentences, all_tags, strict=True):
         entities = tagging.entities_in_text(sentence.text, sentence.spans, tags, tagger.scheme)
@@ -160,6 +200,43 @@ def predict(args, tagger, sentences) -> list[str]:
             json.dumps({"text": sentence.text, "entities": entities}, ensure_ascii=False) + "\n"
         )
     return lines
+
+
+def predict(args, tagger, path: Path, survey: tuple[int, bool, set[str]]) -> dict | None:
+    """``test_predictions.jsonl`` from the test file, `CHUNK_SENTENCES` at a time, appended to
+    a partial file renamed into place when complete. When every test sentence has tags, also
+    their span scores (`TokenClassifier.evaluate_entities`' numbers, from summed counts)."""
+    from jbert_tf2.tasks import tagging
+
+    total, all_tagged, tags = survey
+    target = Path(args.output_dir) / "test_predictions.jsonl"
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    # As evaluate_entities does: tags in another scheme (over the whole file) are converted.
+    convert = all_tagged and tagging.detect_scheme([sorted(tags)]) != tagger.scheme
+    counts = (Counter(), Counter(), Counter())
+    progress = Progress(PROG, total, "test sentences", args.progress)
+    done = 0
+    try:
+        with open(partial, "w", encoding="utf-8") as out:
+            for chunk in chunks(iter_sentences(path, tagged=False), CHUNK_SENTENCES):
+                all_tags = tagger.predict_tags(chunk, args.predict_batch_size)
+                out.write("".join(prediction_lines(tagger, chunk, all_tags)))
+                if all_tagged:
+                    truth = [
+                        tagging.convert_tags(s.tags, to=tagger.scheme) if convert else list(s.tags)
+                        for s in chunk
+                    ]
+                    found = tagging.span_counts(truth, all_tags, scheme=tagger.scheme)
+                    for into, more in zip(counts, found, strict=True):
+                        into.update(more)
+                done += len(chunk)
+                progress.update(done)
+        os.replace(partial, target)
+    finally:
+        progress.finish()
+        partial.unlink(missing_ok=True)
+    print(f"wrote {target} ({done} sentences)")
+    return tagging.scores_from_counts(*counts) if all_tagged else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,7 +256,8 @@ def run(args: argparse.Namespace) -> int:
         raise JbertError(f"--output_dir={output}: exists and is not a directory")
     train = read_sentences(find_file(args, "train")) if args.do_train else None
     dev = read_sentences(find_file(args, "dev")) if args.do_eval else None
-    test = read_sentences(find_file(args, "test"), tagged=False) if args.do_predict else None
+    test_file = find_file(args, "test") if args.do_predict else None
+    test = survey_test(test_file) if args.do_predict else None  # checked now, streamed later
     output.mkdir(parents=True, exist_ok=True)
     model_dir = resolve_model_dir(args, output / "init_model")
     global_step = 0
@@ -206,10 +284,8 @@ def run(args: argparse.Namespace) -> int:
             output / "eval_results.txt", evaluate(args, tagger, dev, global_step), "Eval results"
         )
     if args.do_predict:
-        atomic_write_text(output / "test_predictions.jsonl", "".join(predict(args, tagger, test)))
-        print(f"wrote {output / 'test_predictions.jsonl'} ({len(test)} sentences)")
-        if all(s.tags for s in test):
-            scores = tagger.evaluate_entities(test, args.predict_batch_size)
+        scores = predict(args, tagger, test_file, test)
+        if scores is not None:
             write_results(
                 output / "test_results.txt",
                 {f"test_{k}": v for k, v in scores.items() if k != "per_type"},

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from jbert_tf2.cli.common import add_bool, non_negative_float, positive_int, run_command
 from jbert_tf2.cli.fine_tune import add_distribution_flags
-from jbert_tf2.errors import JbertError
+from jbert_tf2.errors import JbertError, op_error_summary
 
 PROG = "jbert-pretrain"
 ELECTRA_SIZES = {  # ELECTRA's model_size presets (configure_pretraining.py)
@@ -132,6 +132,43 @@ def input_files(spec: str) -> list[str]:
             raise JbertError(f"--input_file: {pattern} matches no file")
         files += found
     return files
+
+
+def check_records(files: list[str], args: argparse.Namespace) -> None:
+    """Read the first record of each file now: a text file or records written for other
+    lengths fail here with the file named, not deep inside the input pipeline."""
+    import tensorflow as tf
+
+    from jbert_tf2.pretraining.bert_data import bert_feature_spec
+    from jbert_tf2.pretraining.electra_data import electra_feature_spec
+
+    if args.model_type == "electra":
+        spec = electra_feature_spec(args.max_seq_length)
+        lengths = f"--max_seq_length={args.max_seq_length}"
+    else:
+        spec = bert_feature_spec(args.max_seq_length, args.max_predictions_per_seq)
+        lengths = (
+            f"--max_seq_length={args.max_seq_length} and "
+            f"--max_predictions_per_seq={args.max_predictions_per_seq}"
+        )
+    for path in files:
+        try:
+            first = next(iter(tf.data.TFRecordDataset(path).take(1)), None)
+        except (tf.errors.DataLossError, tf.errors.OpError) as exc:
+            raise JbertError(
+                f"{path}: not a TFRecord file ({op_error_summary(exc)}); --input_file "
+                "takes the records jbert-create-pretraining-data writes"
+            ) from None
+        if first is None:
+            raise JbertError(f"{path}: holds no records; create them again")
+        try:
+            tf.io.parse_single_example(first, spec)
+        except tf.errors.OpError as exc:
+            raise JbertError(
+                f"{path}: its first record does not have the features of {args.model_type} "
+                f"pretraining data with {lengths} ({op_error_summary(exc)}); pass the "
+                "lengths the records were written with, or the right --model_type"
+            ) from None
 
 
 def electra_args(args: argparse.Namespace) -> argparse.Namespace:
@@ -297,6 +334,7 @@ def run(args: argparse.Namespace) -> int:
     if not (args.do_train or args.do_eval):
         raise JbertError("at least one of --do_train or --do_eval must be true")
     files = input_files(args.input_file)
+    check_records(files, args)
     config = model_config(args)
     assets = tokenizer_assets(args)
     init_weights = _init_weights(args)

@@ -16,10 +16,10 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from jbert_tf2.data.examples import TaggedSentence, read_utf8
+from jbert_tf2.data.examples import TaggedSentence, read_utf8, utf8_lines
 from jbert_tf2.errors import DataError
 
 MAX_SENTENCE_TOKENS = 10_000
@@ -102,16 +102,44 @@ def read_conll(
     are not used.
     """
     name = os.fspath(path)
+    lines = read_utf8(path).split("\n")
+    return list(_sentences(name, lines, token_column, tag_column, delimiter))
+
+
+def iter_conll(
+    path: str | os.PathLike,
+    token_column: int = 0,
+    tag_column: int | None = -1,
+    delimiter: str | None = None,
+) -> Iterator[TaggedSentence]:
+    """`read_conll`'s sentences one at a time, read from the file as they are taken (a file of
+    any size in little memory); the same checks and errors, each when its line is reached."""
+    name = os.fspath(path)
+    return _sentences(name, utf8_lines(path), token_column, tag_column, delimiter)
+
+
+def _sentences(
+    name: str,
+    lines: Iterable[str],
+    token_column: int,
+    tag_column: int | None,
+    delimiter: str | None,
+) -> Iterator[TaggedSentence]:
     parser = _Parser(name, token_column, tag_column, delimiter)
-    for number, raw in enumerate(read_utf8(path).split("\n"), 1):
+    found = 0
+    for number, raw in enumerate(lines, 1):
         parser.feed(number, raw.rstrip("\r"))
+        if parser.sentences:
+            found += len(parser.sentences)
+            yield from parser.sentences
+            parser.sentences.clear()
     parser.flush()
-    if not parser.sentences:
+    if not found and not parser.sentences:
         raise DataError(
             f"{name}: no sentences (no token lines); expected a token and its tag per line, "
             "a blank line after each sentence"
         )
-    return parser.sentences
+    yield from parser.sentences
 
 
 @dataclass

@@ -4,7 +4,7 @@ file reading they share, so every reader reports a bad byte by line number."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,11 +59,7 @@ def collect_labels(examples: Iterable[TextExample | TaggedSentence]) -> list[str
 def read_utf8(path: str | os.PathLike) -> str:
     """The whole file as text; a UTF-8 BOM is dropped. A missing file, a directory or a byte that
     is not UTF-8 raises `DataError` naming the file (and the line of the bad byte)."""
-    file = Path(path)
-    if not file.exists():
-        raise DataError(f"{path}: no such file; check the path")
-    if file.is_dir():
-        raise DataError(f"{path}: is a directory, expected a file")
+    file = _check_file(path)
     data = file.read_bytes()
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
@@ -71,7 +67,45 @@ def read_utf8(path: str | os.PathLike) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise DataError(
-            f"{path} line {line}: not UTF-8 (byte 0x{data[error.start]:02x}); "
-            "save the file as UTF-8, e.g. `iconv -f CP932 -t UTF-8` for Shift_JIS files"
-        ) from None
+        raise _not_utf8(path, line, data[error.start]) from None
+
+
+def utf8_lines(path: str | os.PathLike, keepends: bool = False) -> Iterator[str]:
+    """The lines of ``read_utf8(path).split("\\n")``, read one at a time, so memory stays small
+    whatever the file size (a BOM dropped). With ``keepends`` each line keeps its ``"\\n"`` and
+    no empty line follows the last newline. The file is checked when this is called; a byte that
+    is not UTF-8 raises `read_utf8`'s `DataError` when its line is reached."""
+    file = _check_file(path)
+    return _lines(path, file, keepends)
+
+
+def _lines(path, file: Path, keepends: bool) -> Iterator[str]:
+    ended = True  # an empty file, or one ending in a newline, has an empty last line
+    with open(file, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise _not_utf8(path, number, raw[error.start]) from None
+            ended = text.endswith("\n")
+            yield text if keepends or not ended else text[:-1]
+    if ended and not keepends:
+        yield ""
+
+
+def _check_file(path: str | os.PathLike) -> Path:
+    file = Path(path)
+    if not file.exists():
+        raise DataError(f"{path}: no such file; check the path")
+    if file.is_dir():
+        raise DataError(f"{path}: is a directory, expected a file")
+    return file
+
+
+def _not_utf8(path, line: int, byte: int) -> DataError:
+    return DataError(
+        f"{path} line {line}: not UTF-8 (byte 0x{byte:02x}); "
+        "save the file as UTF-8, e.g. `iconv -f CP932 -t UTF-8` for Shift_JIS files"
+    )

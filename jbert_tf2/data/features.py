@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,7 +28,8 @@ class Features:
     or one int32 array per example aligned with its tokens (tagging), or None.
     ``label_weights``: tagging only, 1.0 where a token carries its word's label.
     ``word_ids``: tagging only, each token's word index (-1 for specials).
-    ``num_truncated``: examples that lost tokens to ``max_seq_length``.
+    ``num_truncated``: examples that lost tokens to ``max_seq_length``; ``truncated_rows``:
+    their indexes.
     """
 
     input_ids: list[np.ndarray]
@@ -37,6 +38,7 @@ class Features:
     label_weights: list[np.ndarray] | None = None
     word_ids: list[np.ndarray] | None = None
     num_truncated: int = 0
+    truncated_rows: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -76,22 +78,28 @@ def encode_classification(
     labels: Sequence[str] | None,
     max_seq_length: int = 128,
     multi_label: bool = False,
+    warn: bool = True,
 ) -> Features:
-    """Features of text (or text-pair) examples; labels become ids (or multi-hot rows)."""
+    """Features of text (or text-pair) examples; labels become ids (or multi-hot rows). With
+    ``warn``, a warning counts the examples truncated to ``max_seq_length`` (``False``: the
+    caller reports `Features.truncated_rows` itself)."""
     texts = [e.text for e in examples]
     pairs = [e.text_b or "" for e in examples] if any(e.text_b for e in examples) else None
-    input_ids, segment_ids, truncated = [], [], 0
-    for first, second in tokenizer.id_rows(texts, pairs, None):
+    input_ids, segment_ids, truncated_rows = [], [], []
+    for row, (first, second) in enumerate(tokenizer.id_rows(texts, pairs, None)):
         a, b = first[1:-1], second[:-1] or None
         kept_a, kept_b = tokenizer._truncate(a, b, max_seq_length)
-        truncated += len(kept_a) + len(kept_b or ()) < len(a) + len(b or ())
+        if len(kept_a) + len(kept_b or ()) < len(a) + len(b or ()):
+            truncated_rows.append(row)
         first = [first[0], *kept_a, first[-1]]
         second = [*kept_b, second[-1]] if kept_b else []
         input_ids.append(np.asarray(first + second, np.int32))
         segment_ids.append(
             np.concatenate([np.zeros(len(first), np.int32), np.ones(len(second), np.int32)])
         )
-    _warn_truncated(truncated, len(examples), max_seq_length)
+    truncated = len(truncated_rows)
+    if warn:
+        _warn_truncated(truncated, len(examples), max_seq_length)
     target = None
     if labels is not None and any(e.label is not None for e in examples):
         index = _label_index(labels)
@@ -110,7 +118,9 @@ def encode_classification(
                     target[row, index[label]] = 1.0
                 else:
                     target[row] = index[label]
-    return Features(input_ids, segment_ids, target, num_truncated=truncated)
+    return Features(
+        input_ids, segment_ids, target, num_truncated=truncated, truncated_rows=truncated_rows
+    )
 
 
 class WordTokenizer:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import pairwise
 
 from jbert_tf2.data.conll import TAG_FORM, is_tag, join_words, locate_words
-from jbert_tf2.data.examples import TaggedSentence, TextExample, read_utf8
+from jbert_tf2.data.examples import TaggedSentence, TextExample, read_utf8, utf8_lines
 from jbert_tf2.errors import DataError
 
 
@@ -50,9 +50,19 @@ def read_jsonl_tagged(path: str | os.PathLike) -> list[TaggedSentence]:
       entity are tagged ``B-<label>`` then ``I-<label>``, the rest ``O``; whitespace is no word.
       Entities must not overlap.
     """
+    return list(_tagged(path, read_utf8(path).split("\n")))
+
+
+def iter_jsonl_tagged(path: str | os.PathLike) -> Iterator[TaggedSentence]:
+    """`read_jsonl_tagged`'s sentences one at a time, read from the file as they are taken (a
+    file of any size in little memory); the same errors, each when its line is reached."""
+    return _tagged(path, utf8_lines(path))
+
+
+def _tagged(path: str | os.PathLike, lines: Iterable[str]) -> Iterator[TaggedSentence]:
     name = os.fspath(path)
-    sentences = []
-    for where, source, record in _records(path):
+    found = 0
+    for where, source, record in _records(path, lines):
         if "tokens" in record:
             sentence = _from_tokens(where, record)
         elif "text" in record and "entities" in record:
@@ -64,18 +74,23 @@ def read_jsonl_tagged(path: str | os.PathLike) -> list[TaggedSentence]:
                 '("entities": [] for a sentence without entities)'
             )
         sentence.source = source
-        sentences.append(sentence)
-    if not sentences:
+        found += 1
+        yield sentence
+    if not found:
         raise DataError(
             f"{name}: no sentences (no non-blank lines); expected one JSON object per line"
         )
-    return sentences
 
 
-def _records(path: str | os.PathLike) -> Iterator[tuple[str, str, dict]]:
-    """(message prefix, "file:line", object) for every non-blank line."""
+def _records(
+    path: str | os.PathLike, lines: Iterable[str] | None = None
+) -> Iterator[tuple[str, str, dict]]:
+    """(message prefix, "file:line", object) for every non-blank line (of ``lines``, the
+    file's lines, when given)."""
     name = os.fspath(path)
-    for number, line in enumerate(read_utf8(path).split("\n"), 1):
+    if lines is None:
+        lines = read_utf8(path).split("\n")
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{name} line {number}"

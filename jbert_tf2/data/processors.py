@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from jbert_tf2.data.examples import TextExample, collect_labels, read_utf8
-from jbert_tf2.data.tabular import read_table
+from jbert_tf2.data.tabular import iter_table, read_table
 from jbert_tf2.errors import DataError, JbertError
 
 LIVEDOOR_LABELS = [
@@ -52,6 +53,14 @@ class Processor:
     multi_label = False
 
     def examples(self, data_dir: str | os.PathLike, split: str) -> list[TextExample]:
+        return self._read(data_dir, split, read_table)
+
+    def iter_examples(self, data_dir: str | os.PathLike, split: str) -> Iterator[TextExample]:
+        """`examples` one at a time, read from the file as they are taken (a test file of any
+        size in little memory); the same errors, each when its line is reached."""
+        return self._read(data_dir, split, iter_table)
+
+    def _read(self, data_dir, split: str, reader):
         layout = self.layouts[split]
         path = Path(data_dir) / layout.file
         if not path.is_file():
@@ -59,7 +68,7 @@ class Processor:
                 f"{path}: not found; --task_name={self.name} reads {layout.file} from "
                 f"--data_dir ({data_dir})"
             )
-        return read_table(
+        return reader(
             path,
             text_column=layout.text,
             text_b_column=layout.text_b,
@@ -141,6 +150,9 @@ class XnliProcessor(Processor):
                 raise DataError(f"{path} line {line}: label {gold!r} is not one of {NLI_LABELS}")
             examples.append(TextExample(row[text], row[text_b], gold, f"{path}:{line}"))
         return examples
+
+    def iter_examples(self, data_dir, split):
+        return iter(self.examples(data_dir, split))
 
     fixed_labels = NLI_LABELS
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from jbert_tf2.data.examples import TextExample, read_utf8
+from jbert_tf2.data.examples import TextExample, read_utf8, utf8_lines
 from jbert_tf2.errors import DataError
 
 _DELIMITERS = {".tsv": "\t", ".txt": "\t", ".csv": ","}
@@ -44,19 +46,91 @@ def read_table(
     """
     name = os.fspath(path)
     content = read_utf8(path)
-    rows = _rows(name, content, delimiter or _delimiter_from_suffix(name), quotechar)
-    if not rows:
+    sep = delimiter or _delimiter_from_suffix(name)
+    rows = iter(list(_rows(name, io.StringIO(content, newline=""), sep, quotechar)))
+    return list(
+        _examples(
+            name,
+            rows,
+            text_column,
+            text_b_column,
+            label_column,
+            multi_label,
+            label_separator,
+            labels,
+            header,
+        )
+    )
+
+
+def iter_table(
+    path: str | os.PathLike,
+    text_column: str | int = "text",
+    text_b_column: str | int | None = None,
+    label_column: str | int | None = "label",
+    delimiter: str | None = None,
+    multi_label: bool = False,
+    label_separator: str = ",",
+    labels: Iterable[str] | None = None,
+    header: bool = True,
+    quotechar: str | None = '"',
+) -> Iterator[TextExample]:
+    """`read_table`'s examples one at a time, reading the file as they are taken, so a file of
+    any size is read in little memory; the same checks and errors, each raised when its row is
+    reached (a missing file or unknown extension at once)."""
+    name = os.fspath(path)
+    sep = delimiter or _delimiter_from_suffix(name)
+    lines = _split_lone_cr(utf8_lines(path, keepends=True))
+    return _examples(
+        name,
+        _rows(name, lines, sep, quotechar),
+        text_column,
+        text_b_column,
+        label_column,
+        multi_label,
+        label_separator,
+        labels,
+        header,
+    )
+
+
+def _split_lone_cr(lines: Iterable[str]) -> Iterator[str]:
+    """Lines split as ``io.StringIO(text, newline="")`` splits them: also after a "\\r" that
+    no "\\n" follows (old Mac line ends), endings kept."""
+    for line in lines:
+        if "\r" in line:
+            yield from (piece for piece in _LONE_CR.split(line) if piece)
+        else:
+            yield line
+
+
+_LONE_CR = re.compile(r"(?<=\r)(?!\n)")
+
+
+def _examples(
+    name: str,
+    rows: Iterator[tuple[int, list[str]]],
+    text_column: str | int,
+    text_b_column: str | int | None,
+    label_column: str | int | None,
+    multi_label: bool,
+    label_separator: str,
+    labels: Iterable[str] | None,
+    header: bool,
+) -> Iterator[TextExample]:
+    first = next(rows, None)
+    if first is None:
         raise DataError(f"{name}: empty file (no rows); expected a header and one row per example")
     if header:
-        names = [cell.strip() for cell in rows[0][1]]
+        names = [cell.strip() for cell in first[1]]
         shape = f"the header has {len(names)} ({', '.join(names)})"
-        rows = rows[1:]
-        if not rows:
+        first = next(rows, None)
+        if first is None:
             raise DataError(f"{name}: only a header ({', '.join(names)}), no rows of examples")
     else:
         names = None
-        shape = f"line {rows[0][0]} has {len(rows[0][1])}"
-    width = len(names) if names is not None else len(rows[0][1])
+        shape = f"line {first[0]} has {len(first[1])}"
+    width = len(names) if names is not None else len(first[1])
     text_i = _column(name, text_column, names, width, "text_column")
     if text_b_column is None:
         text_b_i = names.index("text_b") if names and "text_b" in names else None
@@ -70,8 +144,7 @@ def read_table(
         label_i = _column(name, label_column, names, width, "label_column")
     known = None if labels is None else set(labels)
 
-    examples = []
-    for line, row in rows:
+    for line, row in itertools.chain([first], rows):
         where = f"{name} line {line}"
         if len(row) != width:
             raise DataError(
@@ -82,8 +155,7 @@ def read_table(
         label = None
         if label_i is not None:
             label = _label(where, row[label_i], multi_label, label_separator, known)
-        examples.append(TextExample(text, text_b, label, source=f"{name}:{line}"))
-    return examples
+        yield TextExample(text, text_b, label, source=f"{name}:{line}")
 
 
 def _delimiter_from_suffix(name: str) -> str:
@@ -96,23 +168,34 @@ def _delimiter_from_suffix(name: str) -> str:
     return _DELIMITERS[suffix]
 
 
-def _rows(name: str, text: str, sep: str, quotechar: str | None) -> list[tuple[int, list[str]]]:
+# csv's default limit (131,072 characters) is below a long article; a runaway quote still stops
+# at this size instead of swallowing a whole corpus into one field.
+FIELD_SIZE_LIMIT = 16 * 1024 * 1024
+
+
+def _rows(
+    name: str, lines: Iterable[str], sep: str, quotechar: str | None
+) -> Iterator[tuple[int, list[str]]]:
     """(first line number, fields) of every non-blank row."""
     quoting = csv.QUOTE_MINIMAL if quotechar else csv.QUOTE_NONE
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=sep, quotechar=quotechar, quoting=quoting
-    )
-    rows = []
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_LIMIT))
+    reader = csv.reader(lines, delimiter=sep, quotechar=quotechar, quoting=quoting)
     line = 1
     while True:
         try:
             row = next(reader)
         except StopIteration:
-            return rows
+            return
         except csv.Error as error:
+            if "field limit" in str(error):
+                raise DataError(
+                    f"{name} line {line}: a field longer than {FIELD_SIZE_LIMIT:,} characters; "
+                    "an unclosed double quote swallows the lines after it: close it, or pass "
+                    "quotechar=None if quotes are plain text; split texts that really are longer"
+                ) from None
             raise DataError(f"{name} line {line}: {error}; {_QUOTE_HINT}") from None
         if any(cell.strip() for cell in row):
-            rows.append((line, row))
+            yield line, row
         line = reader.line_num + 1
 
 

@@ -175,7 +175,8 @@ class ElectraPretrainer(_Pretrainer):
         config: the discriminator's config (``model_type="electra"``).
         generator_hidden_size: the generator's hidden size as a fraction of the
             discriminator's (ELECTRA: 0.25 small / large, 0.333 base).
-        disc_weight, gen_weight: loss weights (50 and 1, as in the paper).
+        disc_weight: the replaced-token loss weight (50, as in the paper).
+        gen_weight: the generator's masked-LM loss weight (1, as in the paper).
         temperature: of the generator's sampling softmax.
     """
 

@@ -86,8 +86,12 @@ class MultiLabelClassifier(SequenceClassifier):
 
     def predict_proba(self, texts, text_pairs=None, batch_size: int = 32) -> np.ndarray:
         """Per-label probabilities [n, num_labels] (independent sigmoids)."""
-        logits = self.predict_logits(self._text_features(texts, text_pairs), batch_size)
-        if not logits:
+        return self.proba_from_logits(
+            self.predict_logits(self._text_features(texts, text_pairs), batch_size)
+        )
+
+    def proba_from_logits(self, logits) -> np.ndarray:
+        if not len(logits):
             return np.zeros((0, self.num_labels), np.float32)
         return _sigmoid(np.stack(logits).astype(np.float64)).astype(np.float32)
 

@@ -110,8 +110,13 @@ class SequenceClassifier(TaskModel):
         self, texts: Sequence[str], text_pairs: Sequence[str] | None = None, batch_size: int = 32
     ) -> np.ndarray:
         """Class probabilities [n, num_labels] for raw texts (and pairs)."""
-        logits = self.predict_logits(self._text_features(texts, text_pairs), batch_size)
-        if not logits:
+        return self.proba_from_logits(
+            self.predict_logits(self._text_features(texts, text_pairs), batch_size)
+        )
+
+    def proba_from_logits(self, logits: Sequence[np.ndarray]) -> np.ndarray:
+        """`predict_proba`'s probabilities [n, num_labels] from `predict_logits`' outputs."""
+        if not len(logits):
             return np.zeros((0, self.num_labels), np.float32)
         return _softmax(np.stack(logits).astype(np.float64)).astype(np.float32)
 

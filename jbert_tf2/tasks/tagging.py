@@ -351,6 +351,18 @@ def span_scores(
     the per-type F1). An entity counts when type, start and end match; a zero division gives 0.
     Strict with ``scheme=None`` detects the scheme from all true and predicted tags.
     """
+    return scores_from_counts(*span_counts(true_sequences, pred_sequences, strict, scheme))
+
+
+def span_counts(
+    true_sequences: Sequence[Sequence[str]],
+    pred_sequences: Sequence[Sequence[str]],
+    strict: bool = False,
+    scheme: str | None = None,
+) -> tuple[Counter, Counter, Counter]:
+    """`span_scores`' entity counts per type: (correct, predicted, true). Counts of separate
+    batches of sentences add up (with one ``scheme`` for all), so a stream of sentences is
+    scored by summing them and calling `scores_from_counts`."""
     _check_lengths(true_sequences, pred_sequences)
     scheme = None if scheme is None else check_scheme(scheme)
     if strict and scheme is None:
@@ -368,6 +380,11 @@ def span_scores(
     n_correct, n_pred, n_true = (
         Counter(entity[1] for entity in side) for side in (correct, pred_entities, true_entities)
     )
+    return n_correct, n_pred, n_true
+
+
+def scores_from_counts(n_correct: Counter, n_pred: Counter, n_true: Counter) -> dict:
+    """`span_scores`' result from `span_counts`' (summed) counts."""
     per_type = {}
     for kind in sorted(n_pred.keys() | n_true.keys()):
         precision, recall, f1 = _prf(n_correct[kind], n_pred[kind], n_true[kind])
@@ -377,13 +394,16 @@ def span_scores(
             "f1": f1,
             "support": n_true[kind],
         }
-    precision, recall, f1 = _prf(len(correct), len(pred_entities), len(true_entities))
+    total_correct, total_pred, total_true = (
+        sum(counts.values()) for counts in (n_correct, n_pred, n_true)
+    )
+    precision, recall, f1 = _prf(total_correct, total_pred, total_true)
     macro = [scores["f1"] for scores in per_type.values()]
     return {
         "precision": precision,
         "recall": recall,
         "f1": f1,
-        "support": len(true_entities),
+        "support": total_true,
         "per_type": per_type,
         "macro_f1": float(np.mean(macro)) if macro else 0.0,
     }

@@ -135,6 +135,14 @@ class TokenClassifier(TaskModel):
         if unknown:
             first = next(s for s in sentences if s.tags and set(s.tags) & set(unknown))
             where = f"{first.source}: " if first.source else ""
+            known = sorted({label.split("-", 1)[-1] for label in self.labels if label != "O"})
+            kind = unknown[0].split("-", 1)[-1]
+            if kind not in known:
+                raise JbertError(
+                    f"{where}entity type {kind!r} is not one the model tags "
+                    f"({', '.join(known)}); fix the data or create the model with the entity "
+                    "types of all data files"
+                )
             raise JbertError(
                 f"{where}tag {unknown[0]!r} is not one of the model's labels {self.labels}; "
                 "fix the data or create the model with the labels of all data files"

@@ -35,6 +35,24 @@ def load_sentencepiece(model_file: str | os.PathLike):
     return processor
 
 
+def check_vocab_matches_model(processor, vocab: dict[str, int], model_file, vocab_file) -> None:
+    """Refuse a ``.vocab`` from another SentencePiece training: pieces of the model that the
+    vocabulary lacks would silently become ``<unk>`` (id 0)."""
+    pieces = [
+        processor.IdToPiece(i)
+        for i in range(processor.GetPieceSize())
+        if not (processor.IsControl(i) or processor.IsUnknown(i))
+    ]
+    missing = [p for p in pieces if p not in vocab]
+    if missing:
+        shown = ", ".join(repr(p) for p in missing[:5])
+        raise VocabError(
+            f"{vocab_file}: does not match the SentencePiece model {model_file}: "
+            f"{len(missing)} of its {len(pieces)} pieces are missing from the vocabulary "
+            f"(first: {shown}); pass the .vocab file written with this .model"
+        )
+
+
 def sentencepiece_normalizer(processor):
     """The model's own normalizer (nmt_nfkc rules, whitespace handling), with offsets."""
     import sentencepiece
@@ -82,6 +100,7 @@ class SentencePieceTokenizer(Tokenizer):
         self.vocab_file = None if vocab_file is None else str(vocab_file)
         if vocab_file is not None:
             self.vocab = load_vocab(vocab_file, ("[CLS]", "[SEP]"), tab_separated=True)
+            check_vocab_matches_model(self._processor, self.vocab, model_file, vocab_file)
         else:
             size = self._processor.GetPieceSize()
             self.vocab = {self._processor.IdToPiece(i): i for i in range(size)}

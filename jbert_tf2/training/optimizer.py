@@ -115,7 +115,9 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
         learning_rate: a float or a schedule (`WarmupLinearDecay` for Google's).
         weight_decay_rate: decay added to the update of every non-excluded variable
             (Google's name; Keras's own ``weight_decay`` is not used).
-        beta_1, beta_2, epsilon: Adam's constants (Google: 0.9, 0.999, 1e-6).
+        beta_1: Adam's first-moment decay (Google: 0.9).
+        beta_2: Adam's second-moment decay (Google: 0.999).
+        epsilon: added to the denominator (Google: 1e-6).
         exclude_from_weight_decay: regular expressions; a variable whose ``path`` matches any
             of them gets no weight decay.
         layerwise_lr_decay: ELECTRA's factor in (0, 1]; ``None`` for one rate everywhere.
