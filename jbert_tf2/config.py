@@ -22,6 +22,8 @@ from jbert_tf2.errors import ConfigError
 ACTIVATIONS = ("gelu", "gelu_approx", "relu", "tanh", "silu")
 MODEL_TYPES = ("bert", "electra")
 FORMAT_TAG = "jbert_tf2"
+# The largest size a field may hold: TensorFlow's shapes and embedding ids are int32.
+MAX_SIZE = 2**31 - 1
 # Written beside Google's "hidden_act": "gelu" by `jbert-convert --to tf1`: the exact flavour.
 EXACT_ACT_KEY = "jbert_hidden_act"
 
@@ -90,6 +92,8 @@ class BertConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 self._fail(name, f"must be a positive integer, got {value!r}")
+            if value > MAX_SIZE:
+                self._fail(name, f"{value} is too large (the most is {MAX_SIZE:,}); fix the value")
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
             value = getattr(self, name)
             if (
@@ -100,7 +104,11 @@ class BertConfig:
                 self._fail(name, f"must be a probability in [0, 1), got {value!r}")
         for name in ("initializer_range", "layer_norm_eps"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 < value < math.inf
+            ):
                 self._fail(name, f"must be a positive number, got {value!r}")
         if self.hidden_size % self.num_attention_heads:
             self._fail(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
 import shutil
 import struct
@@ -26,6 +27,7 @@ import task_fixtures as tf_
 pytestmark = pytest.mark.slow
 
 DOCS = Path(__file__).parent.parent / "docs" / "errors.md"
+TF_LOG = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl)")
 
 
 @dataclass(frozen=True)
@@ -730,6 +732,37 @@ def test_bad_input_gets_one_clear_message(bad: Case, workspace, capsys):
     after = _snapshot(workspace)
     changed = sorted(k for k in before if after.get(k) != before[k])
     assert not changed, f"user files modified or removed: {changed}"
+
+
+@pytest.mark.parametrize(
+    "name", ["convert-truncated-data", "classifier-non-utf8", "pretrain-not-tfrecords"]
+)
+def test_as_a_process_the_message_is_all_there_is(name, workspace):
+    """Run as users do (a fresh process): stderr holds the one message, no traceback."""
+    import subprocess
+    import sys
+
+    bad = next(c for c in CASES if c.name == name)
+    argv = bad.build(workspace)
+    before = _snapshot(workspace)
+    module, prog = PROGS[bad.command]
+    code = f"import sys; from {module} import main; sys.exit(main())"
+    env = {"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    # TensorFlow's own C++ log lines (I0000 ..., E0000 ... cuInit) are not ours to count
+    ours = [line for line in done.stderr.splitlines() if not TF_LOG.match(line)]
+    errors = [line for line in ours if "error" in line.lower()]
+    assert len(errors) == 1 and errors[0].startswith(f"{prog}: error: "), done.stderr
+    assert all(needle in done.stderr for needle in bad.needles)
+    assert _snapshot(workspace) == before
 
 
 def test_every_case_is_in_the_table_in_docs():

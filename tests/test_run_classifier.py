@@ -156,3 +156,86 @@ def test_output_dir_converted_from_another_checkpoint_is_refused(checkpoint, tmp
     moved = [f.replace(f"{checkpoint}", f"{other}") for f in flags]
     assert main(moved) == 2
     assert "use a new --output_dir" in capsys.readouterr().err
+
+
+def _saved_classifier(checkpoint, root):
+    """A classifier (random head) saved as a fine-tuned model directory: --do_predict runs on
+    it without training."""
+    model = SequenceClassifier.from_pretrained(
+        checkpoint.parent / "model", labels=["food", "it", "sports"], max_seq_length=48
+    )
+    return model.save_pretrained(root / "classifier")
+
+
+def _predict_flags(data_dir, out, init, *extra):
+    return [
+        "--task_name=tsv",
+        f"--data_dir={data_dir}",
+        f"--output_dir={out}",
+        f"--init_checkpoint={init}",
+        "--do_predict",
+        "--max_seq_length=48",
+        "--predict_batch_size=4",
+        *extra,
+    ]
+
+
+def test_predict_streams_chunks_same_rows_and_one_truncation_warning(
+    checkpoint, tmp_path, capsys, monkeypatch, recwarn
+):
+    from jbert_tf2.cli import run_classifier
+
+    monkeypatch.setattr(run_classifier, "CHUNK_EXAMPLES", 7)  # 20 examples: chunks 7, 7, 6
+    init = _saved_classifier(checkpoint, tmp_path)
+    examples = tf_.topic_examples(20, seed=5)
+    texts = [e.text for e in examples]
+    pairs = [e.text for e in reversed(examples)]
+    for i in (4, 11, 12):  # longer than --max_seq_length=48 as a pair: truncated
+        texts[i] = texts[i] * 3
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_tsv(data / "test.tsv", ["text", "text_b"], list(zip(texts, pairs, strict=True)))
+    out = tmp_path / "out"
+    assert main(_predict_flags(data, out, init)) == 0
+    err = capsys.readouterr().err
+    got = (out / "test_results.tsv").read_text().splitlines()
+    # The same rows as one predict_proba call on all examples.
+    model = SequenceClassifier.from_pretrained(init, max_seq_length=48)
+    probs = model.predict_proba(texts, pairs, 4)
+    assert got == ["\t".join(str(np.float32(p)) for p in row) for row in probs]
+    # One warning for the run, naming the count and the first truncated line (header: line 1).
+    cut = [
+        i
+        for i, (a, b) in enumerate(zip(texts, pairs))
+        if model.tokenizer.encode(a, b, 48).truncated
+    ]
+    assert 3 <= len(cut) < 20
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert warnings == [
+        f"jbert-run-classifier: warning: {len(cut)} of 20 test examples were longer than "
+        f"--max_seq_length=48 tokens and were truncated (first: {data / 'test.tsv'} "
+        f"line {cut[0] + 2})"
+    ]
+    assert not [w for w in recwarn if "truncated" in str(w.message)]
+    assert "\r" not in err and "\x1b[" not in err  # stderr is no terminal: plain lines
+    assert "20/20 test examples (100%" in err
+    assert sorted(p.name for p in out.iterdir()) == ["test_results.tsv"]
+
+
+def test_bad_test_row_fails_before_predicting_and_keeps_the_earlier_result(
+    checkpoint, tmp_path, capsys
+):
+    init = _saved_classifier(checkpoint, tmp_path)
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [[e.text] for e in tf_.topic_examples(30, seed=6)]
+    rows[25] = [""]  # line 27: an empty text
+    _write_tsv(data / "test.tsv", ["text"], rows)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "test_results.tsv").write_text("earlier\n")
+    assert main(_predict_flags(data, out, init)) == 2
+    err = capsys.readouterr().err
+    assert "test.tsv line 27" in err and "Traceback" not in err
+    assert (out / "test_results.tsv").read_text() == "earlier\n"
+    assert sorted(p.name for p in out.iterdir()) == ["test_results.tsv"]

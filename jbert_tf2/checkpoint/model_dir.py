@@ -144,7 +144,7 @@ def tokenizer_file_paths(path: Path, tokenizer: dict) -> dict[str, Path]:
                 raise JbertError(
                     f"{path / TOKENIZER_FILE}: {key} {name!r} is not a file name in the model "
                     "directory (paths that lead outside it are refused); copy the file into "
-                    f"{path} and name it there, e.g. \"{key}\": \"vocab.txt\""
+                    f'{path} and name it there, e.g. "{key}": "vocab.txt"'
                 )
             files[key] = path / name
             if not files[key].is_file():
