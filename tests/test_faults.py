@@ -111,3 +111,85 @@ def test_sigkill_during_overwrite_keeps_the_earlier_output(big_checkpoint, tmp_p
     else:
         assert (out / "config.json").read_text() == '{"earlier": true}'
         assert sorted(p.name for p in out.iterdir()) == ["config.json"]
+
+
+def _write_livedoor(data: Path) -> None:
+    import csv
+
+    import task_fixtures as tf_
+
+    names = {"sports": "sports-watch", "it": "it-life-hack", "food": "peachy"}
+    data.mkdir()
+    for split, n, seed in (("train", 160, 1), ("dev", 16, 2)):
+        with open(data / f"{split}.tsv", "w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+            writer.writerow(["text", "label"])
+            writer.writerows([e.text, names[e.label]] for e in tf_.topic_examples(n, seed))
+
+
+def test_sigkill_during_fine_tuning_then_rerun_gives_the_same_model(tmp_path):
+    """jbert-run-classifier killed mid-training, then run again with the same command line,
+    ends with the weights of a run that was never interrupted, bit for bit."""
+    import task_fixtures as tf_
+
+    from jbert_tf2.checkpoint.safetensors_file import stored_tensors
+    from jbert_tf2.cli.run_classifier import main as run_classifier
+
+    tf_.make_model_dir(tmp_path)
+    _write_livedoor(tmp_path / "livedoor")
+    ckpt = tmp_path / "ckpt"
+
+    def flags(out: Path) -> list[str]:
+        return [
+            "--task_name=livedoor",
+            f"--data_dir={tmp_path / 'livedoor'}",
+            f"--init_checkpoint={ckpt / 'model.ckpt-10'}",
+            f"--vocab_file={ckpt / 'vocab.txt'}",
+            "--tokenizer=mecab-character",
+            "--do_lower_case=false",
+            "--do_train",
+            "--max_seq_length=32",
+            "--train_batch_size=4",
+            "--num_train_epochs=2",
+            "--save_checkpoints_steps=5",
+            f"--output_dir={out}",
+        ]
+
+    code = "import sys; from jbert_tf2.cli.run_classifier import main; sys.exit(main())"
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2")
+    resumed_dir = tmp_path / "resumed"
+    pointer = resumed_dir / "checkpoints" / "checkpoint"
+    with open(tmp_path / "killed.log", "w") as log:
+        killed = subprocess.Popen(
+            [sys.executable, "-c", code, *flags(resumed_dir)], stdout=log, stderr=log, env=env
+        )
+        seen = None
+        deadline = time.monotonic() + 300
+        while killed.poll() is None and time.monotonic() < deadline:
+            try:
+                seen = json.loads(pointer.read_text())
+            except (OSError, ValueError):
+                seen = None
+            if seen and seen["step_in_epoch"]:
+                killed.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.01)
+        killed.wait(timeout=60)
+    assert killed.returncode == -signal.SIGKILL, (tmp_path / "killed.log").read_text()[-3000:]
+    assert not (resumed_dir / "model").exists()
+
+    resumed = subprocess.Popen(
+        [sys.executable, "-c", code, *flags(resumed_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    assert run_classifier(flags(tmp_path / "reference")) == 0  # meanwhile, uninterrupted
+    output = resumed.communicate(timeout=600)[0].decode()
+    assert resumed.returncode == 0, output[-3000:]
+    assert "resum" in output.lower(), output[-3000:]
+    expected = stored_tensors(tmp_path / "reference" / "model" / "model.safetensors")
+    got = stored_tensors(resumed_dir / "model" / "model.safetensors")
+    assert sorted(expected) == sorted(got)
+    for name in expected:
+        np.testing.assert_array_equal(np.asarray(got[name]), np.asarray(expected[name]), name)
