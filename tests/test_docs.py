@@ -7,16 +7,18 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: tomli comes with build (the test extra)
+    import tomli as tomllib
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-    "scripts"
-]
+SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
 FLAG = re.compile(r"(?<![\w-])--[A-Za-z][\w-]*")
 HELP_MARKER = re.compile(r"^<!-- help: (jbert_tf2\.cli\.\w+) -->$", re.MULTILINE)
 
@@ -163,3 +165,48 @@ def test_electra_hyperparameters_documented():
     page = (DOCS / "commands" / "jbert-pretrain.md").read_text(encoding="utf-8")
     section = page.split("## ELECTRA's arguments", 1)[1].split("\n## ", 1)[0]
     assert set(pretraining.ELECTRA_DEFAULTS) <= set(re.findall(r"`(\w+)`", section))
+
+
+COMMAND_LINE = re.compile(r"^\s*(?:\$\s*)?(jbert-[a-z-]+|python -m jbert_tf2\.[\w.]+)(?=\s|$)(.*)$")
+
+
+def documented_command_lines():
+    """(file, line number, command, argument text) for every command line in the docs and the
+    README that starts with a jbert command, backslash continuations joined."""
+    found = []
+    for path in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        i = 0
+        while i < len(lines):
+            match = COMMAND_LINE.match(lines[i])
+            start = i
+            if match:
+                text = match.group(2)
+                while text.rstrip().endswith("\\") and i + 1 < len(lines):
+                    i += 1
+                    text = text.rstrip()[:-1] + " " + lines[i]
+                found.append((path.relative_to(ROOT), start + 1, match.group(1), text))
+            i += 1
+    return found
+
+
+def test_documented_command_lines_use_accepted_flags():
+    modules = {name: target.split(":")[0] for name, target in SCRIPTS.items()}
+    lines = documented_command_lines()
+    assert len(lines) > 30  # the guide, the command pages, the README ...
+    for path, number, command, text in lines:
+        if command.startswith("python -m "):
+            name = command.removeprefix("python -m ")
+            module = (
+                name
+                if name.startswith("jbert_tf2.cli.")
+                else name.replace("jbert_tf2.", "jbert_tf2.cli.", 1)
+            )
+        else:
+            assert command in modules, f"{path}:{number}: no command {command}"
+            module = modules[command]
+        parser = importlib.import_module(module).build_parser()
+        accepted = {s for action in parser._actions for s in action.option_strings}
+        arguments = text.split(" #", 1)[0]  # a trailing shell comment
+        unknown = flags_in(arguments) - accepted
+        assert not unknown, f"{path}:{number}: {command} does not accept {sorted(unknown)}"

@@ -10,11 +10,15 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: tomli comes with build (the test extra)
+    import tomli as tomllib
 
 import jbert_tf2
 
@@ -52,7 +56,9 @@ def dist(tmp_path_factory):
     poison = tmp / "poison"
     for name in ("tensorflow", "keras"):
         (poison / name).mkdir(parents=True)
-        (poison / name / "__init__.py").write_text(f"raise ImportError('the build imported {name}')")
+        (poison / name / "__init__.py").write_text(
+            f"raise ImportError('the build imported {name}')"
+        )
     env = dict(os.environ, PYTHONPATH=str(poison))
     result = subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
