@@ -271,12 +271,15 @@ def _(ws):
     return _convert(ws)
 
 
-@case("convert-spm-vocab-mismatch", "convert", "wiki-ja.vocab", "wiki-ja.model")
+@case(
+    "convert-spm-vocab-mismatch", "convert", "wiki-ja.vocab", "wiki-ja.model", "different trainings"
+)
 def _(ws):
     from tf1_fixtures import write_sentencepiece
 
     model, _ = write_sentencepiece(ws / "spm", 100)
-    _, other_vocab = write_sentencepiece(ws / "spm2", 90, stem="wiki-ja")
+    other = ("ramen", "sushi", "udon", "soba", "tempura", "wasabi", "miso", "natto")
+    _, other_vocab = write_sentencepiece(ws / "spm2", 100, words=other)
     return _convert(ws, "--spm-model", str(model), "--vocab", str(other_vocab))
 
 

@@ -233,13 +233,19 @@ def write_vocab(path: Path, size: int) -> Path:
     return path
 
 
-def write_sentencepiece(directory: Path, size: int, stem: str = "wiki-ja") -> tuple[Path, Path]:
-    """A real (tiny) SentencePiece model and a ``.vocab`` of ``size`` lines with BERT's pieces."""
+CITIES = ("tokyo", "osaka", "kyoto", "nagoya", "sapporo", "fukuoka", "sendai", "kobe")
+
+
+def write_sentencepiece(
+    directory: Path, size: int, stem: str = "wiki-ja", words: tuple[str, ...] = CITIES
+) -> tuple[Path, Path]:
+    """A real (tiny) SentencePiece model and its ``.vocab``: the model's pieces in order (BERT's
+    specials among them), padded with unused pieces to ``size`` lines."""
     import sentencepiece
 
     directory.mkdir(parents=True, exist_ok=True)
     prefix = directory / stem
-    words = ["tokyo", "osaka", "kyoto", "nagoya", "sapporo", "fukuoka", "sendai", "kobe"]
+    words = list(words)
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=iter([" ".join(words[i:] + words[:i]) for i in range(8)] * 20),
         model_prefix=str(prefix),
@@ -247,7 +253,8 @@ def write_sentencepiece(directory: Path, size: int, stem: str = "wiki-ja") -> tu
         user_defined_symbols=["[PAD]", "[CLS]", "[SEP]", "[MASK]"],
         minloglevel=2,
     )
-    pieces = ["<unk>", "<s>", "</s>", "[PAD]", "[CLS]", "[SEP]", "[MASK]"]
+    model = sentencepiece.SentencePieceProcessor(model_file=str(prefix.with_suffix(".model")))
+    pieces = [model.IdToPiece(i) for i in range(model.GetPieceSize())]
     pieces += [f"p{i}" for i in range(len(pieces), size)]
     vocab = prefix.with_suffix(".vocab")
     vocab.write_text("".join(f"{p}\t0\n" for p in pieces[:size]), encoding="utf-8")
