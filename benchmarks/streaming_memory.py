@@ -187,9 +187,19 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all processes), from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(argv: list[str], log: Path) -> dict:
-    """Runs ``argv``; its peak RSS (wait4), RSS samples every second, wall and CPU time."""
+    """Runs ``argv``; its peak RSS (wait4), RSS samples every second, wall and CPU time, and
+    the CPU time other processes used meanwhile."""
     samples: list[tuple[float, int]] = []
+    busy = busy_seconds()
     start = time.monotonic()
     with open(log, "wb") as err:
         child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
@@ -208,6 +218,7 @@ def measure(argv: list[str], log: Path) -> dict:
         done.set()
         sampler.join()
     wall = time.monotonic() - start
+    busy = busy_seconds() - busy
 
     def at(fraction: float) -> int | None:
         wanted = [v for t, v in samples if t <= fraction * wall]
@@ -217,6 +228,7 @@ def measure(argv: list[str], log: Path) -> dict:
         "status": child.returncode,
         "seconds": round(wall, 1),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+        "others_cpu_seconds": round(max(0.0, busy - usage.ru_utime - usage.ru_stime)),
         "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),  # KiB on Linux
         "rss_half_mib": None if at(0.5) is None else round(at(0.5) / 1024, 1),
         "rss_90_mib": None if at(0.9) is None else round(at(0.9) / 1024, 1),
@@ -245,8 +257,8 @@ def markdown(results: list[dict], meta: dict) -> str:
         f"- {meta['versions']}",
         "",
         "| command | lines | peak RSS (MiB) | RSS at 1/2 (MiB) | RSS at 9/10 (MiB) | wall s | "
-        "lines/s | CPU s | output | truncated |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "lines/s | CPU s | others' CPU s | output | truncated |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         warning = r.get("warning") or ""
@@ -255,6 +267,7 @@ def markdown(results: list[dict], meta: dict) -> str:
             f"| `{r['command']}` | {r['lines']:,} | {r['peak_rss_mib']:,.0f} | "
             f"{r['rss_half_mib'] or 0:,.0f} | {r['rss_90_mib'] or 0:,.0f} | {r['seconds']:,.1f} | "
             f"{r['lines'] / r['seconds']:,.0f} | {r['cpu_seconds']:,.0f} | "
+            f"{r['others_cpu_seconds']:,} | "
             f"{r['output_bytes'] / 2**20:,.1f} MiB, {r['rows']:,} rows | {truncated} |"
         )
     return "\n".join(lines) + "\n"

@@ -198,6 +198,7 @@ def test_predict_streams_chunks_same_rows_and_one_truncation_warning(
     out = tmp_path / "out"
     assert main(_predict_flags(data, out, init)) == 0
     err = capsys.readouterr().err
+    assert not [w for w in recwarn if "truncated" in str(w.message)]  # no Python warning
     got = (out / "test_results.tsv").read_text().splitlines()
     # The same rows as one predict_proba call on all examples.
     model = SequenceClassifier.from_pretrained(init, max_seq_length=48)
@@ -216,7 +217,6 @@ def test_predict_streams_chunks_same_rows_and_one_truncation_warning(
         f"--max_seq_length=48 tokens and were truncated (first: {data / 'test.tsv'} "
         f"line {cut[0] + 2})"
     ]
-    assert not [w for w in recwarn if "truncated" in str(w.message)]
     assert "\r" not in err and "\x1b[" not in err  # stderr is no terminal: plain lines
     assert "20/20 test examples (100%" in err
     assert sorted(p.name for p in out.iterdir()) == ["test_results.tsv"]
@@ -228,14 +228,14 @@ def test_bad_test_row_fails_before_predicting_and_keeps_the_earlier_result(
     init = _saved_classifier(checkpoint, tmp_path)
     data = tmp_path / "data"
     data.mkdir()
-    rows = [[e.text] for e in tf_.topic_examples(30, seed=6)]
-    rows[25] = [""]  # line 27: an empty text
-    _write_tsv(data / "test.tsv", ["text"], rows)
+    lines = ["text", *(e.text for e in tf_.topic_examples(30, seed=6))]
+    lines[26] += "\tsports"  # line 27: two columns
+    (data / "test.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "out"
     out.mkdir()
     (out / "test_results.tsv").write_text("earlier\n")
     assert main(_predict_flags(data, out, init)) == 2
     err = capsys.readouterr().err
-    assert "test.tsv line 27" in err and "Traceback" not in err
+    assert "test.tsv line 27: 2 columns" in err and "Traceback" not in err
     assert (out / "test_results.tsv").read_text() == "earlier\n"
     assert sorted(p.name for p in out.iterdir()) == ["test_results.tsv"]

@@ -88,3 +88,45 @@ def test_malformed_bio_names_file_and_line(checkpoint, tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "train.bio" in err and "line 2" in err and "Traceback" not in err
+
+
+def test_predict_streams_chunks_with_the_results_of_one_pass(
+    checkpoint, tmp_path, capsys, monkeypatch
+):
+    from jbert_tf2.cli import run_ner
+    from jbert_tf2.tasks import TokenClassifier, tagging
+
+    monkeypatch.setattr(run_ner, "CHUNK_SENTENCES", 3)  # 10 sentences: chunks 3, 3, 3, 1
+    tok = jbert_tf2.load_tokenizer(checkpoint / "model")
+    test = tf_.tagged_sentences(tok, 10, seed=11)
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_bio(data / "test.bio", test)  # BIO tags; the model predicts BIOES
+    labels = tagging.labels_for(["LOC", "ORG", "PSN"], "BIOES")
+    tagger = TokenClassifier.from_pretrained(
+        checkpoint / "model", labels=labels, max_seq_length=24, scheme="BIOES"
+    )
+    init = tagger.save_pretrained(tmp_path / "tagger")  # random head: no training needed
+    out = tmp_path / "out"
+    argv = [
+        f"--data_dir={data}",
+        f"--output_dir={out}",
+        f"--init_checkpoint={init}",
+        "--do_predict",
+        "--max_seq_length=24",  # long sentences are tagged in windows
+        "--predict_batch_size=4",
+    ]
+    assert main(argv) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "\r" not in err and "10/10 test sentences (100%" in err
+    tagger = TokenClassifier.from_pretrained(init, max_seq_length=24)
+    expected = run_ner.prediction_lines(tagger, test, tagger.predict_tags(test, 4))
+    assert (out / "test_predictions.jsonl").read_text(encoding="utf-8") == "".join(expected)
+    assert any(json.loads(line)["entities"] for line in expected)
+    scores = tagger.evaluate_entities(test, 4)
+    assert scores["support"] > 0
+    results = dict(
+        line.split(" = ") for line in (out / "test_results.txt").read_text().splitlines()
+    )
+    assert results == {f"test_{k}": str(v) for k, v in scores.items() if k != "per_type"}
+    assert sorted(p.name for p in out.iterdir()) == ["test_predictions.jsonl", "test_results.txt"]

@@ -69,6 +69,11 @@ def test_empty_and_whitespace_encode_to_cls_sep(tokenizer_files, text):
         enc = tok.encode(text, max_seq_length=8)
         if isinstance(tok, SentencePieceTokenizer) and text.strip(" \t\n\u3000"):
             continue  # SentencePiece keeps control characters as pieces
+        if "\u200b" in text and getattr(tok, "word_tokenizer", "") == "mecab":
+            # MeCab makes U+200B a word, as in HF's tokenizer (a NUL before it no longer cuts
+            # the text short)
+            assert enc.tokens[: enc.length] == ["[CLS]", "[UNK]", "[SEP]"]
+            continue
         assert enc.tokens[: enc.length] in (["[CLS]", "[SEP]"], ["[CLS]", "▁", "[SEP]"])
 
 

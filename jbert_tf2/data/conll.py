@@ -158,6 +158,24 @@ class _Parser:
     spaces: list[bool] = field(default_factory=list)
     text: tuple[str, int] | None = None
 
+    def __post_init__(self) -> None:
+        for what, value in (("token_column", self.token_column), ("tag_column", self.tag_column)):
+            if value is None and what == "tag_column":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise DataError(
+                    f"{self.name}: {what}={value!r}; pass a 0-based column index (negative from "
+                    "the end)"
+                    + (", or None for a file without tags" if what == "tag_column" else "")
+                )
+        if self.delimiter is not None and (
+            not isinstance(self.delimiter, str) or not self.delimiter
+        ):
+            raise DataError(
+                f"{self.name}: delimiter={self.delimiter!r}; pass the text between columns "
+                "(e.g. '\\t'), or None for a tab, else runs of whitespace"
+            )
+
     def feed(self, number: int, line: str) -> None:
         if not line.strip():
             self.flush()

@@ -208,14 +208,22 @@ def _from_entities(where: str, record: dict) -> TaggedSentence:
         cuts = [start, *(p for p in edges if start < p < end), end]
         pieces += [(a, b) for a, b in pairwise(cuts) if text[a:b].strip()]
     words, tags, offsets = [], [], []
+    started = set()  # entities whose first word is tagged (it may follow leading whitespace)
     for start, end in pieces:
         tag = "O"
-        for entity_start, entity_end, label in spans:
+        for index, (entity_start, entity_end, label) in enumerate(spans):
             if entity_start <= start and end <= entity_end:
-                tag = ("B-" if start == entity_start else "I-") + label
+                tag = ("I-" if index in started else "B-") + label
+                started.add(index)
         words.append(text[start:end])
         tags.append(tag)
         offsets.append((start, end))
+    for index, (start, end, label) in enumerate(spans):
+        if index not in started:
+            raise DataError(
+                f"{where}: entity {label} [{start}, {end}) ({text[start:end]!r}) holds no word, "
+                "only characters that are no word (control or format characters); fix its offsets"
+            )
     return TaggedSentence(words, tags, text, offsets)
 
 

@@ -10,6 +10,7 @@ did; XNLI's dev set keeps the chosen language and maps ``contradictory`` to ``co
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -137,7 +138,10 @@ class XnliProcessor(Processor):
             raise JbertError("--task_name=xnli has no test set (as in Google's XnliProcessor)")
         if not path.is_file():
             raise JbertError(f"{path}: not found; --task_name=xnli reads it from --data_dir")
-        rows = list(csv.reader(read_utf8(path).splitlines(), delimiter="\t", quotechar=None))
+        # lines end at "\n" (and "\r"), as Google's reader read them: not at U+2028 or U+0085
+        # inside a sentence, which `str.splitlines` would cut at
+        handle = io.StringIO(read_utf8(path), newline="")
+        rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
         text, text_b, label, language = columns
         examples = []
         for line, row in enumerate(rows[1:], start=2):

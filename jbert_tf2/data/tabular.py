@@ -118,6 +118,10 @@ def _examples(
     labels: Iterable[str] | None,
     header: bool,
 ) -> Iterator[TextExample]:
+    if multi_label and (not isinstance(label_separator, str) or not label_separator):
+        raise DataError(
+            f"{name}: label_separator={label_separator!r}; pass the text between labels, e.g. ','"
+        )
     first = next(rows, None)
     if first is None:
         raise DataError(f"{name}: empty file (no rows); expected a header and one row per example")
@@ -177,6 +181,12 @@ def _rows(
     name: str, lines: Iterable[str], sep: str, quotechar: str | None
 ) -> Iterator[tuple[int, list[str]]]:
     """(first line number, fields) of every non-blank row."""
+    for what, value in (("delimiter", sep), ("quotechar", quotechar)):
+        if value is not None and (not isinstance(value, str) or len(value) != 1):
+            raise DataError(
+                f"{name}: {what}={value!r}; pass one character "
+                + ("('\\t' or ',')" if what == "delimiter" else "('\"', or None for no quoting)")
+            )
     quoting = csv.QUOTE_MINIMAL if quotechar else csv.QUOTE_NONE
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_LIMIT))
     reader = csv.reader(lines, delimiter=sep, quotechar=quotechar, quoting=quoting)

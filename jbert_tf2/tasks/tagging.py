@@ -19,7 +19,7 @@ BIOES) and rejects prefixes the scheme lacks.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from functools import lru_cache
 
 import numpy as np
@@ -60,10 +60,21 @@ def _split(tag: str) -> tuple[str, str] | None:
     return tag[0], tag[2:]
 
 
+_SENTENCE_TAGS = "one sentence's tags as a list of strings, e.g. ['B-ORG', 'I-ORG', 'O']"
+
+
+def _tag_list(tags, name: str = "tags", what: str = _SENTENCE_TAGS) -> list:
+    """``tags`` as a list; a string or something that is not a sequence is a clear error."""
+    if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable):
+        raise JbertError(f"{name} is {tags!r}, not a list; pass {what}")
+    return list(tags)
+
+
 def _parse(tags: Sequence[str], scheme: str | None = None, sentence: int | None = None):
     """``[(prefix, type)]`` for a sentence; raises naming the first bad tag and its position."""
     allowed = None if scheme is None else ("O", *_PREFIXES[scheme])
     where = "" if sentence is None else f" of sentence {sentence}"
+    tags = _tag_list(tags, "tags" if sentence is None else f"sentence {sentence}")
     parsed = []
     for position, tag in enumerate(tags):
         pair = _split(tag) if isinstance(tag, str) else None
@@ -88,7 +99,7 @@ def _is_sentence(items: Sequence) -> bool:
 
 def _sentences(tags_or_sequences: Iterable) -> list[Sequence[str]]:
     """One sentence (a list of tags) or many (a list of lists) as a list of sentences."""
-    items = list(tags_or_sequences)
+    items = _tag_list(tags_or_sequences)
     return [items] if _is_sentence(items) else items
 
 
@@ -106,7 +117,7 @@ def labels_for(types: Iterable[str], scheme: str) -> list[str]:
     scheme = check_scheme(scheme)
     labels = ["O"]
     seen = set()
-    for kind in types:
+    for kind in _tag_list(types, "types", "a list of entity types, e.g. ['ORG', 'PERSON']"):
         if not isinstance(kind, str) or _split(f"B-{kind}") is None or kind in seen:
             raise JbertError(
                 f"entity type {kind!r} is empty, starts or ends with '-', or is repeated; "
@@ -178,6 +189,7 @@ def spans(tags: Sequence[str], scheme: str | None = None, strict: bool = False) 
     ``mode="strict"`` with IOB2 / IOBES (the scheme is detected from ``tags`` when None).
     """
     scheme = None if scheme is None else check_scheme(scheme)
+    tags = _tag_list(tags)
     if strict and scheme is None:
         scheme = detect_scheme(tags)
     parsed = _parse(tags, scheme)
@@ -191,6 +203,20 @@ def tags_from_spans(entities: Iterable[Span], length: int, scheme: str) -> list[
     neighbours come out as one entity.
     """
     scheme = check_scheme(scheme)
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
+        raise JbertError(f"length={length!r}: pass the number of words (an integer >= 0)")
+    entities = _tag_list(entities, "entities", "a list of (type, start, end_exclusive)")
+    for entity in entities:
+        if (
+            not isinstance(entity, (tuple, list))
+            or len(entity) != 3
+            or not all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in entity[1:]
+            )
+        ):
+            raise JbertError(
+                f"entity {entity!r} is not (type, start, end_exclusive) with integer word indices"
+            )
     tags = ["O"] * length
     covered_until = 0
     for kind, start, end in sorted(entities, key=lambda span: (span[1], span[2])):
@@ -225,6 +251,7 @@ def convert_tags(tags: Sequence[str], to: str, source: str | None = None) -> lis
     one type is one entity; to IO adjacent entities of one type merge.
     """
     to = check_scheme(to)
+    tags = _tag_list(tags)
     found = spans(tags, scheme=source)
     return tags_from_spans(found, len(tags), to)
 
@@ -237,6 +264,7 @@ def repair(tags: Sequence[str], scheme: str) -> list[str]:
 def is_valid(tags: Sequence[str], scheme: str) -> bool:
     """True when ``tags`` uses only the scheme's prefixes and obeys its transitions."""
     scheme = check_scheme(scheme)
+    tags = _tag_list(tags)
     parsed = _parse(tags)
     if any(prefix not in ("O", *_PREFIXES[scheme]) for prefix, _ in parsed):
         return False
@@ -245,8 +273,6 @@ def is_valid(tags: Sequence[str], scheme: str) -> bool:
 
 def _constraints(labels: Sequence[str], scheme: str):
     """Allowed ``[from, to]`` transitions, allowed first labels and allowed last labels."""
-    if len(set(labels)) != len(labels):
-        raise JbertError(f"labels {list(labels)!r} repeat a label; pass each label once")
     parsed = []
     for position, label in enumerate(labels):
         pair = _split(label) if isinstance(label, str) else None
@@ -256,6 +282,8 @@ def _constraints(labels: Sequence[str], scheme: str):
                 f"(prefixes {', '.join(_PREFIXES[scheme])}); use labels_for(types, {scheme!r})"
             )
         parsed.append(pair)
+    if len(set(labels)) != len(labels):
+        raise JbertError(f"labels {list(labels)!r} repeat a label; pass each label once")
     prefix = np.array([p for p, _ in parsed])
     type_ids = np.unique([t for _, t in parsed], return_inverse=True)[1]
     same_type = type_ids[:, None] == type_ids[None, :]
@@ -281,7 +309,18 @@ def viterbi_decode(log_probs: np.ndarray, labels: Sequence[str], scheme: str) ->
     Ties go to the lower label index.
     """
     scheme = check_scheme(scheme)
-    scores = np.asarray(log_probs, dtype=np.float64)
+    labels = _tag_list(labels, "labels", "the classifier's labels, e.g. labels_for(types, scheme)")
+    if not labels:
+        raise JbertError(
+            f"labels is empty; pass the classifier's labels, labels_for(types, {scheme!r})"
+        )
+    try:
+        scores = np.asarray(log_probs, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise JbertError(
+            f"log_probs: not an array of numbers ({exc}); pass one sentence's scores, "
+            "[length, len(labels)]"
+        ) from None
     if scores.ndim != 2 or scores.shape[1] != len(labels):
         raise JbertError(
             f"log_probs has shape {scores.shape}, expected [length, {len(labels)}] "
@@ -315,6 +354,14 @@ def viterbi_decode(log_probs: np.ndarray, labels: Sequence[str], scheme: str) ->
 
 
 def _check_lengths(true_sequences: Sequence, pred_sequences: Sequence) -> None:
+    for name, sequences in (("true_sequences", true_sequences), ("pred_sequences", pred_sequences)):
+        if isinstance(sequences, (str, bytes)) or not isinstance(sequences, Sequence):
+            raise JbertError(f"{name} is {sequences!r}; pass a list of sentences' tag lists")
+        for index, tags in enumerate(sequences):
+            if isinstance(tags, (str, bytes)) or not isinstance(tags, Sized):
+                raise JbertError(
+                    f"{name}[{index}] is {tags!r}; pass each sentence's tags as a list of strings"
+                )
     if len(true_sequences) != len(pred_sequences):
         raise JbertError(
             f"true_sequences has {len(true_sequences)} sentences but pred_sequences has "
@@ -415,8 +462,33 @@ def entities_in_text(
     """The entities of one sentence's word ``tags`` as ``{"text", "label", "start", "end"}``,
     ``start`` / ``end`` character offsets into ``text`` (``word_spans[i]`` is word i's span),
     so ``text[start:end]`` is the entity, spaces inside it included."""
+    if not isinstance(text, str):
+        raise JbertError(f"text is {type(text).__name__}, expected the sentence's str")
+    tags = _tag_list(tags)
+    word_spans = _tag_list(word_spans, "word_spans", "each word's (start, end) in the text")
+    if len(word_spans) != len(tags):
+        raise JbertError(
+            f"{len(tags)} tags but {len(word_spans)} word spans; pass one tag per word "
+            "(word_spans[i] is word i's (start, end) in the text)"
+        )
+    for index, span in enumerate(word_spans):
+        if not (
+            isinstance(span, (tuple, list))
+            and len(span) == 2
+            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in span)
+            and 0 <= span[0] <= span[1] <= len(text)
+        ):
+            raise JbertError(
+                f"word_spans[{index}] is {span!r}; pass each word's (start, end) character "
+                f"offsets into the text of {len(text)} characters"
+            )
     found = []
     for label, first, last in spans(tags, scheme):
         start, end = word_spans[first][0], word_spans[last - 1][1]
+        if start > end:
+            raise JbertError(
+                f"word spans {word_spans[first]} to {word_spans[last - 1]} give the entity "
+                f"[{start}, {end}); pass the words' spans in text order"
+            )
         found.append({"text": text[start:end], "label": label, "start": start, "end": end})
     return found

@@ -24,7 +24,7 @@ import os
 
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.basic import BasicWordSplitter, Word, word_span
-from jbert_tf2.tokenization.encoding import Tokenizer, TokenWithSpan, check_text
+from jbert_tf2.tokenization.encoding import Tokenizer, TokenWithSpan, check_text, disjoint_spans
 from jbert_tf2.tokenization.mecab import MecabWordSplitter
 from jbert_tf2.tokenization.subword import CharacterSplitter, WordpieceSplitter
 from jbert_tf2.tokenization.vocab import load_vocab
@@ -179,17 +179,18 @@ class BertTokenizer(Tokenizer):
 
     def word_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans of the word splitter's words (basic or MeCab); MeCab with
-        unidic-lite for ``word_tokenizer="none"`` (see `Tokenizer.word_spans`)."""
+        unidic-lite for ``word_tokenizer="none"`` (see `Tokenizer.word_spans`). Disjoint: the
+        words NFKC makes of one character ('…' -> '...') are one word."""
         if self.word_tokenizer == "none":
             return super().word_spans(text)
         text = check_text(text, "text")
         if self._chunks is None:
-            return [(start, end) for _, start, end, _ in self._words.split(text)]
+            return disjoint_spans([(start, end) for _, start, end, _ in self._words.split(text)])
         spans = []
         for match in self._chunks.finditer(text):
             base = match.start()
             spans += [(base + s, base + e) for _, s, e, _ in self._words.split_chunk(match.group())]
-        return spans
+        return disjoint_spans(spans)
 
     def _word_ids(self, word: str) -> tuple[int, ...]:
         ids = self._word_id_cache.get(word)
@@ -211,10 +212,10 @@ class BertTokenizer(Tokenizer):
             if got is None:
                 if len(cache) >= _CACHE_LIMIT:
                     cache.clear()
-                got = ()
-                for word in self._words.chunk_words(chunk):
-                    got += self._word_ids(word)
-                cache[chunk] = got
+                word_ids = self._word_ids  # one tuple: `+=` per word is quadratic in a long chunk
+                got = cache[chunk] = tuple(
+                    i for word in self._words.chunk_words(chunk) for i in word_ids(word)
+                )
             ids += got
         return ids
 

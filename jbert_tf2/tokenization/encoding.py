@@ -56,6 +56,18 @@ def check_text(text, where: str) -> str:
     )
 
 
+def disjoint_spans(spans: Sequence[Span]) -> list[Span]:
+    """Word spans (in text order) with overlapping ones merged into one word: NFKC can turn one
+    character into several words ('…' -> '...', '½' -> '1⁄2'), which all have its span."""
+    merged: list[Span] = []
+    for start, end in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def refuse_surrogates(text: str) -> None:
     """Raise a clear error if ``text`` has lone surrogates, which C tokenizers (MeCab,
     SentencePiece) cannot encode; called when one of them fails."""

@@ -15,9 +15,35 @@ import os
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.alignment import Aligned, align, lower, nfkc
 from jbert_tf2.tokenization.basic import Word
-from jbert_tf2.tokenization.encoding import refuse_surrogates
+from jbert_tf2.tokenization.encoding import disjoint_spans, refuse_surrogates
 
 MECAB_DICTIONARIES = {"unidic_lite": "unidic-lite", "ipadic": "ipadic"}
+# MeCab crashes the process (a segmentation fault) on some texts of about 200,000 characters
+# ("a" * 200_000) and takes quadratic time on long runs of one character class, so a longer text
+# is parsed in pieces of at most this many characters (shorter texts are parsed whole).
+MECAB_MAX_CHARS = 20_000
+_CUT_AFTER = ("\n", " \t\r\x0b\x0c", "。．！？.!?")
+
+
+def mecab_pieces(text: str, limit: int = MECAB_MAX_CHARS) -> list[str]:
+    """Consecutive pieces of ``text`` for MeCab: cut at every NUL (MeCab reads a C string,
+    which would end there and silently drop the rest), and a piece longer than ``limit``
+    characters cut after its last line break, else whitespace, else sentence end in the second
+    half of the window (anywhere when it has none). Dropped NULs are word boundaries."""
+    pieces = []
+    for part in text.split("\x00") if "\x00" in text else (text,):
+        while len(part) > limit:
+            cut = limit
+            for chars in _CUT_AFTER:
+                found = max(part.rfind(char, 0, limit) for char in chars) + 1
+                if found > limit // 2:
+                    cut = found
+                    break
+            pieces.append(part[:cut])
+            part = part[cut:]
+        if part:
+            pieces.append(part)
+    return pieces
 
 
 def mecab_tagger(mecab_dic: str):
@@ -61,16 +87,18 @@ class MecabWordSplitter:
         self._nfkc_cache: dict[str, str] = {}
         self._lower_cache: dict[str, str] = {}
 
-    def _parse(self, text: str):
+    def _surfaces(self, text: str) -> list[str]:
+        """MeCab's word surfaces, in order (see `mecab_pieces` for how the text is fed)."""
+        tagger = self._tagger
         try:
-            return self._tagger(text)
+            return [node.surface for piece in mecab_pieces(text) for node in tagger(piece)]
         except (UnicodeEncodeError, RuntimeError):
             refuse_surrogates(text)
             raise
 
     def words(self, text: str) -> list[str]:
         """The words alone, without offsets (the fast path for batches of ids)."""
-        surfaces = [node.surface for node in self._parse(nfkc(text))]
+        surfaces = self._surfaces(nfkc(text))
         if self.do_lower_case:
             return [s.lower() for s in surfaces if s]
         return [s for s in surfaces if s]
@@ -83,8 +111,7 @@ class MecabWordSplitter:
         append = words.append
         find = surface_text.find
         position = 0
-        for node in self._parse(surface_text):
-            surface = node.surface
+        for surface in self._surfaces(surface_text):
             if not surface:
                 continue
             found = find(surface, position)
@@ -122,5 +149,8 @@ def _unidic_splitter() -> MecabWordSplitter:
 
 def unidic_word_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of MeCab + unidic-lite short units in ``text`` (whitespace excluded):
-    the word segmentation of UD Japanese corpora such as UD_Japanese-GSD."""
-    return [(start, end) for _, start, end, _ in _unidic_splitter().split(text) if end > start]
+    the word segmentation of UD Japanese corpora such as UD_Japanese-GSD. Disjoint: the words
+    NFKC makes of one character ('…' -> '...') are one word."""
+    return disjoint_spans(
+        [(start, end) for _, start, end, _ in _unidic_splitter().split(text) if end > start]
+    )
