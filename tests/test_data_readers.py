@@ -149,7 +149,7 @@ def test_table_errors_name_file_and_line(tmp_path):
     sjis = write(tmp_path / "sjis.tsv", "text\tlabel\n文A\tsmax\nテスト\tsmax\n", "cp932")
     error_of(lambda: read_table(sjis), sjis, 2, "not UTF-8", "iconv")
     stray = write(tmp_path / "stray.tsv", 'text\tlabel\n文A\tsmax\n"文B\tsmax\n' + "あ" * 140_000)
-    error_of(lambda: read_table(stray), stray, 3, "field larger than field limit", "quotechar=None")
+    error_of(lambda: read_table(stray), stray, 3, "a stray double quote", "quotechar=None")
     unknown = write(tmp_path / "data.dat", "text\tlabel\n")
     error_of(lambda: read_table(unknown), unknown, None, "delimiter")
 

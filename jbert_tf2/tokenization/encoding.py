@@ -10,6 +10,7 @@ into the second text.
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -233,8 +234,9 @@ class Tokenizer:
         """Google's truncation to ``max_seq_length`` with room for [CLS] and [SEP]s."""
         if max_seq_length is None:
             return a, b
-        if not isinstance(max_seq_length, int) or isinstance(max_seq_length, bool):
+        if not isinstance(max_seq_length, numbers.Integral) or isinstance(max_seq_length, bool):
             raise JbertError(f"max_seq_length={max_seq_length!r}: expected an int (or None)")
+        max_seq_length = int(max_seq_length)  # numpy integers too
         specials = 2 if b is None else 3
         if max_seq_length < specials:
             raise JbertError(
