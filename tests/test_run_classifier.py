@@ -200,14 +200,18 @@ def test_predict_streams_chunks_same_rows_and_one_truncation_warning(
     err = capsys.readouterr().err
     assert not [w for w in recwarn if "truncated" in str(w.message)]  # no Python warning
     got = (out / "test_results.tsv").read_text().splitlines()
-    # The same rows as one predict_proba call on all examples.
+    # The rows of one predict_proba call on all examples (up to float32 rounding: chunks put
+    # other examples in a batch, and the matrix kernels may round differently for them).
     model = SequenceClassifier.from_pretrained(init, max_seq_length=48)
     probs = model.predict_proba(texts, pairs, 4)
-    assert got == ["\t".join(str(np.float32(p)) for p in row) for row in probs]
+    assert [len(row.split("\t")) for row in got] == [3] * 20
+    np.testing.assert_allclose(
+        np.array([row.split("\t") for row in got], np.float32), probs, rtol=0, atol=1e-6
+    )
     # One warning for the run, naming the count and the first truncated line (header: line 1).
     cut = [
         i
-        for i, (a, b) in enumerate(zip(texts, pairs))
+        for i, (a, b) in enumerate(zip(texts, pairs, strict=True))
         if model.tokenizer.encode(a, b, 48).truncated
     ]
     assert 3 <= len(cut) < 20
