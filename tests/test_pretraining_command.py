@@ -139,25 +139,56 @@ def test_fine_tuning_the_pretrained_model_with_run_classifier(pretrained, tmp_pa
 def test_bert_pretraining_from_raw_text_lowers_mlm_and_nsp_loss(tmp_path):
     text = SAMPLE.read_text(encoding="utf-8")
     (tmp_path / "vocab.txt").write_text("\n".join(_vocab(text)) + "\n", encoding="utf-8")
-    config = {"vocab_size": len(_vocab(text)), "hidden_size": 64, "num_hidden_layers": 2,
-              "num_attention_heads": 2, "intermediate_size": 128, "hidden_act": "gelu",
-              "max_position_embeddings": 64, "type_vocab_size": 2}
+    config = {
+        "vocab_size": len(_vocab(text)),
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 128,
+        "hidden_act": "gelu",
+        "max_position_embeddings": 64,
+        "type_vocab_size": 2,
+    }
     (tmp_path / "bert_config.json").write_text(json.dumps(config))
     records = tmp_path / "tf_examples.tfrecord"
-    assert create_data([
-        f"--input_file={SAMPLE}", f"--output_file={records}", f"--vocab_file={tmp_path / 'vocab.txt'}",
-        "--tokenizer=character", "--do_lower_case=false", "--max_seq_length=64",
-        "--max_predictions_per_seq=10", "--dupe_factor=5", "--noprogress",
-    ]) == 0
+    assert (
+        create_data(
+            [
+                f"--input_file={SAMPLE}",
+                f"--output_file={records}",
+                f"--vocab_file={tmp_path / 'vocab.txt'}",
+                "--tokenizer=character",
+                "--do_lower_case=false",
+                "--max_seq_length=64",
+                "--max_predictions_per_seq=10",
+                "--dupe_factor=5",
+                "--noprogress",
+            ]
+        )
+        == 0
+    )
     out = tmp_path / "pretrain"
-    assert pretrain([
-        f"--input_file={records}", f"--output_dir={out}",
-        f"--bert_config_file={tmp_path / 'bert_config.json'}", "--do_train=true",
-        "--train_batch_size=16", "--max_seq_length=64", "--max_predictions_per_seq=10",
-        "--num_train_steps=300", "--num_warmup_steps=20", "--learning_rate=1e-3",
-        "--save_checkpoints_steps=100", f"--vocab_file={tmp_path / 'vocab.txt'}",
-        "--tokenizer=character", "--do_lower_case=false",
-    ]) == 0
+    assert (
+        pretrain(
+            [
+                f"--input_file={records}",
+                f"--output_dir={out}",
+                f"--bert_config_file={tmp_path / 'bert_config.json'}",
+                "--do_train=true",
+                "--train_batch_size=16",
+                "--max_seq_length=64",
+                "--max_predictions_per_seq=10",
+                "--num_train_steps=300",
+                "--num_warmup_steps=20",
+                "--learning_rate=1e-3",
+                "--save_checkpoints_steps=100",
+                f"--vocab_file={tmp_path / 'vocab.txt'}",
+                "--tokenizer=character",
+                "--do_lower_case=false",
+            ]
+        )
+        == 0
+    )
     history = json.loads((out / "history.json").read_text())
     history = history.get("history", history)
     assert history["mlm_loss"][-1] < 0.9 * history["mlm_loss"][0], history["mlm_loss"]
