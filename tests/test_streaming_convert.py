@@ -115,3 +115,38 @@ def test_cli_converts_without_tensorflow_in_little_memory(checkpoint, tmp_path):
     assert set(weights) == set(variables)
     for name, value in variables.items():
         np.testing.assert_array_equal(weights[name], value, err_msg=name)
+
+
+WITHOUT_JAX_AND_SCIPY = textwrap.dedent(
+    """
+    import sys
+    sys.modules["jax"] = None  # as on a fresh install: neither is a dependency
+    sys.modules["scipy"] = None
+    import importlib.util
+    real = importlib.util.find_spec
+    importlib.util.find_spec = lambda name, *a: (
+        None if name.split(".")[0] in ("jax", "scipy") else real(name, *a)
+    )
+    from jbert_tf2.cli.convert import main
+    sys.argv = ["jbert-convert", *sys.argv[1:]]
+    sys.exit(main())
+    """
+)
+
+
+def test_cli_converts_on_tensorflow_when_jax_and_scipy_are_absent(checkpoint, tmp_path):
+    """Keras' numpy backend needs jax and scipy; a fresh install has neither, and the command
+    line must still convert (on the TensorFlow backend, same weights)."""
+    prefix, variables = checkpoint
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_JAX_AND_SCIPY, str(prefix), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    weights = load_file(str(out / "model.safetensors"))
+    assert set(weights) == set(variables)
+    for name, value in variables.items():
+        np.testing.assert_array_equal(weights[name], value, err_msg=name)
