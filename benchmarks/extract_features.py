@@ -89,6 +89,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != SCRIPT.parent]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import cpu_model, last_line, versions  # noqa: E402
+from benchmarks.random_checkpoint import write_random_checkpoint  # noqa: E402
 
 RESULT_PREFIX = "BENCHMARK-RESULT "
 ERROR_PREFIX = "BENCHMARK-ERROR "
@@ -226,39 +227,18 @@ def percentiles(values: list[int]) -> dict:
 def setup_worker(args) -> dict:
     """Vocabulary, config and random BERT-base TF1 checkpoint; the converted jbert and HF
     directories (for the token statistics and the HF contenders); token lengths."""
-    import numpy as np
-
     import jbert_tf2
-    from jbert_tf2.checkpoint.tf1 import write_tf1_checkpoint
     from jbert_tf2.cli.convert import main as convert
 
     work = Path(args.workdir)
     lines = (work / "input.txt").read_text(encoding="utf-8").splitlines()
     ckpt = work / "ckpt"
     if not (ckpt / "checkpoint").is_file():
-        ckpt.mkdir(exist_ok=True)
         chars = sorted({c for text in natural_texts() for c in text if c.strip()})
         ascii_chars = [chr(c) for c in range(33, 127)]
         tokens = SPECIALS + list(dict.fromkeys(chars + ascii_chars))
         tokens += [f"[unused{i}]" for i in range(VOCAB_SIZE - len(tokens))]
-        (ckpt / "vocab.txt").write_text("".join(t + "\n" for t in tokens), encoding="utf-8")
-        (ckpt / "bert_config.json").write_text(json.dumps(BERT_BASE, indent=2) + "\n")
-        config = jbert_tf2.BertConfig.from_dict(BERT_BASE)
-        shapes = {
-            name: tuple(v.shape)
-            for name, v in jbert_tf2.BertPretrainingModel(config).canonical_weights().items()
-        }
-        rng = np.random.default_rng(0)
-        weights = {}
-        for name in sorted(shapes):
-            if name.endswith("gamma"):
-                weights[name] = np.ones(shapes[name], np.float32)
-            else:
-                weights[name] = (rng.standard_normal(shapes[name], np.float32) * 0.02).astype(
-                    np.float32
-                )
-        write_tf1_checkpoint(weights, ckpt / "model.ckpt-1000000")
-        del weights
+        write_random_checkpoint(ckpt, BERT_BASE, tokens, "model.ckpt-1000000", heads=True)
     model = work / "model_jbert"
     if not model.exists():
         flags = ["--tokenizer", "mecab-character", "--no-do-lower-case"]

@@ -64,6 +64,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.extract_features import make_workload, natural_texts  # noqa: E402
 from benchmarks.machine import cpu_model, versions  # noqa: E402
+from benchmarks.random_checkpoint import write_random_checkpoint  # noqa: E402
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 CONFIG = {
@@ -86,39 +87,18 @@ COMMANDS = ("extract", "classify")
 
 def make_model(work: Path) -> tuple[Path, Path]:
     """The tiny converted model directory and a classifier saved on it."""
-    import numpy as np
-
-    import jbert_tf2
-    from jbert_tf2.checkpoint.tf1 import write_tf1_checkpoint
     from jbert_tf2.cli.convert import main as convert
     from jbert_tf2.tasks import SequenceClassifier
 
     model, classifier = work / "model", work / "classifier"
     if classifier.is_dir():
         return model, classifier
-    ckpt = work / "ckpt"
-    ckpt.mkdir(parents=True, exist_ok=True)
     chars = sorted({c for text in natural_texts() for c in text if c.strip()})
     tokens = SPECIALS + list(dict.fromkeys(chars + [chr(c) for c in range(33, 127)]))
-    (ckpt / "vocab.txt").write_text("".join(t + "\n" for t in tokens), encoding="utf-8")
     config = dict(CONFIG, vocab_size=len(tokens))
-    (ckpt / "bert_config.json").write_text(json.dumps(config))
-    shapes = {
-        name: tuple(v.shape)
-        for name, v in jbert_tf2.BertModel(jbert_tf2.BertConfig.from_dict(config))
-        .canonical_weights()
-        .items()
-    }
-    rng = np.random.default_rng(0)
-    weights = {
-        name: np.ones(shape, np.float32)
-        if name.endswith("gamma")
-        else (rng.standard_normal(shape) * 0.02).astype(np.float32)
-        for name, shape in shapes.items()
-    }
-    prefix = write_tf1_checkpoint(weights, ckpt / "model.ckpt-1")
+    prefix = write_random_checkpoint(work / "ckpt", config, tokens, "model.ckpt-1")
     flags = ["--tokenizer", "mecab-character", "--no-do-lower-case"]
-    assert convert([prefix, "-o", str(model), *flags]) == 0
+    assert convert([str(prefix), "-o", str(model), *flags]) == 0
     clf = SequenceClassifier.from_pretrained(model, labels=LABELS, max_seq_length=MAX_SEQ_LENGTH)
     clf.save_pretrained(classifier)
     return model, classifier

@@ -8,6 +8,7 @@ organisations from fixed lists are the entities.
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 from pathlib import Path
@@ -51,7 +52,6 @@ def make_model_dir(
     root: Path, hidden: int = 64, layers: int = 2, seed: int = 0, tokenizer: str = "mecab-character"
 ) -> Path:
     """A converted tiny BERT (``tokenizer``, cased) under ``root/model``."""
-    import jbert_tf2
     from jbert_tf2.checkpoint.tf1 import write_tf1_checkpoint
     from jbert_tf2.cli.convert import main as convert
 
@@ -73,24 +73,26 @@ def make_model_dir(
         "vocab_size": len(tokens),
     }
     (ckpt / "bert_config.json").write_text(json.dumps(config))
-    shapes = {
-        name: tuple(v.shape)
-        for name, v in jbert_tf2.BertModel(jbert_tf2.BertConfig.from_dict(config))
-        .canonical_weights()
-        .items()
-    }
-    rng = np.random.default_rng(seed)
-    weights = {
-        name: np.ones(shape, np.float32)
-        if name.endswith("gamma")
-        else (rng.standard_normal(shape) * 0.02).astype(np.float32)
-        for name, shape in shapes.items()
-    }
-    prefix = write_tf1_checkpoint(weights, ckpt / "model.ckpt-10")
+    prefix = write_tf1_checkpoint(random_weights(config, seed), ckpt / "model.ckpt-10")
     out = root / "model"
     status = convert([prefix, "-o", str(out), "--tokenizer", tokenizer, "--no-do-lower-case"])
     assert status == 0
     return out
+
+
+def random_weights(config: dict, seed: int = 0, scale: float = 0.02) -> dict[str, np.ndarray]:
+    """BERT encoder weights for ``config`` (a bert_config.json dict) by canonical name: normal
+    with ``scale`` (BERT's initializer range), LayerNorm gammas one."""
+    import jbert_tf2
+
+    model = jbert_tf2.BertModel(jbert_tf2.BertConfig.from_dict(config))
+    rng = np.random.default_rng(seed)
+    return {
+        name: np.ones(tuple(v.shape), np.float32)
+        if name.endswith("gamma")
+        else (rng.standard_normal(tuple(v.shape)) * scale).astype(np.float32)
+        for name, v in model.canonical_weights().items()
+    }
 
 
 def topic_examples(n: int, seed: int) -> list[TextExample]:
@@ -191,3 +193,40 @@ def write_electra_checkpoint(
     model_dir.mkdir(parents=True, exist_ok=True)
     write_tf1_checkpoint(weights, model_dir / "model.ckpt-1000")
     return tokens
+
+
+LIVEDOOR_NAMES = {"sports": "sports-watch", "it": "it-life-hack", "food": "peachy"}
+
+
+def write_tsv(path: Path, header: list[str] | None, rows) -> Path:
+    """Rows (and a header) as a tab-separated file, quoted where the csv module must."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+        if header:
+            writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def write_topic_splits(data: Path, splits, label_of: dict[str, str] | None = None) -> Path:
+    """``data/{split}.tsv`` with a text and label header of `topic_examples` for each
+    ``(split, n, seed)``; labels renamed by ``label_of`` (e.g. `LIVEDOOR_NAMES`)."""
+    data.mkdir(parents=True, exist_ok=True)
+    for split, n, seed in splits:
+        rows = [
+            [e.text, label_of[e.label] if label_of else e.label] for e in topic_examples(n, seed)
+        ]
+        write_tsv(data / f"{split}.tsv", ["text", "label"], rows)
+    return data
+
+
+def write_bio(path: Path, sentences, with_text: bool = True) -> Path:
+    """Tagged sentences as a BIO file: ``# text = ...`` (optional), one word and tag a line."""
+    lines = []
+    for s in sentences:
+        if with_text:
+            lines.append(f"# text = {s.text}")
+        lines += [f"{w}\t{t}" for w, t in zip(s.words, s.tags, strict=True)]
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

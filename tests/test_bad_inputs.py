@@ -10,7 +10,6 @@ two agree.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -52,23 +51,6 @@ def case(name: str, command: str, *needles: str):
 # --- the workspace ---------------------------------------------------------------------------
 
 
-def _write_tsv(path: Path, header: list[str] | None, rows: list[list[str]]) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
-        if header:
-            writer.writerow(header)
-        writer.writerows(rows)
-
-
-def _write_bio(path: Path, sentences) -> None:
-    lines = []
-    for s in sentences:
-        lines.append(f"# text = {s.text}")
-        lines += [f"{w}\t{t}" for w, t in zip(s.words, s.tags, strict=True)]
-        lines.append("")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
     import jbert_tf2
@@ -76,17 +58,13 @@ def template(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("workspace")
     tf_.make_model_dir(root)
-    livedoor = root / "livedoor"
-    livedoor.mkdir()
-    names = {"sports": "sports-watch", "it": "it-life-hack", "food": "peachy"}
-    for split, n, seed in (("train", 12, 1), ("dev", 6, 2), ("test", 4, 3)):
-        rows = [[e.text, names[e.label]] for e in tf_.topic_examples(n, seed)]
-        _write_tsv(livedoor / f"{split}.tsv", ["text", "label"], rows)
+    splits = (("train", 12, 1), ("dev", 6, 2), ("test", 4, 3))
+    tf_.write_topic_splits(root / "livedoor", splits, tf_.LIVEDOOR_NAMES)
     ner = root / "ner"
     ner.mkdir()
     tok = jbert_tf2.load_tokenizer(root / "model")
     for split, n, seed in (("train", 8, 1), ("dev", 4, 2), ("test", 4, 3)):
-        _write_bio(ner / f"{split}.bio", tf_.tagged_sentences(tok, n, seed))
+        tf_.write_bio(ner / f"{split}.bio", tf_.tagged_sentences(tok, n, seed))
     (root / "input.txt").write_text("今日は野球の試合。\n東京で寿司を食べた。\n", encoding="utf-8")
     classifier = SequenceClassifier.from_pretrained(root / "model", labels=["a", "b"])
     classifier.save_pretrained(root / "classifier")
@@ -454,7 +432,7 @@ def test_long_articles_are_read_whole(tmp_path):
     from jbert_tf2.data import read_table
 
     text = "長い記事。" * 60_000  # 300,000 characters, over csv's default field limit
-    _write_tsv(tmp_path / "train.tsv", ["text", "label"], [[text, "a"], ["短い", "b"]])
+    tf_.write_tsv(tmp_path / "train.tsv", ["text", "label"], [[text, "a"], ["短い", "b"]])
     examples = read_table(tmp_path / "train.tsv")
     assert [e.text for e in examples] == [text, "短い"]
 

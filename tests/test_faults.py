@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import task_fixtures as tf_
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +24,6 @@ CONVERT = "import sys; from jbert_tf2.cli.convert import main; sys.exit(main())"
 @pytest.fixture(scope="module")
 def big_checkpoint(tmp_path_factory) -> Path:
     """A BERT checkpoint of ~60 MB, so that writing its model directory takes a while."""
-    import jbert_tf2
     from jbert_tf2.checkpoint.tf1 import write_tf1_checkpoint
 
     root = tmp_path_factory.mktemp("big")
@@ -41,13 +41,7 @@ def big_checkpoint(tmp_path_factory) -> Path:
     tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     tokens += [f"w{i}" for i in range(config["vocab_size"] - len(tokens))]
     (root / "vocab.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
-    model = jbert_tf2.BertModel(jbert_tf2.BertConfig.from_dict(config))
-    rng = np.random.default_rng(0)
-    weights = {
-        name: rng.standard_normal(tuple(v.shape)).astype(np.float32)
-        for name, v in model.canonical_weights().items()
-    }
-    return write_tf1_checkpoint(weights, root / "model.ckpt-1")
+    return write_tf1_checkpoint(tf_.random_weights(config, scale=1.0), root / "model.ckpt-1")
 
 
 def _start(prefix: Path, out: Path, *extra: str) -> subprocess.Popen:
@@ -113,30 +107,15 @@ def test_sigkill_during_overwrite_keeps_the_earlier_output(big_checkpoint, tmp_p
         assert sorted(p.name for p in out.iterdir()) == ["config.json"]
 
 
-def _write_livedoor(data: Path) -> None:
-    import csv
-
-    import task_fixtures as tf_
-
-    names = {"sports": "sports-watch", "it": "it-life-hack", "food": "peachy"}
-    data.mkdir()
-    for split, n, seed in (("train", 160, 1), ("dev", 16, 2)):
-        with open(data / f"{split}.tsv", "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, delimiter="\t", lineterminator="\n")
-            writer.writerow(["text", "label"])
-            writer.writerows([e.text, names[e.label]] for e in tf_.topic_examples(n, seed))
-
-
 def test_sigkill_during_fine_tuning_then_rerun_gives_the_same_model(tmp_path):
     """jbert-run-classifier killed mid-training, then run again with the same command line,
     ends with the weights of a run that was never interrupted, bit for bit."""
-    import task_fixtures as tf_
-
     from jbert_tf2.checkpoint.safetensors_file import stored_tensors
     from jbert_tf2.cli.run_classifier import main as run_classifier
 
     tf_.make_model_dir(tmp_path)
-    _write_livedoor(tmp_path / "livedoor")
+    splits = (("train", 160, 1), ("dev", 16, 2))
+    tf_.write_topic_splits(tmp_path / "livedoor", splits, tf_.LIVEDOOR_NAMES)
     ckpt = tmp_path / "ckpt"
 
     def flags(out: Path) -> list[str]:

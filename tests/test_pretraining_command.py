@@ -1,7 +1,6 @@
 """From raw Japanese text to a pretrained tiny ELECTRA through the commands: its losses fall,
 its model converts to TF1 and back unchanged, and run_classifier fine-tunes it."""
 
-import csv
 import json
 from pathlib import Path
 
@@ -106,13 +105,7 @@ def test_rerun_continues_from_the_last_checkpoint(pretrained, capsys):
 
 def test_fine_tuning_the_pretrained_model_with_run_classifier(pretrained, tmp_path):
     data, _ = pretrained
-    task = tmp_path / "task"
-    task.mkdir()
-    for split, n, seed in (("train", 48, 1), ("dev", 16, 2)):
-        with open(task / f"{split}.tsv", "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, delimiter="\t", lineterminator="\n")
-            writer.writerow(["text", "label"])
-            writer.writerows([e.text, e.label] for e in tf_.topic_examples(n, seed))
+    task = tf_.write_topic_splits(tmp_path / "task", (("train", 48, 1), ("dev", 16, 2)))
     out = tmp_path / "out"
     assert (
         run_classifier(

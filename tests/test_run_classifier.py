@@ -1,7 +1,5 @@
 """jbert-run-classifier: Google's command lines, unchanged, on a tiny TF1 checkpoint."""
 
-import csv
-
 import numpy as np
 import pytest
 import task_fixtures as tf_
@@ -21,27 +19,10 @@ def checkpoint(tmp_path_factory):
     return root / "ckpt"
 
 
-def _write_tsv(path, header, rows):
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
-        if header:
-            writer.writerow(header)
-        writer.writerows(rows)
-
-
-def _livedoor_dir(root, label_of=None):
+def _livedoor_dir(root, label_of=tf_.LIVEDOOR_NAMES):
     """train/dev/test.tsv with a text and label header; livedoor category names by default."""
-    label_of = label_of or {"sports": "sports-watch", "it": "it-life-hack", "food": "peachy"}
-    data = root / "livedoor"
-    data.mkdir()
-    for split, n, seed in (("train", 240, 1), ("dev", 30, 2), ("test", 20, 3)):
-        examples = tf_.topic_examples(n, seed)
-        _write_tsv(
-            data / f"{split}.tsv",
-            ["text", "label"],
-            [[e.text, label_of[e.label]] for e in examples],
-        )
-    return data
+    splits = (("train", 240, 1), ("dev", 30, 2), ("test", 20, 3))
+    return tf_.write_topic_splits(root / "livedoor", splits, label_of)
 
 
 def clf_features(checkpoint, data):
@@ -194,7 +175,7 @@ def test_predict_streams_chunks_same_rows_and_one_truncation_warning(
         texts[i] = texts[i] * 3
     data = tmp_path / "data"
     data.mkdir()
-    _write_tsv(data / "test.tsv", ["text", "text_b"], list(zip(texts, pairs, strict=True)))
+    tf_.write_tsv(data / "test.tsv", ["text", "text_b"], list(zip(texts, pairs, strict=True)))
     out = tmp_path / "out"
     assert main(_predict_flags(data, out, init)) == 0
     err = capsys.readouterr().err

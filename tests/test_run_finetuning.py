@@ -1,6 +1,5 @@
 """ELECTRA's run_finetuning.py command line: data-dir layout, hparams, classification and NER."""
 
-import csv
 import json
 
 import pytest
@@ -20,12 +19,12 @@ def data_dir(tmp_path):
     mrpc.mkdir(parents=True)
     for split, n, seed in (("train", 64, 1), ("dev", 16, 2), ("test", 8, 3)):
         examples = tf_.topic_examples(n, seed)
-        with open(mrpc / f"{split}.tsv", "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, delimiter="\t", lineterminator="\n")
-            writer.writerow(["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"])
-            for i, e in enumerate(examples):
-                label = "1" if e.label == "sports" else "0"
-                writer.writerow([label, i, i, e.text, examples[(i + 1) % n].text])
+        rows = [
+            ["1" if e.label == "sports" else "0", i, i, e.text, examples[(i + 1) % n].text]
+            for i, e in enumerate(examples)
+        ]
+        header = ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"]
+        tf_.write_tsv(mrpc / f"{split}.tsv", header, rows)
     return data
 
 

@@ -18,24 +18,14 @@ def checkpoint(tmp_path_factory):
     return root
 
 
-def _write_bio(path, sentences, with_text=True):
-    lines = []
-    for s in sentences:
-        if with_text:
-            lines.append(f"# text = {s.text}")
-        lines += [f"{w}\t{t}" for w, t in zip(s.words, s.tags, strict=True)]
-        lines.append("")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 def test_train_evaluate_predict(checkpoint, tmp_path, capsys):
     tok = jbert_tf2.load_tokenizer(checkpoint / "model")
     data = tmp_path / "data"
     data.mkdir()
-    _write_bio(data / "train.bio", tf_.tagged_sentences(tok, 300, seed=7))
-    _write_bio(data / "dev.bio", tf_.tagged_sentences(tok, 40, seed=8))
+    tf_.write_bio(data / "train.bio", tf_.tagged_sentences(tok, 300, seed=7))
+    tf_.write_bio(data / "dev.bio", tf_.tagged_sentences(tok, 40, seed=8))
     test = tf_.tagged_sentences(tok, 20, seed=9)
-    _write_bio(data / "test.bio", test)
+    tf_.write_bio(data / "test.bio", test)
     ckpt = checkpoint / "ckpt"
     out = tmp_path / "out"
     argv = [
@@ -101,7 +91,7 @@ def test_predict_streams_chunks_with_the_results_of_one_pass(
     test = tf_.tagged_sentences(tok, 10, seed=11)
     data = tmp_path / "data"
     data.mkdir()
-    _write_bio(data / "test.bio", test)  # BIO tags; the model predicts BIOES
+    tf_.write_bio(data / "test.bio", test)  # BIO tags; the model predicts BIOES
     labels = tagging.labels_for(["LOC", "ORG", "PSN"], "BIOES")
     tagger = TokenClassifier.from_pretrained(
         checkpoint / "model", labels=labels, max_seq_length=24, scheme="BIOES"

@@ -83,19 +83,12 @@ def test_failed_trials_raise(model_dir, tmp_path):
 
 
 def test_jbert_tune_command(model_dir, tmp_path, capsys):
-    import csv
     import json
 
     from jbert_tf2.cli.tune import main
     from jbert_tf2.tasks import load_task
 
-    data = tmp_path / "data"
-    data.mkdir()
-    for split, n, seed in (("train", 96, 1), ("dev", 32, 2)):
-        with open(data / f"{split}.tsv", "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, delimiter="\t", lineterminator="\n")
-            writer.writerow(["text", "label"])
-            writer.writerows([e.text, e.label] for e in tf_.topic_examples(n, seed))
+    data = tf_.write_topic_splits(tmp_path / "data", (("train", 96, 1), ("dev", 32, 2)))
     out = tmp_path / "out"
     argv = [
         "--task_name=tsv",

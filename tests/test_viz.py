@@ -2,7 +2,6 @@
 the HTML page shows each text exactly as given, heatmaps are readable PNGs, and
 ``jbert-run-classifier --attention_examples`` writes the page."""
 
-import csv
 import html
 import sys
 from html.parser import HTMLParser
@@ -181,8 +180,7 @@ def test_run_classifier_writes_the_attention_page(clf, tmp_path, capsys):
     data = tmp_path / "data"
     data.mkdir()
     rows = [[SPACED, "sports"], [IN_TSV, "it"], ["今日はサッカーの試合。", "sports"]]
-    with open(data / "test.tsv", "w", encoding="utf-8", newline="") as f:
-        csv.writer(f, delimiter="\t", lineterminator="\n").writerows([["text", "label"], *rows])
+    tf_.write_tsv(data / "test.tsv", ["text", "label"], rows)
     out = tmp_path / "out"
     flags = [
         "--task_name=tsv",

@@ -78,19 +78,17 @@ def tokenizer_settings(
 def _load_files(tokenizer: str, vocab: Path | None, spm_model: Path | None) -> dict[str, int]:
     """Load the tokenizer files as the tokenizers will, so bad ones fail now; the vocabulary."""
     from jbert_tf2.tokenization.sentencepiece_tokenizer import (
-        check_vocab_matches_model,
+        SentencePieceTokenizer,
         load_sentencepiece,
     )
     from jbert_tf2.tokenization.vocab import load_vocab
 
     if tokenizer != "sentencepiece":
         return load_vocab(vocab)
-    processor = load_sentencepiece(spm_model)
     if vocab is None:
+        load_sentencepiece(spm_model)
         return {}
-    pieces = load_vocab(vocab, ("[CLS]", "[SEP]"), tab_separated=True)
-    check_vocab_matches_model(processor, pieces, spm_model, vocab)
-    return pieces
+    return SentencePieceTokenizer(spm_model, vocab).vocab
 
 
 def _check_vocab_size(vocab: Path, count: int, model_vocab_size: int, report: Report) -> None:

@@ -9,10 +9,12 @@ value is one line naming the flag, exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from jbert_tf2.errors import JbertError
@@ -190,9 +192,23 @@ def _conversion_record(args: argparse.Namespace, source: Path) -> dict:
     }
 
 
+@contextlib.contextmanager
+def written_aside(path: Path) -> Iterator[Path]:
+    """A partial path beside ``path`` for the block to write (a file or a directory); renamed
+    onto ``path`` when the block succeeds, removed when it fails, so a kill never leaves half
+    a result under the final name and the previous result survives a failed run."""
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        if partial.is_dir():
+            shutil.rmtree(partial, ignore_errors=True)
+        else:
+            partial.unlink(missing_ok=True)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` beside ``path`` and rename it into place, so a kill never leaves half a
-    results file and the previous one survives a failed run."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` through `written_aside`."""
+    with written_aside(path) as partial:
+        partial.write_text(text, encoding="utf-8")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -32,8 +31,9 @@ from jbert_tf2.cli.common import (
     positive_int,
     resolve_model_dir,
     run_command,
+    written_aside,
 )
-from jbert_tf2.cli.progress import Progress, Truncations
+from jbert_tf2.cli.progress import Progress, Truncations, chunks
 from jbert_tf2.errors import JbertError
 
 PROG = "jbert-extract-features"
@@ -287,21 +287,14 @@ def run(args: argparse.Namespace) -> int:
         total = count_lines(source)
         progress = Progress(PROG, total, "lines", args.progress)
         truncations = Truncations(PROG, "lines", args.max_seq_length)
-        partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
         try:
-            if args.format == "json":
-                write_json(extractor, source, partial, args, progress, truncations)
-            else:
-                write_npy(extractor, source, partial, args, progress, truncations)
-            if target.is_dir():
-                _remove_earlier_result(target)
-            os.replace(partial, target)
+            with written_aside(target) as partial:
+                write = write_json if args.format == "json" else write_npy
+                write(extractor, source, partial, args, progress, truncations)
+                if target.is_dir():
+                    _remove_earlier_result(target)
         finally:
             progress.finish()
-            if partial.exists():
-                import shutil
-
-                shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
     truncations.warn(progress.done)
     print(f"{PROG}: wrote {target}")
     return 0
@@ -315,23 +308,12 @@ def _remove_earlier_result(target: Path) -> None:
     shutil.rmtree(target)
 
 
-def _chunks(source: Path) -> Iterator[list[tuple[str, str | None]]]:
-    chunk: list[tuple[str, str | None]] = []
-    for pair in read_lines(source):
-        chunk.append(pair)
-        if len(chunk) == CHUNK_LINES:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def write_json(
     extractor: Extractor, source: Path, partial: Path, args, progress, truncations
 ) -> None:
     done = 0
     with open(partial, "wb") as out:
-        for chunk in _chunks(source):
+        for chunk in chunks(read_lines(source), CHUNK_LINES):
             encodings = extractor.encode(chunk)
             values = extractor.run(encodings)
             for encoding, vectors in zip(encodings, values, strict=True):
@@ -363,7 +345,7 @@ def write_npy(
         writers["line_starts"] = NpyWriter(partial / "line_starts.npy", (), np.int64)
         writers["line_starts"].append(np.zeros(1, np.int64))
     with open(partial / "tokens.txt", "w", encoding="utf-8") as token_file:
-        for chunk in _chunks(source):
+        for chunk in chunks(read_lines(source), CHUNK_LINES):
             encodings = extractor.encode(chunk)
             values = extractor.run(encodings)
             if hidden is None:

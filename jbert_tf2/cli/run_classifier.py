@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,6 +30,7 @@ from jbert_tf2.cli.common import (
     atomic_write_text,
     resolve_model_dir,
     run_command,
+    written_aside,
 )
 from jbert_tf2.cli.fine_tune import add_training_flags, fine_tune, load_finetuned
 from jbert_tf2.cli.progress import Progress, Truncations, chunks
@@ -193,13 +193,12 @@ def predict(args, model, examples: Iterable, total: int) -> int:
     from jbert_tf2.data.features import encode_classification
 
     target = Path(args.output_dir) / "test_results.tsv"
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     progress = Progress(PROG, total, "test examples", args.progress)
     truncations = Truncations(PROG, "test examples", args.max_seq_length)
     tokenizer = model.require_tokenizer()
     done = 0
     try:
-        with open(partial, "w", encoding="utf-8") as out:
+        with written_aside(target) as partial, open(partial, "w", encoding="utf-8") as out:
             for chunk in chunks(examples, CHUNK_EXAMPLES):
                 features = encode_classification(
                     tokenizer,
@@ -215,10 +214,8 @@ def predict(args, model, examples: Iterable, total: int) -> int:
                 out.write("".join("\t".join(str(np.float32(p)) for p in r) + "\n" for r in probs))
                 done += len(chunk)
                 progress.update(done)
-        os.replace(partial, target)
     finally:
         progress.finish()
-        partial.unlink(missing_ok=True)
     truncations.warn(done)
     return done
 

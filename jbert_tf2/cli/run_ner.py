@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -35,6 +34,7 @@ from jbert_tf2.cli.common import (
     atomic_write_text,
     resolve_model_dir,
     run_command,
+    written_aside,
 )
 from jbert_tf2.cli.fine_tune import add_training_flags, fine_tune, load_finetuned
 from jbert_tf2.cli.progress import Progress, chunks
@@ -210,14 +210,13 @@ def predict(args, tagger, path: Path, survey: tuple[int, bool, set[str]]) -> dic
 
     total, all_tagged, tags = survey
     target = Path(args.output_dir) / "test_predictions.jsonl"
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     # As evaluate_entities does: tags in another scheme (over the whole file) are converted.
     convert = all_tagged and tagging.detect_scheme([sorted(tags)]) != tagger.scheme
     counts = (Counter(), Counter(), Counter())
     progress = Progress(PROG, total, "test sentences", args.progress)
     done = 0
     try:
-        with open(partial, "w", encoding="utf-8") as out:
+        with written_aside(target) as partial, open(partial, "w", encoding="utf-8") as out:
             for chunk in chunks(iter_sentences(path, tagged=False), CHUNK_SENTENCES):
                 all_tags = tagger.predict_tags(chunk, args.predict_batch_size)
                 out.write("".join(prediction_lines(tagger, chunk, all_tags)))
@@ -231,10 +230,8 @@ def predict(args, tagger, path: Path, survey: tuple[int, bool, set[str]]) -> dic
                         into.update(more)
                 done += len(chunk)
                 progress.update(done)
-        os.replace(partial, target)
     finally:
         progress.finish()
-        partial.unlink(missing_ok=True)
     print(f"wrote {target} ({done} sentences)")
     return tagging.scores_from_counts(*counts) if all_tagged else None
 

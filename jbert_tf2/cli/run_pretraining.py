@@ -22,7 +22,6 @@ read and ``jbert-convert output_dir/model --to tf1`` turns into a checkpoint Goo
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import math
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 from jbert_tf2.cli.common import add_bool, non_negative_float, positive_int, run_command
 from jbert_tf2.cli.fine_tune import add_distribution_flags
 from jbert_tf2.errors import JbertError, op_error_summary
+from jbert_tf2.pretraining.bert_data import expand_files
 
 PROG = "jbert-pretrain"
 ELECTRA_SIZES = {  # ELECTRA's model_size presets (configure_pretraining.py)
@@ -122,16 +122,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-name", "--model_name", dest="model_name", help="ELECTRA: name")
     parser.add_argument("--hparams", default="{}", help="ELECTRA: JSON or a .json file")
     return parser
-
-
-def input_files(spec: str) -> list[str]:
-    files = []
-    for pattern in (p.strip() for p in spec.split(",") if p.strip()):
-        found = sorted(glob.glob(pattern))
-        if not found:
-            raise JbertError(f"--input_file: {pattern} matches no file")
-        files += found
-    return files
 
 
 def check_records(files: list[str], args: argparse.Namespace) -> None:
@@ -333,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
             raise JbertError(f"--{flag} is required")
     if not (args.do_train or args.do_eval):
         raise JbertError("at least one of --do_train or --do_eval must be true")
-    files = input_files(args.input_file)
+    files = expand_files(args.input_file, "--input_file")
     check_records(files, args)
     config = model_config(args)
     assets = tokenizer_assets(args)
