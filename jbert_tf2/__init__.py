@@ -31,10 +31,10 @@ _EXPORTS = {
     "create_optimizer": "jbert_tf2.training",
     "load_task": "jbert_tf2.tasks",
     "resolve_strategy": "jbert_tf2.training",
-    "load": "jbert_tf2.checkpoint.model_dir",
-    "load_generator": "jbert_tf2.checkpoint.model_dir",
-    "load_pretraining": "jbert_tf2.checkpoint.model_dir",
-    "load_tokenizer": "jbert_tf2.tokenization",
+    "load": "jbert_tf2.model_dir",
+    "load_generator": "jbert_tf2.model_dir",
+    "load_pretraining": "jbert_tf2.model_dir",
+    "load_tokenizer": "jbert_tf2.model_dir",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from jbert_tf2.errors import JbertError
-from jbert_tf2.tokenization.encoding import Encoding
+from jbert_tf2.tokenization.base import Encoding
 
 logger = logging.getLogger(__name__)
 

@@ -67,8 +67,8 @@ def _kill_after_writing_starts(proc: subprocess.Popen, parent: Path, delay: floa
 
 
 def _assert_complete(out: Path, prefix: Path) -> None:
-    from jbert_tf2.checkpoint.model_dir import read_model_dir
     from jbert_tf2.checkpoint.tf1 import read_tf1_checkpoint
+    from jbert_tf2.model_dir.directory import read_model_dir
 
     md = read_model_dir(out)
     original, _ = read_tf1_checkpoint(str(prefix))

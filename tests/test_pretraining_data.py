@@ -13,6 +13,7 @@ from tokenizer_fixtures import corpus
 
 from jbert_tf2.cli.create_pretraining_data import main
 from jbert_tf2.errors import DataError
+from jbert_tf2.model_dir import load_tokenizer
 from jbert_tf2.pretraining import (
     bert_dataset,
     create_bert_examples,
@@ -24,7 +25,7 @@ from jbert_tf2.pretraining import (
     write_bert_tfrecords,
 )
 from jbert_tf2.pretraining.bert_data import create_masked_lm_predictions, word_pieces
-from jbert_tf2.tokenization import BertTokenizer, load_tokenizer
+from jbert_tf2.tokenization import BertTokenizer
 from jbert_tf2.tokenization.mecab import MecabWordSplitter
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

@@ -6,7 +6,7 @@ import pytest
 import jbert_tf2
 from jbert_tf2 import BertConfig
 from jbert_tf2.backend import keras
-from jbert_tf2.pretraining.models import BertPretrainer, ElectraPretrainer
+from jbert_tf2.pretraining.pretrainers import BertPretrainer, ElectraPretrainer
 
 CONFIG = BertConfig(
     vocab_size=50,

@@ -95,7 +95,7 @@ def test_twin_in_a_keras_model_and_saved_model(tokenizer_files, tmp_path):
 
 
 def test_truncation_in_graph_is_googles(tokenizer_files):
-    from jbert_tf2.tokenization.encoding import truncate_pair
+    from jbert_tf2.tokenization.base import truncate_pair
     from jbert_tf2.tokenization.in_graph import truncated_pair_lengths
 
     la, lb = np.meshgrid(np.arange(0, 12), np.arange(0, 12))

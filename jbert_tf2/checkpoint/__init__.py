@@ -1,5 +1,2 @@
-"""Checkpoints: canonical names, TF1 and HF readers/writers, the model directory."""
-
-from jbert_tf2.checkpoint.model_dir import load, load_generator, load_pretraining
-
-__all__ = ["load", "load_generator", "load_pretraining"]
+"""Weight files: canonical TF1 names, TF1 checkpoints (read and write), HF weights, safetensors,
+and the checks that match a file's variables to a model's."""

@@ -121,7 +121,7 @@ def resolve_model_dir(args: argparse.Namespace, work_dir: Path, quiet: bool = Fa
     """The model directory ``--init_checkpoint`` names. A TF1 checkpoint is converted into
     ``work_dir`` (strict, with jbert-convert's report and errors) unless a previous run
     already did; a model directory is used as it is."""
-    from jbert_tf2.checkpoint.model_dir import is_model_dir
+    from jbert_tf2.model_dir.directory import is_model_dir
 
     if not args.init_checkpoint:
         raise JbertError(
@@ -148,7 +148,7 @@ def resolve_model_dir(args: argparse.Namespace, work_dir: Path, quiet: bool = Fa
         if not quiet:
             print(f"using {work_dir} (converted from {source} by an earlier run)")
         return work_dir
-    from jbert_tf2.checkpoint.convert import convert
+    from jbert_tf2.conversion.convert import convert
 
     if source.is_dir() and not (source / "checkpoint").is_file():
         raise JbertError(

@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         # checkpoint (--to tf1) imports TensorFlow itself. Only for the command line: a program
         # calling main(argv) in-process keeps its own backend.
         os.environ["KERAS_BACKEND"] = "numpy"
-    from jbert_tf2.checkpoint.convert import convert
+    from jbert_tf2.conversion.convert import convert
 
     def body() -> int:
         report = convert(

@@ -158,7 +158,8 @@ def output_files(args: argparse.Namespace) -> list[str]:
 
 def tokenizer_factory(args: argparse.Namespace) -> Callable:
     """A picklable function making the tokenizer the flags name (each job makes its own)."""
-    from jbert_tf2.tokenization import BertTokenizer, SentencePieceTokenizer, load_tokenizer
+    from jbert_tf2.model_dir import load_tokenizer
+    from jbert_tf2.tokenization import BertTokenizer, SentencePieceTokenizer
     from jbert_tf2.tokenization.bert_tokenizer import NAMED_CONFIGURATIONS
 
     lower = args.do_lower_case

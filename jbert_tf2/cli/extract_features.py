@@ -279,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
     source, target = check_args(args)
     with tempfile.TemporaryDirectory(prefix="jbert-extract-") as scratch:
         model_dir = resolve_model_dir(args, Path(scratch) / "model", quiet=True)
-        from jbert_tf2.checkpoint.model_dir import read_model_dir
+        from jbert_tf2.model_dir.directory import read_model_dir
 
         config = read_model_dir(model_dir, with_tokenizer=False).config
         layers = parse_layers(args.layers, config.num_hidden_layers)

@@ -36,8 +36,8 @@ from jbert_tf2.cli.common import (
     run_command,
     written_aside,
 )
-from jbert_tf2.cli.fine_tune import add_training_flags, fine_tune, load_finetuned
 from jbert_tf2.cli.progress import Progress, chunks
+from jbert_tf2.cli.training_flags import add_training_flags, fine_tune, load_finetuned
 from jbert_tf2.errors import JbertError
 
 PROG = "jbert-run-ner"

@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 from jbert_tf2.cli.common import add_bool, non_negative_float, positive_int, run_command
-from jbert_tf2.cli.fine_tune import add_distribution_flags
+from jbert_tf2.cli.training_flags import add_distribution_flags
 from jbert_tf2.errors import JbertError, op_error_summary
 from jbert_tf2.pretraining.bert_data import expand_files
 
@@ -291,7 +291,7 @@ def datasets(args: argparse.Namespace, files: list[str]):
 
 
 def build_pretrainer(args: argparse.Namespace, config):
-    from jbert_tf2.pretraining.models import BertPretrainer, ElectraPretrainer
+    from jbert_tf2.pretraining.pretrainers import BertPretrainer, ElectraPretrainer
 
     if args.model_type == "electra":
         return ElectraPretrainer(
@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jbert_tf2.cli.fine_tune import strategy_spec
+    from jbert_tf2.cli.training_flags import strategy_spec
     from jbert_tf2.training import Trainer, create_optimizer
 
     if args.data_dir or args.model_name:
@@ -334,7 +334,7 @@ def run(args: argparse.Namespace) -> int:
         model.build()
         model.tokenizer_assets = assets
         if init_weights is not None:
-            from jbert_tf2.checkpoint.model_dir import assign_weights
+            from jbert_tf2.model_dir.directory import assign_weights
 
             assign_weights(model, init_weights, str(args.init_checkpoint))
         model.compile(
@@ -379,7 +379,7 @@ def _init_weights(args: argparse.Namespace):
     """Weights to start from (``--init_checkpoint``), read through jbert-convert's reader."""
     if not args.init_checkpoint:
         return None
-    from jbert_tf2.checkpoint.model_dir import is_model_dir, read_model_dir
+    from jbert_tf2.model_dir.directory import is_model_dir, read_model_dir
 
     source = Path(args.init_checkpoint)
     if is_model_dir(source):

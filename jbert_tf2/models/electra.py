@@ -12,7 +12,7 @@ from jbert_tf2.backend import keras
 from jbert_tf2.config import BertConfig
 from jbert_tf2.layers.embeddings import Embeddings
 from jbert_tf2.models.encoder import TransformerEncoder
-from jbert_tf2.models.heads import MaskedLMHead, ReplacedTokenHead
+from jbert_tf2.models.pretraining_heads import MaskedLMHead, ReplacedTokenHead
 from jbert_tf2.models.with_heads import EncoderWithHeads
 
 

@@ -12,7 +12,7 @@ _EXPORTS = {
     "SequenceClassifier": "jbert_tf2.tasks.sequence_classifier",
     "TaskModel": "jbert_tf2.tasks.base",
     "TokenClassifier": "jbert_tf2.tasks.token_classifier",
-    "load_task": "jbert_tf2.tasks.loading",
+    "load_task": "jbert_tf2.tasks.registry",
 }
 
 __all__ = sorted(_EXPORTS)

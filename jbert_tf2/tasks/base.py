@@ -227,7 +227,7 @@ class TaskModel(keras.Model):
         ``labels`` are required; from a directory this task saved, the head, labels and
         options come back too (``labels``, if given, must match).
         """
-        from jbert_tf2.checkpoint.model_dir import WEIGHTS_FILE, assign_weights, read_model_dir
+        from jbert_tf2.model_dir.directory import WEIGHTS_FILE, assign_weights, read_model_dir
         from jbert_tf2.models import BertModel, ElectraModel
 
         path = Path(path)
@@ -237,7 +237,7 @@ class TaskModel(keras.Model):
             if saved["task"] != cls.task:
                 raise JbertError(
                     f"{path / TASK_FILE}: holds a {saved['task']} model, not {cls.task}; load it "
-                    f"with jbert_tf2.tasks.load_task({str(path)!r})"
+                    f"with jbert_tf2.tasks.registry({str(path)!r})"
                 )
             if labels is not None and list(labels) != saved.get("labels"):
                 raise JbertError(
@@ -258,7 +258,7 @@ class TaskModel(keras.Model):
         else:
             assign_weights(model, weights, str(path / WEIGHTS_FILE))
         if md.tokenizer is not None:
-            from jbert_tf2.tokenization.loading import tokenizer_from_settings
+            from jbert_tf2.model_dir.tokenizer_loading import tokenizer_from_settings
 
             model.tokenizer = tokenizer_from_settings(md.tokenizer, path)
             model.tokenizer_assets = TokenizerAssets.read(md.tokenizer, md.tokenizer_files)
@@ -272,7 +272,8 @@ class TaskModel(keras.Model):
     def save_pretrained(self, out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
         """Write a model directory (config, weights incl. head, tokenizer) plus ``task.json``;
         atomically, and an existing directory is replaced only with ``overwrite``."""
-        from jbert_tf2.checkpoint.model_dir import ModelDirectory, save_model_dir, write_atomically
+        from jbert_tf2.atomic_files import write_directory
+        from jbert_tf2.model_dir.directory import ModelDirectory, save_model_dir
 
         weights = {n: keras.ops.convert_to_numpy(v) for n, v in self.canonical_weights().items()}
         md = ModelDirectory(config=self.config, weights=weights, components=["encoder", "task"])
@@ -286,4 +287,4 @@ class TaskModel(keras.Model):
                 json.dumps(task, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
 
-        return write_atomically(out_dir, overwrite, fill)
+        return write_directory(out_dir, fill, overwrite)

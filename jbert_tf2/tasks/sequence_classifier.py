@@ -8,7 +8,7 @@ import numpy as np
 
 from jbert_tf2.backend import keras
 from jbert_tf2.tasks.base import TaskModel
-from jbert_tf2.tasks.head import ClassificationHead
+from jbert_tf2.tasks.classification_head import ClassificationHead
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

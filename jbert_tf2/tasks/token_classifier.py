@@ -19,7 +19,7 @@ from jbert_tf2.backend import keras
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tasks import tagging
 from jbert_tf2.tasks.base import TaskModel
-from jbert_tf2.tasks.head import ClassificationHead
+from jbert_tf2.tasks.classification_head import ClassificationHead
 
 WORD_SPLITTERS = ("unidic", "tokenizer")
 
@@ -238,7 +238,7 @@ class TokenClassifier(TaskModel):
         """Entities of each raw text: ``{"text", "label", "start", "end"}`` with
         ``text == texts[i][start:end]`` (character offsets into the input string)."""
         from jbert_tf2.data.examples import TaggedSentence
-        from jbert_tf2.tokenization.encoding import check_text
+        from jbert_tf2.tokenization.base import check_text
 
         self.require_tokenizer()
         if isinstance(texts, str):

@@ -1,8 +1,7 @@
 """Tokenizers that match the checkpoints' own and keep character offsets into the original text."""
 
+from jbert_tf2.tokenization.base import Encoding, Tokenizer
 from jbert_tf2.tokenization.bert_tokenizer import BertTokenizer
-from jbert_tf2.tokenization.encoding import Encoding, Tokenizer
-from jbert_tf2.tokenization.loading import load_tokenizer
 from jbert_tf2.tokenization.sentencepiece_tokenizer import SentencePieceTokenizer
 from jbert_tf2.tokenization.vocab import VocabError, load_vocab
 
@@ -12,6 +11,5 @@ __all__ = [
     "SentencePieceTokenizer",
     "Tokenizer",
     "VocabError",
-    "load_tokenizer",
     "load_vocab",
 ]

@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 
 from jbert_tf2.errors import JbertError
+from jbert_tf2.tokenization.base import Tokenizer, TokenWithSpan, check_text, disjoint_spans
 from jbert_tf2.tokenization.basic import BasicWordSplitter, Word, word_span
-from jbert_tf2.tokenization.encoding import Tokenizer, TokenWithSpan, check_text, disjoint_spans
 from jbert_tf2.tokenization.mecab import MecabWordSplitter
 from jbert_tf2.tokenization.subword import CharacterSplitter, WordpieceSplitter
 from jbert_tf2.tokenization.vocab import load_vocab

@@ -21,9 +21,9 @@ import re
 
 from jbert_tf2.backend import keras, tensorflow
 from jbert_tf2.errors import JbertError
+from jbert_tf2.tokenization.base import Tokenizer
 from jbert_tf2.tokenization.bert_tokenizer import BertTokenizer
 from jbert_tf2.tokenization.char_classes import CJK_RANGES, char_classes, re2_class
-from jbert_tf2.tokenization.encoding import Tokenizer
 from jbert_tf2.tokenization.sentencepiece_tokenizer import SentencePieceTokenizer
 
 _CJK = re2_class(list(CJK_RANGES))

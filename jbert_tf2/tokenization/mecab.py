@@ -14,8 +14,8 @@ import os
 
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.alignment import Aligned, align, lower, nfkc
+from jbert_tf2.tokenization.base import disjoint_spans, refuse_surrogates
 from jbert_tf2.tokenization.basic import Word
-from jbert_tf2.tokenization.encoding import disjoint_spans, refuse_surrogates
 
 MECAB_DICTIONARIES = {"unidic_lite": "unidic-lite", "ipadic": "ipadic"}
 # MeCab crashes the process (a segmentation fault) on some texts of about 200,000 characters

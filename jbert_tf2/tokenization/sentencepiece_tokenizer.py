@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 
 from jbert_tf2.tokenization.alignment import Aligned, align, char_to_byte_offsets, lower
-from jbert_tf2.tokenization.encoding import Tokenizer, TokenWithSpan, refuse_surrogates
+from jbert_tf2.tokenization.base import Tokenizer, TokenWithSpan, refuse_surrogates
 from jbert_tf2.tokenization.vocab import VocabError, load_vocab
 
 

@@ -48,7 +48,7 @@ class Trainer:
     with the same arguments, it continues from the newest checkpoint in ``output_dir``. The best
     epoch by ``monitor`` is saved under ``output_dir/best`` (with ``save_best(model, path)`` if
     given; a jbert task model as a model directory with ``save_pretrained``, loadable with
-    `jbert_tf2.tasks.load_task`; any other model as ``model.weights.h5``); ``history.json``, ``training_curves.png`` and TensorBoard
+    `jbert_tf2.tasks.registry`; any other model as ``model.weights.h5``); ``history.json``, ``training_curves.png`` and TensorBoard
     scalars (``logs/``) are written after each epoch. After `fit`, ``model`` is the trained model,
     ``history`` its metrics and ``resumed_from`` the checkpoint it continued from (None if none).
     """

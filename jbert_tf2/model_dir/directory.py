@@ -10,12 +10,9 @@ Layout::
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
-import socket
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,80 +150,6 @@ def tokenizer_file_paths(path: Path, tokenizer: dict) -> dict[str, Path]:
                     f"from {path}; copy it back or convert the checkpoint again"
                 )
     return files
-
-
-def check_output_dir(out_dir: str | os.PathLike, overwrite: bool) -> Path:
-    """Refuse an output that would replace the user's data: the current directory or one above
-    it, an existing path without ``overwrite``, or a file."""
-    out_dir = Path(out_dir)
-    if not str(out_dir).strip() or Path.cwd().resolve().is_relative_to(out_dir.resolve()):
-        raise JbertError(
-            f"{str(out_dir) or '(empty)'}: is the current directory or one above it; "
-            "name a new directory to write, e.g. -o ./converted"
-        )
-    if out_dir.exists() and not overwrite:
-        raise JbertError(
-            f"{out_dir}: already exists; choose another output directory or pass --overwrite "
-            "to replace it"
-        )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise JbertError(f"{out_dir}: exists and is not a directory; choose another output path")
-    return out_dir
-
-
-def _remove_stale_partials(parent: Path, name: str) -> None:
-    """Remove what killed writers of ``name`` on this host left (their process is gone)."""
-    prefix = f".{name}.partial-{socket.gethostname()}-"
-    for partial in parent.glob(f"{glob.escape(prefix)}*"):
-        pid = partial.name[len(prefix) :].split("-", 1)[0]
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(partial, ignore_errors=True)
-        except OSError:
-            pass  # alive but not ours to signal
-
-
-def write_atomically(out_dir: str | os.PathLike, overwrite: bool, fill) -> Path:
-    """Fill a fresh temporary directory beside ``out_dir`` with ``fill(tmp)``, then move it into
-    place, so a failure never leaves a half-written output and nothing is replaced without
-    ``overwrite``."""
-    out_dir = check_output_dir(out_dir, overwrite)
-    parent = out_dir.parent if str(out_dir.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_partials(parent, out_dir.name)
-        tag = f".{out_dir.name}.partial-{socket.gethostname()}-{os.getpid()}-"
-        tmp = Path(tempfile.mkdtemp(prefix=tag, dir=parent))
-    except OSError as exc:
-        raise JbertError(f"{out_dir}: cannot create it ({exc.strerror or exc})") from None
-    try:
-        fill(tmp)
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=parent))
-            try:
-                os.replace(out_dir, old / "x")
-            except OSError:
-                old.rmdir()
-                raise
-            try:
-                os.replace(tmp, out_dir)
-            except OSError:
-                os.replace(old / "x", out_dir)  # put the user's directory back
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
-    except OSError as exc:
-        raise JbertError(
-            f"{out_dir}: writing failed ({exc.strerror or exc}); nothing was changed there"
-        ) from None
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
 
 
 def save_model_dir(model_dir: ModelDirectory, out_dir: Path) -> None:

@@ -10,18 +10,17 @@ import json
 import shutil
 from pathlib import Path
 
+from jbert_tf2.atomic_files import check_output_dir, write_directory
 from jbert_tf2.checkpoint import hf as hf_format
 from jbert_tf2.checkpoint.inspection import Report, expected_weights, generator_weights
-from jbert_tf2.checkpoint.model_dir import (
-    ModelDirectory,
-    check_output_dir,
-    save_model_dir,
-    write_atomically,
-)
-from jbert_tf2.checkpoint.sources import read_source
 from jbert_tf2.checkpoint.tf1 import write_tf1_checkpoint
 from jbert_tf2.config import EXACT_ACT_KEY
+from jbert_tf2.conversion.sources import read_source
 from jbert_tf2.errors import JbertError
+from jbert_tf2.model_dir.directory import (
+    ModelDirectory,
+    save_model_dir,
+)
 
 
 def _subset(weights: dict, names) -> dict:
@@ -124,6 +123,6 @@ def convert(
     if out.resolve() == Path(ckpt).resolve() or Path(ckpt).resolve().is_relative_to(out.resolve()):
         raise JbertError(f"{out}: is the input itself; write to another directory")
     md, report = read_source(ckpt, **options)
-    write_atomically(out, overwrite, lambda tmp: writers[to](md, tmp, report))
+    write_directory(out, lambda tmp: writers[to](md, tmp, report), overwrite)
     report.add(f"output: {out}")
     return report

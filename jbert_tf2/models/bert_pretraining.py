@@ -5,7 +5,7 @@ from __future__ import annotations
 from jbert_tf2.backend import keras
 from jbert_tf2.config import BertConfig
 from jbert_tf2.models.bert import BertModel
-from jbert_tf2.models.heads import MaskedLMHead, NextSentenceHead
+from jbert_tf2.models.pretraining_heads import MaskedLMHead, NextSentenceHead
 from jbert_tf2.models.with_heads import EncoderWithHeads
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jbert_tf2.checkpoint.model_dir import (
+from jbert_tf2.errors import JbertError
+from jbert_tf2.model_dir.directory import (
     TOKENIZER_FILE,
     read_tokenizer_json,
     tokenizer_file_paths,
 )
-from jbert_tf2.errors import JbertError
+from jbert_tf2.tokenization.base import Tokenizer
 from jbert_tf2.tokenization.bert_tokenizer import NAMED_CONFIGURATIONS, BertTokenizer
-from jbert_tf2.tokenization.encoding import Tokenizer
 from jbert_tf2.tokenization.sentencepiece_tokenizer import SentencePieceTokenizer
 
 
