@@ -5,54 +5,83 @@ Whatever is written goes first to a partial path beside the target, named
 ``.NAME.partial-HOST-PID-RANDOM``, and is renamed onto the target only when complete, so a reader
 sees the old result or the new one, never half of one, and a failed or killed writer leaves the
 previous result in place. Partials left by killed writers on this host (their process is gone)
-are removed by the next writer of the same target. ``durable=True`` also fsyncs the file and its
-directory, so the rename survives a power cut (training checkpoints ask for it).
+are removed by the next writer of the same target; a directory a killed writer had moved aside
+to replace it (``.NAME.old-HOST-PID-RANDOM``) is put back. ``durable=True`` also fsyncs the file
+and its directory, so the rename survives a power cut (training checkpoints ask for it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import glob
 import os
+import re
 import secrets
 import shutil
 import socket
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from jbert_tf2.errors import JbertError
 
-
-def _partial_prefix(path: Path) -> str:
-    return f".{path.name}.partial-{socket.gethostname()}-"
+_PARTIAL, _OLD = "partial", "old"
 
 
-def partial_path(path: str | os.PathLike) -> Path:
-    """A fresh partial path beside ``path``, tagged with this host and process."""
-    path = Path(path)
-    tag = f"{_partial_prefix(path)}{os.getpid()}-{secrets.token_hex(4)}"
-    return path.with_name(tag)
+def _tagged(path: Path, kind: str, suffix: str = "") -> Path:
+    """``.NAME.KIND-HOST-PID-RANDOM`` beside ``path``: whose it is, so the next writer can tell
+    a live writer's file from a killed one's."""
+    tag = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+    return path.with_name(f".{path.name}.{kind}-{tag}{suffix}")
+
+
+def partial_path(path: str | os.PathLike, suffix: str = "") -> Path:
+    """A fresh partial path beside ``path``, tagged with this host and process; ``suffix`` is
+    appended for writers that insist on an extension (Keras' ``.weights.h5``)."""
+    return _tagged(Path(path), _PARTIAL, suffix)
 
 
 def remove_stale_partials(path: str | os.PathLike) -> None:
-    """Remove the partials of ``path`` that killed writers on this host left behind."""
+    """Clean up after killed writers of ``path`` on this host: remove their partials, and put
+    back a directory one had moved aside (or remove it when ``path`` was written since)."""
     path = Path(path)
-    prefix = _partial_prefix(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
+    remove_stale_partials_in(path.parent if str(path.parent) else Path("."), glob.escape(path.name))
+
+
+def remove_stale_partials_in(directory: str | os.PathLike, names: str = "*") -> None:
+    """`remove_stale_partials` for every target in ``directory`` whose name matches the glob
+    ``names`` (a writer of many files, such as rotating checkpoints, cleans them all)."""
+    directory = Path(directory)
+    if not directory.is_dir():
         return
-    for partial in parent.glob(f"{glob.escape(prefix)}*"):
-        pid = partial.name[len(prefix) :].split("-", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid():
+    host = re.escape(socket.gethostname())
+    tagged = re.compile(rf"^\.(?P<target>.+)\.(?P<kind>{_PARTIAL}|{_OLD})-{host}-(?P<pid>\d+)-")
+    for leftover in directory.glob(f".{names}.*"):
+        match = tagged.match(leftover.name)
+        if not match or not fnmatch.fnmatchcase(match["target"], names):
             continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            _remove(partial)
-        except OSError:
-            pass  # alive but not ours to signal
+        if not _dead(int(match["pid"])):
+            continue
+        target = directory / match["target"]
+        if match["kind"] == _OLD and not target.exists() and not target.is_symlink():
+            with contextlib.suppress(OSError):  # the user's directory: never removed
+                os.replace(leftover, target)  # the killed writer had moved it aside
+            continue
+        _remove(leftover)
+
+
+def _dead(pid: int) -> bool:
+    """True when no process ``pid`` runs on this host (never for this process)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive but not ours to signal
+    return False
 
 
 def _remove(path: Path) -> None:
@@ -90,12 +119,15 @@ def _fsync_tree(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def written_aside(path: str | os.PathLike, durable: bool = False) -> Iterator[Path]:
+def written_aside(
+    path: str | os.PathLike, durable: bool = False, suffix: str = ""
+) -> Iterator[Path]:
     """A partial path beside ``path`` for the block to write (a file, or a directory it
-    creates); renamed onto ``path`` when the block succeeds, removed when it fails."""
+    creates); renamed onto ``path`` when the block succeeds, removed when it fails.
+    ``suffix`` ends the partial's name, for writers that check the extension."""
     path = Path(path)
     remove_stale_partials(path)
-    partial = partial_path(path)
+    partial = partial_path(path, suffix)
     try:
         yield partial
         if durable:
@@ -153,12 +185,13 @@ def write_directory(
 ) -> Path:
     """Fill a fresh partial directory beside ``out_dir`` with ``fill(partial)``, then move it into
     place: a failure never leaves a half-written output, and an existing directory is replaced
-    only with ``overwrite`` (and put back if the replacement fails)."""
+    only with ``overwrite`` (and put back if the replacement fails). Without ``overwrite`` a
+    directory that appears at ``out_dir`` while ``fill`` runs is not replaced either."""
+    remove_stale_partials(out_dir)  # first: it may put back a directory a killed writer moved
     out_dir = check_output_dir(out_dir, overwrite)
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_partials(out_dir)
         partial = partial_path(out_dir)
         partial.mkdir()
     except OSError as exc:
@@ -167,19 +200,13 @@ def write_directory(
         fill(partial)
         if durable:
             _fsync_tree(partial)
+        if out_dir.exists() and not overwrite:
+            raise JbertError(
+                f"{out_dir}: appeared while this output was being written and is left as it "
+                "is; write the output again to another directory"
+            )
         if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=parent))
-            try:
-                os.replace(out_dir, old / "x")
-            except OSError:
-                old.rmdir()
-                raise
-            try:
-                os.replace(partial, out_dir)
-            except OSError:
-                os.replace(old / "x", out_dir)  # put the user's directory back
-                raise
-            shutil.rmtree(old, ignore_errors=True)
+            _swap(partial, out_dir)
         else:
             os.replace(partial, out_dir)
         if durable:
@@ -192,3 +219,17 @@ def write_directory(
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
     return out_dir
+
+
+def _swap(partial: Path, out_dir: Path) -> None:
+    """Replace the directory ``out_dir`` with ``partial``. The old one is moved aside under a
+    tagged name first (a killed writer's is put back by the next writer), and put back here
+    if the second rename fails."""
+    old = _tagged(out_dir, _OLD)
+    os.replace(out_dir, old)
+    try:
+        os.replace(partial, out_dir)
+    except OSError:
+        os.replace(old, out_dir)  # put the user's directory back
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -62,6 +62,6 @@ def tensorflow() -> ModuleType:
         from jbert_tf2.errors import JbertError
 
         raise JbertError(
-            "TensorFlow is needed to read or write TF1 checkpoints but is not installed; "
-            "install it with `pip install tensorflow`."
+            "TensorFlow is needed here (TF1 checkpoints, tf.data, SavedModels, in-graph "
+            "tokenizers) but is not installed; install it with `pip install tensorflow`."
         ) from exc

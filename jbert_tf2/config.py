@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jbert_tf2.atomic_files import write_text
 from jbert_tf2.errors import ConfigError
 
 ACTIVATIONS = ("gelu", "gelu_approx", "relu", "tanh", "silu")
@@ -138,7 +139,8 @@ class BertConfig:
         return data
 
     def to_json_file(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        """Write `to_dict` as JSON to ``path`` (replaced whole, never half-written)."""
+        write_text(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     def generator_config(
         self, generator_hidden_size: float = 0.25, generator_layers: float = 1.0

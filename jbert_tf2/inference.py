@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from jbert_tf2.backend import keras
+from jbert_tf2.backend import keras, tensorflow
+from jbert_tf2.data.buckets import DEFAULT_LENGTH_BUCKETS, bucket
 from jbert_tf2.errors import JbertError
 
-DEFAULT_LENGTH_BUCKETS = (16, 32, 64, 128, 256, 384, 512)
 # Outputs with one entry per token (axis 1), padded back to the input length; attention
 # probabilities stay at the trimmed length.
 SEQUENCE_OUTPUTS = (
@@ -27,14 +27,6 @@ SEQUENCE_OUTPUTS = (
     "discriminator_logits",
     "generator_logits",
 )
-
-
-def bucket(value: int, buckets: Sequence[int]) -> int:
-    """The smallest bucket >= ``value`` (``value`` itself when beyond the last bucket)."""
-    for size in buckets:
-        if size >= value:
-            return size
-    return value
 
 
 def _batch_bucket(n: int) -> int:
@@ -73,7 +65,7 @@ class CompiledPredictor:
     def _compile(self):
         backend = keras.backend.backend()
         if backend == "tensorflow":
-            import tensorflow as tf
+            tf = tensorflow()
 
             def forward(inputs):
                 self.traces += 1

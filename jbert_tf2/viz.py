@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jbert_tf2.atomic_files import write_bytes, write_text
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.base import Encoding
 
@@ -498,8 +499,6 @@ def _label_fonts(labels: Sequence[str]) -> list[str]:
 
 
 def _draw_heatmap(matrix: np.ndarray, tokens: Sequence[str], path: Path, caption: str) -> Path:
-    from jbert_tf2.training.checkpoints import atomic_write_bytes
-
     figure_cls, canvas_cls = _matplotlib()
     n = len(tokens)
     side = min(2.5 + 0.3 * n, 24.0)
@@ -517,7 +516,7 @@ def _draw_heatmap(matrix: np.ndarray, tokens: Sequence[str], path: Path, caption
     figure.colorbar(image, ax=ax, shrink=0.8, label="attention weight")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    atomic_write_bytes(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue())
     return path
 
 
@@ -576,9 +575,8 @@ def save_attention_pages(
     heatmaps: bool = True,
 ) -> Path:
     """Write ``out_dir/index.html`` (`attention_html`) and, when matplotlib is installed, one
-    heatmap per text (``heatmap_001.png``, ...) linked from the page; returns the page's path."""
-    from jbert_tf2.training.checkpoints import atomic_write_bytes
-
+    heatmap per text (``heatmap_001.png``, ...) linked from the page; returns the page's path.
+    Each file is replaced whole, the page last, so it never links a half-written heatmap."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     reader = _AttentionReader(model, tokenizer, max_seq_length)
@@ -593,5 +591,5 @@ def save_attention_pages(
     draw = heatmap if heatmaps and _has_matplotlib() else None
     page = _page(reader, model, texts, text_pairs, true_labels, layer, head, source, title, draw)
     index = out / "index.html"
-    atomic_write_bytes(index, page.encode("utf-8"))
+    write_text(index, page)
     return index

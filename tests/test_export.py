@@ -13,7 +13,7 @@ import task_fixtures as tf_
 from jbert_tf2.cli.export import main
 from jbert_tf2.errors import JbertError
 from jbert_tf2.export import Preprocessor, export_saved_model, load_saved_model
-from jbert_tf2.tasks import MultiLabelClassifier, SequenceClassifier, TokenClassifier
+from jbert_tf2.tasks import Embedder, MultiLabelClassifier, SequenceClassifier, TokenClassifier
 
 pytestmark = pytest.mark.slow
 
@@ -89,7 +89,14 @@ def test_rest_payload_matches_the_ids_signature(trained_dir, tmp_path):
     body = json.loads(json.dumps(payload))
     signature = loaded.signatures[body["signature_name"]]
     specs = signature.structured_input_signature[1]
-    assert set(body["inputs"]) == set(specs)
+    assert set(body["inputs"]) == set(specs) == {"input_ids", "input_mask", "segment_ids"}
+    assert set(signature.structured_outputs) == {
+        "logits",
+        "probabilities",
+        "predicted_ids",
+        "label",
+        "score",
+    }
     tensors = {
         k: np.asarray(v, dtype=specs[k].dtype.as_numpy_dtype) for k, v in body["inputs"].items()
     }
@@ -97,31 +104,87 @@ def test_rest_payload_matches_the_ids_signature(trained_dir, tmp_path):
     np.testing.assert_allclose(out["probabilities"].numpy(), clf.predict_proba(TEXTS), atol=1e-5)
 
 
-def test_mecab_tagger_exports_ids_with_labeled_positions(tmp_path):
-    from jbert_tf2.backend import keras
+NER_LABELS = ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PSN", "I-PSN"]
+NER_LENGTH = 16  # tokens per window: the long texts below take several
+NER_TEXTS = [
+    "ソニーが発表した。",
+    "三代目 J SOUL BROTHERSが京都で佐藤花子さんに会った。",
+    "山田太郎さんは東京でトヨタ自動車のライブを見た。" * 2,
+    "",
+]
 
-    model_dir = tf_.make_model_dir(tmp_path / "m")  # mecab-character: no in-graph twin
-    keras.utils.set_random_seed(0)
-    tagger = TokenClassifier.from_pretrained(model_dir, labels=["O", "B-ORG", "I-ORG"])
-    version = export_saved_model(tagger, tmp_path / "export", "ner")
+
+@pytest.fixture(scope="module")
+def tagger_export(tmp_path_factory):
+    """A BIO tagger on a MeCab tokenizer (no in-graph twin) with seeded random head weights
+    large enough that most words get entity tags, exported."""
+    root = tmp_path_factory.mktemp("tagger")
+    model_dir = tf_.make_model_dir(root)  # mecab-character
+    tagger = TokenClassifier.from_pretrained(
+        model_dir, labels=NER_LABELS, max_seq_length=NER_LENGTH
+    )
+    kernel = tagger.head.dense.kernel
+    rng = np.random.default_rng(0)
+    kernel.assign(rng.standard_normal(tuple(kernel.shape)).astype(np.float32))
+    return tagger, export_saved_model(tagger, root / "export", "ner")
+
+
+def test_served_tagger_returns_the_python_taggers_entities_window_by_window(tagger_export):
+    tagger, version = tagger_export
     loaded = load_saved_model(version)
     assert set(loaded.signatures) == {"serving_default"}
+    signature = loaded.signatures["serving_default"]
+    assert set(signature.structured_input_signature[1]) == {
+        "input_ids",
+        "input_mask",
+        "segment_ids",
+        "labeled_positions",
+    }
+    outputs = {"logits", "probabilities", "predicted_ids", "label"}
+    assert set(signature.structured_outputs) == outputs
+
     pre = Preprocessor(version)
-    texts = ["ソニーが発表した。", "三代目 J SOUL BROTHERSが出演"]
-    inputs = pre(texts)
+    inputs = pre(NER_TEXTS)
+    assert len(inputs["input_ids"]) > len(NER_TEXTS)  # the long texts take several windows
+    assert inputs["input_ids"].shape[1] <= NER_LENGTH
+    out = signature(**{k: np.asarray(v) for k, v in inputs.items()})
+    pipeline = tagger.tagging_pipeline()
+    windows = pipeline.windows([s.words for s in pipeline.sentences(NER_TEXTS)])
+    python_logits = pipeline.word_scores(windows, tagger.predict_logits(windows.features))
+    for row, logits in enumerate(python_logits):
+        np.testing.assert_allclose(out["logits"].numpy()[row, : len(logits)], logits, atol=1e-5)
+
+    expected = tagger.predict_entities(NER_TEXTS)
+    # Entities in the short and the long texts, so that equality below means something.
+    assert all(expected[:3]), expected
+    assert max(e["end"] for e in expected[2]) > 2 * NER_LENGTH  # found past the first windows
+    assert expected[3] == []
+    assert pre.entities(NER_TEXTS, out) == expected
+    assert pre.entities(NER_TEXTS, out["logits"].numpy()) == expected
+    # As a TF Serving REST client gets them: the JSON payload in, the columnar outputs back.
+    body = json.loads(json.dumps(pre.rest_payload(NER_TEXTS)))["inputs"]
+    again = signature(**{k: np.asarray(v, np.int32) for k, v in body.items()})
+    response = json.loads(json.dumps({"outputs": {"logits": again["logits"].numpy().tolist()}}))
+    assert pre.entities(NER_TEXTS, response["outputs"]) == expected
+
+
+def test_served_tagger_ids_decode_window_by_window(tagger_export):
+    _, version = tagger_export
+    loaded = load_saved_model(version)
+    pre = Preprocessor(version)
+    inputs = pre(NER_TEXTS)
     out = loaded.signatures["serving_default"](**{k: np.asarray(v) for k, v in inputs.items()})
-    features = tagger.features(pre._tagging_features(texts)[1])
-    python_logits = tagger.predict_logits(features)
-    for row in range(len(texts)):
-        first = np.flatnonzero(features.label_weights[row])
-        np.testing.assert_allclose(
-            out["logits"].numpy()[row, : len(first)], python_logits[row][first], atol=1e-5
-        )
-    entities = pre.entities(texts, out["predicted_ids"].numpy())
-    assert len(entities) == 2
-    for text, found in zip(texts, entities, strict=True):
-        for e in found:
+    found = pre.entities(NER_TEXTS, out["predicted_ids"].numpy())
+    assert len(found) == len(NER_TEXTS)
+    for text, entities in zip(NER_TEXTS, found, strict=True):
+        for e in entities:
             assert text[e["start"] : e["end"]] == e["text"]
+            assert e["label"] in {"LOC", "ORG", "PSN"}
+    assert max(e["end"] for e in found[2]) > 2 * NER_LENGTH  # not truncated to one window
+    with pytest.raises(JbertError, match="windows"):
+        pre.entities(NER_TEXTS[:1], out["logits"].numpy())
+    with pytest.raises(JbertError, match="text_pairs"):
+        pre(NER_TEXTS, NER_TEXTS)
 
 
 def test_multi_label_export_and_bad_paths(trained_dir, tmp_path):
@@ -130,8 +193,21 @@ def test_multi_label_export_and_bad_paths(trained_dir, tmp_path):
     clf = MultiLabelClassifier.from_pretrained(model_dir, labels=["a", "b"], thresholds=[0.3, 0.7])
     version = export_saved_model(clf, tmp_path, "ml")
     out = load_saved_model(version).signatures["predict_text"](texts=np.array(TEXTS[:2], object))
+    assert set(out) == {"logits", "probabilities", "predictions", "labels"}
     probs = out["probabilities"].numpy()
     np.testing.assert_allclose(probs, clf.predict_proba(TEXTS[:2]), atol=1e-5)
-    np.testing.assert_array_equal(out["predictions"].numpy(), (probs >= [0.3, 0.7]).astype(int))
+    chosen = probs >= [0.3, 0.7]
+    np.testing.assert_array_equal(out["predictions"].numpy(), chosen.astype(int))
+    names = [[label.decode() for label in row] for row in out["labels"].numpy()]
+    assert names == [[lab if c else "" for lab, c in zip("ab", row, strict=True)] for row in chosen]
     with pytest.raises(JbertError, match="saved_model.pb"):
         load_saved_model(tmp_path)
+
+
+def test_embedder_export_serves_its_vectors(trained_dir, tmp_path):
+    path, _ = trained_dir
+    embedder = Embedder.from_pretrained(path.parent / "model", pooling="mean")
+    loaded = load_saved_model(export_saved_model(embedder, tmp_path, "vectors"))
+    out = loaded.signatures["predict_text"](texts=np.array(TEXTS, object))
+    assert set(out) == {"embeddings"}
+    np.testing.assert_allclose(out["embeddings"].numpy(), embedder.embed(TEXTS), atol=1e-5)

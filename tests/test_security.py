@@ -1,7 +1,7 @@
 """Loading a model directory never executes code: no pickle, eval or unsafe deserialisation
 anywhere in the package, values from JSON files are checked against closed lists, and file
 names inside model files cannot lead out of the directory (the path cases are in the bad-input
-sweep, tests/test_bad_inputs.py)."""
+sweep, tests/test_bad_inputs_loaders.py)."""
 
 from __future__ import annotations
 

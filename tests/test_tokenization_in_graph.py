@@ -9,7 +9,7 @@ from tokenizer_fixtures import corpus
 
 import jbert_tf2  # noqa: F401
 from jbert_tf2 import JbertError
-from jbert_tf2.tokenization import BertTokenizer, SentencePieceTokenizer
+from jbert_tf2.tokenization import BertTokenizer, SentencePieceTokenizer, Tokenizer
 from jbert_tf2.tokenization.in_graph import InGraphTokenizer
 
 TWINS = {
@@ -146,3 +146,66 @@ def test_empty_second_text_is_a_single_text_example(tokenizer_files):
     mixed = tok.in_graph(12)(tf.constant(texts), tf.constant(["", "京都"]))
     want_mixed = tok(texts, ["", "京都"], max_seq_length=12)
     assert all(np.array_equal(mixed[k].numpy(), want_mixed[k]) for k in want)
+
+
+@pytest.mark.parametrize("name", sorted(TWINS))
+def test_graph_spec_round_trips_through_a_json_config(tokenizer_files, name):
+    """Each tokenizer's graph_spec() is plain data: a layer rebuilt from its config as JSON
+    holds the same spec and gives the Python tokenizer's ids."""
+    import json
+
+    tok = TWINS[name](tokenizer_files)
+    layer = InGraphTokenizer.from_tokenizer(tok, max_seq_length=24)
+    restored = InGraphTokenizer.from_config(json.loads(json.dumps(layer.get_config())))
+    assert restored.spec == tok.graph_spec()
+    texts = ["東京タワーに行った。", "[CLS] Héllo, ＷＯＲＬＤ! ｶﾞｰﾄﾞ"]
+    scores = _scores(tokenizer_files["spm_vocab"]) if name.startswith("sentencepiece") else None
+    got = restored(tf.constant(texts))["input_ids"].numpy()
+    want = tok(texts, max_seq_length=24)["input_ids"]
+    assert all(_equal_or_tied(g, w, scores) for g, w in zip(got, want, strict=True))
+
+
+class _CharacterPerLetter(Tokenizer):
+    """A user's tokenizer the package does not know: one token per non-space character."""
+
+    def __init__(self, letters: str):
+        self.vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *letters])}
+        self.unk_id = 1
+
+    def _tokenize_spans(self, text):
+        return [(c, i, i + 1) for i, c in enumerate(text) if not c.isspace()]
+
+
+class _DescribedCharacterPerLetter(_CharacterPerLetter):
+    def graph_spec(self) -> dict:
+        return {
+            **self.graph_vocabulary(),
+            "do_lower_case": False,
+            "kind": "character",
+            "max_chars_per_word": 100,
+            "hf_control_chars": False,
+            "specials": [],
+        }
+
+
+def test_a_users_tokenizer_gets_a_twin_from_its_own_graph_spec():
+    tok = _DescribedCharacterPerLetter("abc東京")
+    texts = ["ab c", "東京 x a", ""]
+    got = tok.in_graph(8)(tf.constant(texts))
+    want = tok(texts, max_seq_length=8)
+    assert want["input_ids"][0].tolist() == [2, 4, 5, 6, 3, 0, 0, 0]
+    assert all(np.array_equal(got[k].numpy(), want[k]) for k in want)
+
+
+def test_a_tokenizer_without_graph_spec_has_no_twin():
+    with pytest.raises(JbertError, match="_CharacterPerLetter has no in-graph twin"):
+        _CharacterPerLetter("abc").in_graph()
+
+
+def test_an_incomplete_graph_spec_is_refused_naming_what_is_missing(tokenizer_files):
+    spec = BertTokenizer(tokenizer_files["wordpiece_lower"]).graph_spec()
+    del spec["specials"]
+    with pytest.raises(JbertError, match="missing specials"):
+        InGraphTokenizer(spec)
+    with pytest.raises(JbertError, match="kind='mecab'"):
+        InGraphTokenizer({**spec, "kind": "mecab"})

@@ -68,7 +68,9 @@ def write_hf_model(
     generator: bool = False,
     tokenizer_files: dict[str, Path] | None = None,
 ) -> None:
-    """Write one HF model directory that ``transformers.<architecture>.from_pretrained`` loads."""
+    """Fill ``out_dir`` (a fresh partial directory from `atomic_files.write_directory`, as
+    `jbert-convert --to hf` passes it) with one HF model directory that
+    ``transformers.<architecture>.from_pretrained`` loads."""
     from safetensors.numpy import save_file
 
     out_dir.mkdir(parents=True, exist_ok=True)

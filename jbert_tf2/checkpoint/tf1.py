@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jbert_tf2.atomic_files import write_text
 from jbert_tf2.backend import tensorflow
 from jbert_tf2.checkpoint.tf1_format import TF1CheckpointReader, UnsupportedCheckpoint
 from jbert_tf2.errors import CheckpointError
@@ -168,8 +169,9 @@ def write_tf1_checkpoint(weights: dict[str, np.ndarray], prefix: str | os.PathLi
         tensors=tensors,
     )
     directory = Path(prefix).parent
-    (directory / "checkpoint").write_text(
+    write_text(
+        directory / "checkpoint",
         f'model_checkpoint_path: "{Path(prefix).name}"\n'
-        f'all_model_checkpoint_paths: "{Path(prefix).name}"\n'
+        f'all_model_checkpoint_paths: "{Path(prefix).name}"\n',
     )
     return prefix

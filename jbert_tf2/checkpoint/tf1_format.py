@@ -165,6 +165,8 @@ def read_index(index_file: Path) -> tuple[int, dict[str, TensorEntry]]:
                     elif number == 2 and field != 0:
                         raise UnsupportedCheckpoint("a big-endian checkpoint")
                 continue
+            if key.startswith(b"\x00"):  # the slice keys of a partitioned variable
+                raise UnsupportedCheckpoint("partitioned (sliced) variables")
             entries[key.decode("utf-8")] = _entry(value)
     return shards, entries
 
@@ -177,6 +179,11 @@ class TF1CheckpointReader:
         index = Path(f"{prefix}.index")
         try:
             self.shards, self.entries = read_index(index)
+        except OSError as exc:
+            raise CheckpointError(
+                f"{index}: cannot be read ({exc.strerror or exc}); a TF1 checkpoint is "
+                "PREFIX.index plus PREFIX.data-*: pass the prefix of files that exist"
+            ) from None
         except (ValueError, IndexError, struct.error, UnicodeDecodeError) as exc:
             raise CheckpointError(
                 f"{index}: cannot read the checkpoint index ({exc}); the file is truncated or "

@@ -9,15 +9,14 @@ value is one line naming the flag, exit status 2.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
+from jbert_tf2.atomic_files import write_text
 from jbert_tf2.errors import JbertError
+from jbert_tf2.tokenization.settings import MECAB_DICTIONARIES, TOKENIZER_NAMES
 
 TRUE = ("true", "t", "1", "yes", "y")
 FALSE = ("false", "f", "0", "no", "n")
@@ -110,18 +109,18 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     add_bool(parser, "do_lower_case", True, "lower-case the input text (Google's default: true)")
     parser.add_argument(
         "--tokenizer",
-        choices=("wordpiece", "mecab-wordpiece", "mecab-character", "character", "sentencepiece"),
+        choices=TOKENIZER_NAMES,
         help="tokenizer for a TF1 checkpoint (default: sentencepiece with --model_file, else "
         "wordpiece, as Google's scripts)",
     )
-    parser.add_argument("--mecab_dic", choices=("unidic_lite", "ipadic"), help="MeCab dictionary")
+    parser.add_argument("--mecab_dic", choices=MECAB_DICTIONARIES, help="MeCab dictionary")
 
 
 def resolve_model_dir(args: argparse.Namespace, work_dir: Path, quiet: bool = False) -> Path:
     """The model directory ``--init_checkpoint`` names. A TF1 checkpoint is converted into
     ``work_dir`` (strict, with jbert-convert's report and errors) unless a previous run
     already did; a model directory is used as it is."""
-    from jbert_tf2.model_dir.directory import is_model_dir
+    from jbert_tf2.model_dir import is_model_dir
 
     if not args.init_checkpoint:
         raise JbertError(
@@ -169,7 +168,7 @@ def resolve_model_dir(args: argparse.Namespace, work_dir: Path, quiet: bool = Fa
         do_lower_case=lower,
         mecab_dic=args.mecab_dic,
     )
-    marker.write_text(json.dumps(wanted, indent=1) + "\n", encoding="utf-8")
+    write_text(marker, json.dumps(wanted, indent=1) + "\n")
     if not quiet:
         print(report.format())
     return work_dir
@@ -190,25 +189,3 @@ def _conversion_record(args: argparse.Namespace, source: Path) -> dict:
         "tokenizer": args.tokenizer,
         "mecab_dic": args.mecab_dic,
     }
-
-
-@contextlib.contextmanager
-def written_aside(path: Path) -> Iterator[Path]:
-    """A partial path beside ``path`` for the block to write (a file or a directory); renamed
-    onto ``path`` when the block succeeds, removed when it fails, so a kill never leaves half
-    a result under the final name and the previous result survives a failed run."""
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        yield partial
-        os.replace(partial, path)
-    finally:
-        if partial.is_dir():
-            shutil.rmtree(partial, ignore_errors=True)
-        else:
-            partial.unlink(missing_ok=True)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through `written_aside`."""
-    with written_aside(path) as partial:
-        partial.write_text(text, encoding="utf-8")

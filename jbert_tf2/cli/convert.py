@@ -11,6 +11,7 @@ import os
 import sys
 
 from jbert_tf2.cli.common import run_command
+from jbert_tf2.tokenization.settings import MECAB_DICTIONARIES, TOKENIZER_NAMES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,12 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--tokenizer",
-        choices=("wordpiece", "mecab-wordpiece", "mecab-character", "character", "sentencepiece"),
+        choices=TOKENIZER_NAMES,
     )
     lower = parser.add_mutually_exclusive_group()
     lower.add_argument("--do-lower-case", dest="do_lower_case", action="store_true", default=None)
     lower.add_argument("--no-do-lower-case", dest="do_lower_case", action="store_false")
-    parser.add_argument("--mecab-dic", dest="mecab_dic", choices=("unidic_lite", "ipadic"))
+    parser.add_argument("--mecab-dic", dest="mecab_dic", choices=MECAB_DICTIONARIES)
     parser.add_argument(
         "--to",
         choices=("jbert", "hf", "tf1"),
@@ -94,10 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if argv is None and "keras" not in sys.modules and _numpy_backend_available():
         # Conversion builds models only to list their weights' names and shapes: Keras' numpy
-        # backend does that without importing TensorFlow (about 700 MB resident), so a
-        # conversion needs little more memory than one copy of the weights. Writing a TF1
-        # checkpoint (--to tf1) imports TensorFlow itself. Only for the command line: a program
-        # calling main(argv) in-process keeps its own backend.
+        # backend does that without importing TensorFlow (whose import alone outweighs a
+        # BERT-base model's weights; docs/performance.md), so a conversion needs little more
+        # memory than one copy of the weights. Writing a TF1 checkpoint (--to tf1) imports
+        # TensorFlow itself. Only for the command line: a program calling main(argv)
+        # in-process keeps its own backend.
         os.environ["KERAS_BACKEND"] = "numpy"
     from jbert_tf2.conversion.convert import convert
 

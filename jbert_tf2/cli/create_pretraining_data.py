@@ -27,9 +27,13 @@ from jbert_tf2.cli.common import (
     run_command,
 )
 from jbert_tf2.errors import DataError, JbertError
+from jbert_tf2.tokenization.settings import (
+    DEFAULT_MECAB_DICTIONARY,
+    MECAB_DICTIONARIES,
+    TOKENIZER_NAMES,
+)
 
 PROG = "jbert-create-pretraining-data"
-TOKENIZERS = ("wordpiece", "mecab-wordpiece", "mecab-character", "character", "sentencepiece")
 BERT_ONLY = ("max_predictions_per_seq", "dupe_factor", "masked_lm_prob")
 JOB_SEED_STRIDE = 1_000_003  # job j of an ELECTRA run uses random_seed + j * this
 
@@ -55,12 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model_file", help="SentencePiece *.model (yoheikikuta/bert-japanese)")
     parser.add_argument(
         "--tokenizer",
-        choices=TOKENIZERS,
+        choices=TOKENIZER_NAMES,
         help="default: sentencepiece with --model_file, else wordpiece",
     )
     parser.add_argument(
         "--mecab_dic",
-        choices=("unidic_lite", "ipadic"),
+        choices=MECAB_DICTIONARIES,
         help="MeCab dictionary of the mecab-* tokenizers (default: unidic_lite)",
     )
     parser.add_argument(
@@ -199,7 +203,7 @@ def tokenizer_factory(args: argparse.Namespace) -> Callable:
         do_lower_case=lower,
         word_tokenizer=word,
         subword_tokenizer=subword,
-        mecab_dic=args.mecab_dic or "unidic_lite",
+        mecab_dic=args.mecab_dic or DEFAULT_MECAB_DICTIONARY,
     )
 
 

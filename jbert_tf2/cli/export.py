@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         shown_in = ", ".join(f"{k}: {v.dtype.name}{v.shape}" for k, v in sorted(inputs.items()))
         shown_out = ", ".join(f"{k}: {v.dtype.name}{v.shape}" for k, v in sorted(outputs.items()))
         print(f"  signature {key}:\n    inputs  {shown_in}\n    outputs {shown_out}")
-    if "predict_text" not in loaded.signatures and task.task != "token_classification":
+    if task.serves_text and "predict_text" not in loaded.signatures:
         print(
             "  (no text signature: this tokenizer has no in-graph twin; make the inputs with "
             "jbert_tf2.export.Preprocessor)"

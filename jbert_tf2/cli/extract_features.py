@@ -8,10 +8,10 @@ offsets, or sentence vectors with ``--pooling``).
 
 It streams: lines are read, tokenized and run in chunks, sorted by length within a chunk into
 batches padded to a length bucket (compiled once per bucket), and written in input order, so
-memory stays bounded whatever the file size (measured: 1,000,000 lines peak within 3% of
-10,000, docs/performance.md). Lines longer than ``--max_seq_length`` tokens are
-truncated as Google's script did, with one warning at the end that counts them. The output
-appears under its name only when complete (an earlier result survives a failed run).
+memory stays bounded whatever the file size (measured in docs/performance.md). Lines longer
+than ``--max_seq_length`` tokens are truncated as Google's script did, with one warning at the
+end that counts them. The output appears under its name only when complete (an earlier result
+survives a failed run).
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from jbert_tf2.atomic_files import write_directory, written_aside
 from jbert_tf2.cli.common import (
     add_bool,
     add_model_flags,
     positive_int,
     resolve_model_dir,
     run_command,
-    written_aside,
 )
 from jbert_tf2.cli.progress import Progress, Truncations, chunks
 from jbert_tf2.errors import JbertError
@@ -134,12 +134,12 @@ class Extractor:
     """Tokenizes chunks of lines and runs the encoder on length-bucketed batches."""
 
     def __init__(self, model_dir: Path, layers: list[int], max_seq_length: int, batch_size: int):
-        import jbert_tf2
         from jbert_tf2.backend import keras
         from jbert_tf2.inference import CompiledPredictor
+        from jbert_tf2.model_dir import load, load_tokenizer
 
-        self.tokenizer = jbert_tf2.load_tokenizer(model_dir)
-        encoder = jbert_tf2.load(model_dir, output_hidden_states=True)
+        self.tokenizer = load_tokenizer(model_dir)
+        encoder = load(model_dir, output_hidden_states=True)
         self.layers = layers
         chosen = [i + 1 if i >= 0 else i for i in layers]  # hidden_states[0] is the embeddings
 
@@ -162,8 +162,8 @@ class Extractor:
 
     def run(self, encodings) -> list[np.ndarray]:
         """[length, len(layers), hidden] float32 per encoding, in input order."""
+        from jbert_tf2.data.buckets import DEFAULT_LENGTH_BUCKETS, bucket
         from jbert_tf2.data.pipeline import batch_indices
-        from jbert_tf2.inference import DEFAULT_LENGTH_BUCKETS, bucket
 
         lengths = [e.length for e in encodings]
         out: list[np.ndarray | None] = [None] * len(encodings)
@@ -279,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
     source, target = check_args(args)
     with tempfile.TemporaryDirectory(prefix="jbert-extract-") as scratch:
         model_dir = resolve_model_dir(args, Path(scratch) / "model", quiet=True)
-        from jbert_tf2.model_dir.directory import read_model_dir
+        from jbert_tf2.model_dir import read_model_dir
 
         config = read_model_dir(model_dir, with_tokenizer=False).config
         layers = parse_layers(args.layers, config.num_hidden_layers)
@@ -288,24 +288,22 @@ def run(args: argparse.Namespace) -> int:
         progress = Progress(PROG, total, "lines", args.progress)
         truncations = Truncations(PROG, "lines", args.max_seq_length)
         try:
-            with written_aside(target) as partial:
-                write = write_json if args.format == "json" else write_npy
-                write(extractor, source, partial, args, progress, truncations)
-                if target.is_dir():
-                    _remove_earlier_result(target)
+            if args.format == "json":
+                with written_aside(target) as partial:
+                    write_json(extractor, source, partial, args, progress, truncations)
+            else:
+
+                def fill(partial: Path) -> None:
+                    write_npy(extractor, source, partial, args, progress, truncations)
+                    if target.is_dir():
+                        _check_earlier_result(target)  # still only an earlier result
+
+                write_directory(target, fill, overwrite=target.is_dir())
         finally:
             progress.finish()
     truncations.warn(progress.done)
     print(f"{PROG}: wrote {target}")
     return 0
-
-
-def _remove_earlier_result(target: Path) -> None:
-    """Replace a directory only when it is an earlier npy result of this command."""
-    import shutil
-
-    _check_earlier_result(target)
-    shutil.rmtree(target)
 
 
 def write_json(
@@ -337,7 +335,6 @@ def write_json(
 def write_npy(
     extractor: Extractor, source: Path, partial: Path, args, progress, truncations
 ) -> None:
-    partial.mkdir()
     hidden = None
     writers: dict[str, NpyWriter] = {}
     done, tokens_written = 0, 0

@@ -24,14 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jbert_tf2.cli.common import (
-    add_bool,
-    add_model_flags,
-    atomic_write_text,
-    resolve_model_dir,
-    run_command,
-    written_aside,
-)
+from jbert_tf2.atomic_files import write_text, written_aside
+from jbert_tf2.cli.common import add_bool, add_model_flags, resolve_model_dir, run_command
 from jbert_tf2.cli.progress import Progress, Truncations, chunks
 from jbert_tf2.cli.training_flags import add_training_flags, fine_tune, load_finetuned
 from jbert_tf2.errors import JbertError
@@ -173,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         print("***** Eval results *****")
         lines = [f"{key} = {result[key]}" for key in sorted(result)]
         print("\n".join(f"  {line}" for line in lines))
-        atomic_write_text(output / "eval_results.txt", "".join(line + "\n" for line in lines))
+        write_text(output / "eval_results.txt", "".join(line + "\n" for line in lines))
     if args.do_predict:
         rows = predict(args, model, processor.iter_examples(args.data_dir, "test"), test_count)
         print(f"wrote {output / 'test_results.tsv'} ({rows} rows)")
@@ -189,23 +183,15 @@ def predict(args, model, examples: Iterable, total: int) -> int:
     """Google's ``test_results.tsv`` in ``--output_dir`` (a line of tab-separated class
     probabilities per example), predicted `CHUNK_EXAMPLES` at a time and appended to a partial
     file that is renamed into place when complete; returns the number of rows."""
-    from jbert_tf2.data.examples import TextExample
-    from jbert_tf2.data.features import encode_classification
-
     target = Path(args.output_dir) / "test_results.tsv"
     progress = Progress(PROG, total, "test examples", args.progress)
     truncations = Truncations(PROG, "test examples", args.max_seq_length)
-    tokenizer = model.require_tokenizer()
     done = 0
     try:
         with written_aside(target) as partial, open(partial, "w", encoding="utf-8") as out:
             for chunk in chunks(examples, CHUNK_EXAMPLES):
-                features = encode_classification(
-                    tokenizer,
-                    [TextExample(e.text, e.text_b) for e in chunk],  # labels are not needed
-                    None,
-                    model.max_seq_length,
-                    warn=False,
+                features = model.text_features(
+                    [e.text for e in chunk], [e.text_b for e in chunk], warn=False
                 )
                 for row in features.truncated_rows:
                     truncations.add(_where(chunk[row].source) or f"example {done + row + 1}")

@@ -24,7 +24,8 @@ import json
 import sys
 from pathlib import Path
 
-from jbert_tf2.cli.common import atomic_write_text, run_command
+from jbert_tf2.atomic_files import write_text
+from jbert_tf2.cli.common import run_command
 from jbert_tf2.errors import JbertError
 
 PROG = "jbert-run-finetuning"
@@ -226,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
         results = Path(task_args.output_dir) / "eval_results.txt"
         if results.is_file():
             results_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(results_dir / f"{task}_results.txt", results.read_text())
+            write_text(results_dir / f"{task}_results.txt", results.read_text())
             print(f"{PROG}: {task} results in {results_dir / f'{task}_results.txt'}")
     return 0
 

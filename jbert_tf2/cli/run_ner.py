@@ -28,14 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jbert_tf2.cli.common import (
-    add_bool,
-    add_model_flags,
-    atomic_write_text,
-    resolve_model_dir,
-    run_command,
-    written_aside,
-)
+from jbert_tf2.atomic_files import write_text, written_aside
+from jbert_tf2.cli.common import add_bool, add_model_flags, resolve_model_dir, run_command
 from jbert_tf2.cli.progress import Progress, chunks
 from jbert_tf2.cli.training_flags import add_training_flags, fine_tune, load_finetuned
 from jbert_tf2.errors import JbertError
@@ -186,20 +180,16 @@ def write_results(path: Path, result: dict, title: str) -> None:
     lines = [f"{key} = {result[key]}" for key in sorted(result)]
     print(f"***** {title} *****")
     print("\n".join(f"  {line}" for line in lines))
-    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    write_text(path, "".join(line + "\n" for line in lines))
 
 
 def prediction_lines(tagger, sentences, all_tags) -> list[str]:
-    """One JSON line per sentence: its text and entities as character spans of that text."""
-    from jbert_tf2.tasks import tagging
-
-    lines = []
-    for sentence, tags in zip(sentences, all_tags, strict=True):
-        entities = tagging.entities_in_text(sentence.text, sentence.spans, tags, tagger.scheme)
-        lines.append(
-            json.dumps({"text": sentence.text, "entities": entities}, ensure_ascii=False) + "\n"
-        )
-    return lines
+    """One JSON line per sentence: its text and entities as character spans of that text
+    (`TokenClassifier.entities`, as `predict_entities` returns them)."""
+    return [
+        json.dumps({"text": sentence.text, "entities": entities}, ensure_ascii=False) + "\n"
+        for sentence, entities in zip(sentences, tagger.entities(sentences, all_tags), strict=True)
+    ]
 
 
 def predict(args, tagger, path: Path, survey: tuple[int, bool, set[str]]) -> dict | None:

@@ -27,10 +27,12 @@ import math
 import sys
 from pathlib import Path
 
+from jbert_tf2.atomic_files import write_text
 from jbert_tf2.cli.common import add_bool, non_negative_float, positive_int, run_command
 from jbert_tf2.cli.training_flags import add_distribution_flags
 from jbert_tf2.errors import JbertError, op_error_summary
 from jbert_tf2.pretraining.bert_data import expand_files
+from jbert_tf2.tokenization.settings import TOKENIZER_NAMES
 
 PROG = "jbert-pretrain"
 ELECTRA_SIZES = {  # ELECTRA's model_size presets (configure_pretraining.py)
@@ -92,7 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--init_checkpoint", help="continue from a TF1 checkpoint or model dir")
     parser.add_argument("--vocab_file", help="vocabulary to store with the model")
     parser.add_argument("--model_file", help="SentencePiece model to store with the model")
-    parser.add_argument("--tokenizer", help="tokenizer name to record (default from the files)")
+    parser.add_argument(
+        "--tokenizer",
+        choices=TOKENIZER_NAMES,
+        help="tokenizer name to record (default from the files)",
+    )
     add_bool(parser, "do_lower_case", True, "the tokenizer lower-cases")
     parser.add_argument("--max_seq_length", type=positive_int("max_seq_length"), default=128)
     parser.add_argument(
@@ -127,11 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
 def check_records(files: list[str], args: argparse.Namespace) -> None:
     """Read the first record of each file now: a text file or records written for other
     lengths fail here with the file named, not deep inside the input pipeline."""
-    import tensorflow as tf
-
+    from jbert_tf2.backend import tensorflow
     from jbert_tf2.pretraining.bert_data import bert_feature_spec
     from jbert_tf2.pretraining.electra_data import electra_feature_spec
 
+    tf = tensorflow()
     if args.model_type == "electra":
         spec = electra_feature_spec(args.max_seq_length)
         lengths = f"--max_seq_length={args.max_seq_length}"
@@ -237,7 +243,8 @@ def _vocab_size(path: str) -> int:
 
 def tokenizer_assets(args: argparse.Namespace):
     """The tokenizer files to store with the pretrained model, if given."""
-    from jbert_tf2.tasks.base import TokenizerAssets
+    from jbert_tf2.model_dir import TokenizerAssets
+    from jbert_tf2.tokenization.settings import TokenizerSettings
 
     if not (args.vocab_file or args.model_file):
         return None
@@ -250,7 +257,10 @@ def tokenizer_assets(args: argparse.Namespace):
         if not path.is_file():
             raise JbertError(f"{path}: no such file")
     name = args.tokenizer or ("sentencepiece" if args.model_file else "wordpiece")
-    return TokenizerAssets.read({"tokenizer": name, "do_lower_case": args.do_lower_case}, files)
+    settings = TokenizerSettings(
+        name, args.do_lower_case, source="--tokenizer / --do_lower_case / --vocab_file"
+    )
+    return TokenizerAssets.read(settings, files)
 
 
 def datasets(args: argparse.Namespace, files: list[str]):
@@ -334,7 +344,7 @@ def run(args: argparse.Namespace) -> int:
         model.build()
         model.tokenizer_assets = assets
         if init_weights is not None:
-            from jbert_tf2.model_dir.directory import assign_weights
+            from jbert_tf2.model_dir import assign_weights
 
             assign_weights(model, init_weights, str(args.init_checkpoint))
         model.compile(
@@ -369,9 +379,7 @@ def run(args: argparse.Namespace) -> int:
         )
         last = {k: v[-1] for k, v in history.items()}
         lines = [f"{k} = {last[k]}" for k in sorted(last)]
-        from jbert_tf2.cli.common import atomic_write_text
-
-        atomic_write_text(output / "train_results.txt", "".join(f"{line}\n" for line in lines))
+        write_text(output / "train_results.txt", "".join(f"{line}\n" for line in lines))
     return 0
 
 
@@ -379,7 +387,7 @@ def _init_weights(args: argparse.Namespace):
     """Weights to start from (``--init_checkpoint``), read through jbert-convert's reader."""
     if not args.init_checkpoint:
         return None
-    from jbert_tf2.model_dir.directory import is_model_dir, read_model_dir
+    from jbert_tf2.model_dir import is_model_dir, read_model_dir
 
     source = Path(args.init_checkpoint)
     if is_model_dir(source):

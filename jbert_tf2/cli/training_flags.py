@@ -148,10 +148,10 @@ def fine_tune(args: argparse.Namespace, build: Callable, train_items, dev_items)
 def load_finetuned(args: argparse.Namespace, cls, model_dir: Path):
     """The model to evaluate / predict without training: this run's earlier result
     (``output_dir/model``), or a fine-tuned ``--init_checkpoint``."""
-    from jbert_tf2.tasks.base import read_task_file
+    from jbert_tf2.model_dir import read_task_settings
 
     for candidate in (Path(args.output_dir) / "model", model_dir):
-        if read_task_file(candidate) is not None:
+        if read_task_settings(candidate) is not None:
             return cls.from_pretrained(candidate, max_seq_length=args.max_seq_length)
     raise JbertError(
         f"nothing fine-tuned to evaluate: {Path(args.output_dir) / 'model'} does not exist and "

@@ -18,10 +18,10 @@ import json
 import sys
 from pathlib import Path
 
+from jbert_tf2.atomic_files import write_text
 from jbert_tf2.cli.common import (
     add_bool,
     add_model_flags,
-    atomic_write_text,
     positive_int,
     resolve_model_dir,
     run_command,
@@ -133,11 +133,9 @@ def run(args: argparse.Namespace) -> int:
         }
         for t in sorted(tuner.oracle.trials.values(), key=lambda t: t.trial_id)
     ]
-    atomic_write_text(output / "trials.json", json.dumps(trials, indent=1) + "\n")
+    write_text(output / "trials.json", json.dumps(trials, indent=1) + "\n")
     best_hp = tuner.get_best_hyperparameters(1)[0]
-    atomic_write_text(
-        output / "best_hyperparameters.json", json.dumps(best_hp.values, indent=1) + "\n"
-    )
+    write_text(output / "best_hyperparameters.json", json.dumps(best_hp.values, indent=1) + "\n")
     best = tuner.get_best_models(1)[0]
     best.save_pretrained(output / "best_model", overwrite=True)
     score = tuner.oracle.get_best_trials(1)[0].score

@@ -17,10 +17,7 @@ from jbert_tf2.checkpoint.tf1 import write_tf1_checkpoint
 from jbert_tf2.config import EXACT_ACT_KEY
 from jbert_tf2.conversion.sources import read_source
 from jbert_tf2.errors import JbertError
-from jbert_tf2.model_dir.directory import (
-    ModelDirectory,
-    save_model_dir,
-)
+from jbert_tf2.model_dir import ModelDirectory, save_model_dir
 
 
 def _subset(weights: dict, names) -> dict:

@@ -26,16 +26,9 @@ from jbert_tf2.checkpoint.inspection import (
 from jbert_tf2.checkpoint.names import is_optimizer_variable
 from jbert_tf2.checkpoint.tf1 import read_tf1_checkpoint, resolve_checkpoint
 from jbert_tf2.config import read_config
-from jbert_tf2.conversion.tokenizer_files import (
-    find_tokenizer_files,
-    tokenizer_settings,
-)
+from jbert_tf2.conversion.tokenizer_files import find_tokenizer_files, tokenizer_settings
 from jbert_tf2.errors import CheckpointError
-from jbert_tf2.model_dir.directory import (
-    ModelDirectory,
-    is_model_dir,
-    read_model_dir,
-)
+from jbert_tf2.model_dir import ModelDirectory, is_model_dir, read_model_dir
 
 
 def from_tf1(

@@ -1,7 +1,7 @@
 """The tokenizer a converted model records: which files, which tokenizer, which options.
 
-`jbert-convert` finds the vocabulary / SentencePiece files beside a checkpoint and writes the
-choice to ``tokenizer.json``; the tokenizers themselves read it.
+`jbert-convert` finds the vocabulary / SentencePiece files beside a checkpoint and records the
+choice as `TokenizerSettings`, which the model directory writes to ``tokenizer.json``.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ from pathlib import Path
 
 from jbert_tf2.checkpoint.inspection import Report, find_beside, single_file
 from jbert_tf2.errors import CheckpointError, JbertError
-from jbert_tf2.tokenization.bert_tokenizer import NAMED_CONFIGURATIONS
-
-TOKENIZERS = (*NAMED_CONFIGURATIONS, "sentencepiece")
+from jbert_tf2.tokenization.settings import DEFAULT_MECAB_DICTIONARY, TokenizerSettings
 
 
 def _is_cased(vocab: dict[str, int]) -> bool:
@@ -32,7 +30,7 @@ def tokenizer_settings(
     mecab_dic: str | None,
     report: Report,
     model_vocab_size: int | None = None,
-) -> tuple[dict | None, dict[str, Path]]:
+) -> tuple[TokenizerSettings | None, dict[str, Path]]:
     """What ``tokenizer.json`` records, and the files to copy beside it. The files are checked
     now, with file and line; with ``model_vocab_size``, a vocabulary whose ids reach past the
     model's embeddings is refused and one of another size gets a warning."""
@@ -62,14 +60,18 @@ def tokenizer_settings(
             )
     if ids and model_vocab_size is not None:
         _check_vocab_size(vocab, max(ids.values()) + 1, model_vocab_size, report)
-    settings = {"tokenizer": tokenizer, "do_lower_case": do_lower_case}
-    if tokenizer.startswith("mecab"):
-        settings["mecab_dic"] = mecab_dic or "unidic_lite"
     files = {}
     if vocab is not None:
         files["vocab_file"] = vocab
     if spm_model is not None:
         files["spm_model_file"] = spm_model
+    settings = TokenizerSettings(
+        tokenizer,
+        do_lower_case,
+        (mecab_dic or DEFAULT_MECAB_DICTIONARY) if tokenizer.startswith("mecab") else None,
+        **{key: path.name for key, path in files.items()},
+        source="the tokenizer options (--tokenizer, --do-lower-case, --mecab-dic)",
+    )
     shown = ", ".join(p.name for p in files.values())
     report.add(f"tokenizer: {tokenizer} ({shown}), do_lower_case={do_lower_case} ({reason})")
     return settings, files

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from jbert_tf2.data.buckets import DEFAULT_LENGTH_BUCKETS, bucket
 from jbert_tf2.data.features import Features
 from jbert_tf2.errors import JbertError
-from jbert_tf2.inference import DEFAULT_LENGTH_BUCKETS, bucket
 
 
 def batch_indices(
@@ -73,8 +73,9 @@ def steps_per_epoch(
 
 
 def _ragged(rows: list[np.ndarray], dtype):
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     lengths = np.fromiter((len(r) for r in rows), np.int64, len(rows))
     values = np.concatenate(rows) if rows else np.zeros(0)
     return tf.RaggedTensor.from_row_lengths(values.astype(dtype), lengths)
@@ -100,8 +101,9 @@ def make_dataset(
     examples are shuffled within buckets by ``(seed, epoch)`` and the batch order changes on
     every pass over the dataset (seeded, so runs repeat).
     """
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     if not len(features):
         raise JbertError("no examples to make a dataset from; check the input file")
     lengths = features.lengths

@@ -1,90 +1,131 @@
 """`Preprocessor`: the inputs of an export's ``serving_default`` signature from raw text, built
 with the export's own tokenizer files (for MeCab tokenizers, which cannot run in the graph), and
-a tagger's served outputs turned back into entities."""
+a tagger's served outputs turned back into entities, by the same `TaggingPipeline` (windows,
+Viterbi) as `TokenClassifier.predict_entities`."""
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from jbert_tf2.errors import JbertError
 from jbert_tf2.export.saved_model import ASSETS
+from jbert_tf2.tasks.tagging_pipeline import TaggingPipeline
+
+TAGGING_TASK = "token_classification"
 
 
 class Preprocessor:
     """Builds the ``serving_default`` inputs (or a TF Serving REST payload) from raw text with
-    the export's own tokenizer files: for MeCab tokenizers, which cannot run in the graph."""
+    the export's own tokenizer files, and decodes a tagger's served outputs into entities.
+
+    For a tagger each text is split into words and the words into windows that fit the
+    export's ``max_seq_length``: ``pre(texts)`` has one row per window (more rows than texts
+    when a text is long), and ``pre.entities(texts, outputs)`` maps the rows back to the texts.
+
+    Args:
+        export_path: a version directory `export_saved_model` wrote (``export/ner/1``).
+
+    Examples:
+        >>> pre = Preprocessor("export/ner/1")  # doctest: +SKIP
+        >>> model = load_saved_model("export/ner/1")  # doctest: +SKIP
+        >>> outputs = model.signatures["serving_default"](**pre(texts))  # doctest: +SKIP
+        >>> pre.entities(texts, outputs)  # doctest: +SKIP
+        [[{'text': 'ソニー', 'label': 'ORG', 'start': 0, 'end': 3}]]
+    """
 
     def __init__(self, export_path: str | os.PathLike):
-        from jbert_tf2.model_dir.tokenizer_loading import tokenizer_from_settings
+        from jbert_tf2.model_dir import TOKENIZER_FILE, read_task_settings, tokenizer_from_directory
 
         directory = Path(export_path) / ASSETS
-        if not (directory / "tokenizer.json").is_file():
+        if not (directory / TOKENIZER_FILE).is_file():
             raise JbertError(f"{export_path}: the export has no tokenizer files in {ASSETS}")
-        self.info = json.loads((directory / "task.json").read_text(encoding="utf-8"))
-        settings = json.loads((directory / "tokenizer.json").read_text(encoding="utf-8"))
-        self.tokenizer = tokenizer_from_settings(settings, directory)
-        self.max_seq_length = int(self.info["options"].get("max_seq_length", 128))
+        settings = read_task_settings(directory)
+        if settings is None:
+            raise JbertError(
+                f"{export_path}: the export has no task.json in {ASSETS}; export it again with "
+                "jbert-export"
+            )
+        self.info = settings.to_dict()
+        self.tokenizer = tokenizer_from_directory(directory)
+        self.max_seq_length = int(settings.options.get("max_seq_length", 128))
+        self.pipeline = (
+            TaggingPipeline.from_task_settings(self.tokenizer, settings.labels, settings.options)
+            if self.tagging
+            else None
+        )
 
     @property
     def tagging(self) -> bool:
-        return self.info["task"] == "token_classification"
+        """Whether the export is a tagger (``serving_default`` takes ``labeled_positions``)."""
+        return self.info["task"] == TAGGING_TASK
 
     def __call__(self, texts, text_pairs=None) -> dict[str, np.ndarray]:
-        """Padded int32 inputs; for a tagger also ``labeled_positions`` (each word's first
-        sub-token, padded with 0)."""
+        """Padded int32 inputs; for a tagger one row per window of words, with
+        ``labeled_positions`` (each word's first sub-token, padded with 0)."""
         if not self.tagging:
             return self.tokenizer(texts, text_pairs, self.max_seq_length, padding="longest")
-        features, _ = self._tagging_features(texts)
-        width = max(len(ids) for ids in features.input_ids)
-        count = max(int(w.sum()) for w in features.label_weights)
-        batch = {
-            k: np.zeros((len(texts), width), np.int32)
-            for k in ("input_ids", "input_mask", "segment_ids")
-        }
-        positions = np.zeros((len(texts), max(count, 1)), np.int32)
-        for row, ids in enumerate(features.input_ids):
-            batch["input_ids"][row, : len(ids)] = ids
-            batch["input_mask"][row, : len(ids)] = 1
-            first = np.flatnonzero(features.label_weights[row])
-            positions[row, : len(first)] = first
-        batch["labeled_positions"] = positions
-        return batch
+        if text_pairs is not None:
+            raise JbertError("a tagger takes single texts; leave text_pairs out")
+        sentences = self.pipeline.sentences(texts)
+        return self.pipeline.model_inputs(self.pipeline.windows([s.words for s in sentences]))
 
-    def _tagging_features(self, texts):
-        from jbert_tf2.data.examples import TaggedSentence
-        from jbert_tf2.data.features import encode_tagging
-        from jbert_tf2.tasks.token_classifier import split_words
+    def entities(self, texts, outputs) -> list[list[dict]]:
+        """A tagger's served outputs for ``self(texts)`` as each text's entities
+        ``{"text", "label", "start", "end"}`` (character offsets into the text).
 
-        splitter = self.info["options"].get("word_splitter", "unidic")
-        items = []
-        for text in texts:
-            spans = split_words(text, splitter, self.tokenizer)
-            items.append(TaggedSentence([text[s:e] for s, e in spans], None, text, spans))
-        return encode_tagging(self.tokenizer, items, None, self.max_seq_length), items
-
-    def entities(self, texts, predicted_ids: np.ndarray) -> list[list[dict]]:
-        """A tagger's ``predicted_ids`` [batch, words] (from ``serving_default``) as entities
-        with character offsets into ``texts``."""
-        from jbert_tf2.tasks import tagging
-
-        labels, scheme = self.info["labels"], self.info["options"]["scheme"]
-        features, items = self._tagging_features(texts)
-        results = []
-        for row, item in enumerate(items):
-            owners = features.word_ids[row][np.flatnonzero(features.label_weights[row])]
-            tags = ["O"] * len(item.words)
-            for k, word in enumerate(owners):
-                tags[word] = labels[int(predicted_ids[row][k])]
-            repaired = tagging.repair(tags, scheme)
-            results.append(tagging.entities_in_text(item.text, item.spans, repaired, scheme))
-        return results
+        ``outputs``: the ``serving_default`` output dict, or its ``logits`` [windows, words,
+        labels] (decoded with Viterbi, as `TokenClassifier.predict_entities` does), or its
+        ``predicted_ids`` [windows, words] (per-word argmax, repaired into a valid sequence).
+        """
+        if not self.tagging:
+            raise JbertError(
+                f"entities: this export is a {self.info['task']} model, not a tagger "
+                f"({TAGGING_TASK}); read its label / labels outputs instead"
+            )
+        scores = _served_scores(outputs)
+        sentences = self.pipeline.sentences(texts)
+        windows = self.pipeline.windows([s.words for s in sentences])
+        if scores.ndim == 3:
+            all_tags = self.pipeline.decode(windows, scores)
+        elif scores.ndim == 2 and np.issubdtype(scores.dtype, np.integer):
+            all_tags = self.pipeline.decode_ids(windows, scores)
+        else:
+            raise JbertError(
+                f"entities: outputs of shape {scores.shape} and dtype {scores.dtype}; pass the "
+                "serving_default outputs, their logits [windows, words, labels] or their "
+                "predicted_ids [windows, words]"
+            )
+        return self.pipeline.entities(sentences, all_tags)
 
     def rest_payload(self, texts, text_pairs=None) -> dict:
         """``{"signature_name": "serving_default", "inputs": {...}}`` for TF Serving's REST
         predict API (columnar format)."""
         inputs = {k: v.tolist() for k, v in self(texts, text_pairs).items()}
         return {"signature_name": "serving_default", "inputs": inputs}
+
+
+def _served_scores(outputs) -> np.ndarray:
+    """The array to decode: ``logits`` of an output dict (``predicted_ids`` without them), or
+    the array given (tensors, lists and a REST response's nested lists work)."""
+    if isinstance(outputs, Mapping):
+        key = next((k for k in ("logits", "predicted_ids") if k in outputs), None)
+        if key is None:
+            raise JbertError(
+                f"entities: outputs has keys {sorted(outputs)}, neither logits nor "
+                "predicted_ids; pass serving_default's outputs"
+            )
+        outputs = outputs[key]
+    try:
+        array = np.asarray(outputs)
+    except ValueError:  # ragged nested lists
+        array = np.asarray(None)
+    if array.dtype == object:
+        raise JbertError(
+            f"entities: outputs is a {type(outputs).__name__} that is not one array; pass "
+            "serving_default's outputs, their logits or their predicted_ids"
+        )
+    return array

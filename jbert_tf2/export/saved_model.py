@@ -20,15 +20,11 @@ post-processing can be rebuilt from the export alone.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
-import numpy as np
-
+from jbert_tf2.atomic_files import write_directory
 from jbert_tf2.errors import JbertError
 
 ASSETS = Path("assets") / "jbert"
@@ -50,73 +46,30 @@ def _in_graph(task):
 
 
 def build_module(task):
-    """A `tf.Module` holding the model and its serving functions."""
-    import tensorflow as tf
+    """A `tf.Module` holding the model and its serving functions, built from the task's own
+    serving methods (`jbert_tf2.tasks.serving.ServingMixin`): its ``serving_default`` inputs
+    and body, and the outputs its raw-text signatures return."""
+    from jbert_tf2.backend import tensorflow
 
-    from jbert_tf2.tasks import MultiLabelClassifier, TokenClassifier
+    tf = tensorflow()
 
     task.ensure_built()
     module = tf.Module()
     module.model = task
     module.labels = tf.constant(task.labels if task.labels else [""])
-    ids_spec = {
-        key: tf.TensorSpec([None, None], tf.int32, name=key)
-        for key in ("input_ids", "input_mask", "segment_ids")
-    }
-    tagging = isinstance(task, TokenClassifier)
-    multi = isinstance(task, MultiLabelClassifier)
-    thresholds = tf.constant(np.asarray(getattr(task, "thresholds", [0.5]), np.float32))
 
-    def head_outputs(logits):
-        logits = tf.cast(logits, tf.float32)
-        if multi:
-            probs = tf.sigmoid(logits)
-            chosen = probs >= thresholds
-            names = tf.where(chosen, tf.broadcast_to(module.labels, tf.shape(probs)), "")
-            return {
-                "logits": logits,
-                "probabilities": probs,
-                "predictions": tf.cast(chosen, tf.int32),
-                "labels": names,
-            }
-        probs = tf.nn.softmax(logits, axis=-1)
-        best = tf.argmax(probs, axis=-1, output_type=tf.int32)
-        return {
-            "logits": logits,
-            "probabilities": probs,
-            "predicted_ids": best,
-            "label": tf.gather(module.labels, best),
-            "score": tf.reduce_max(probs, axis=-1),
-        }
-
-    if tagging:
-        spec = {
-            **ids_spec,
-            "labeled_positions": tf.TensorSpec([None, None], tf.int32, name="labeled_positions"),
-        }
-
-        @tf.function(input_signature=[spec])
-        def serve_ids(inputs):
-            inputs = dict(inputs)
-            positions = inputs.pop("labeled_positions")
-            logits = task(inputs, training=False)
-            gathered = tf.gather(logits, positions, batch_dims=1)
-            outputs = head_outputs(gathered)
-            return {k: v for k, v in outputs.items() if k != "score"}
-    else:
-
-        @tf.function(input_signature=[ids_spec])
-        def serve_ids(inputs):
-            return head_outputs(task(dict(inputs), training=False))
+    @tf.function(input_signature=[task.serving_input_spec()])
+    def serve_ids(inputs):
+        return task.serve_ids(dict(inputs))
 
     signatures = {"serving_default": serve_ids}
-    tokenizer = None if tagging else _in_graph(task)
+    tokenizer = _in_graph(task) if task.serves_text else None
     if tokenizer is not None:
         module.tokenizer = tokenizer
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
         def predict_text(texts):
-            return head_outputs(task(tokenizer(texts), training=False))
+            return task.serving_outputs(task(tokenizer(texts), training=False))
 
         @tf.function(
             input_signature=[
@@ -125,7 +78,7 @@ def build_module(task):
             ]
         )
         def predict_text_pair(texts, text_pairs):
-            return head_outputs(task(tokenizer(texts, text_pairs), training=False))
+            return task.serving_outputs(task(tokenizer(texts, text_pairs), training=False))
 
         signatures["predict_text"] = predict_text
         signatures["predict_text_pair"] = predict_text_pair
@@ -140,8 +93,9 @@ def export_saved_model(
 ) -> Path:
     """Write ``task`` as ``base_dir/name/version/`` (next free version by default), atomically:
     the version directory appears only when complete, and an existing one is never replaced."""
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     name = name or task.task
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise JbertError(f"--name {name!r}: use letters, digits, '_', '-', '.' (a directory name)")
@@ -150,33 +104,33 @@ def export_saved_model(
     target = model_base / str(version)
     if target.exists():
         raise JbertError(f"{target}: version {version} already exists; pick another --version")
-    model_base.mkdir(parents=True, exist_ok=True)
     module, signatures = build_module(task)
-    partial = Path(tempfile.mkdtemp(prefix=f".{version}.partial-", dir=model_base))
-    try:
+
+    def fill(partial: Path) -> None:
         tf.saved_model.save(module, str(partial), signatures=signatures)
         _write_assets(task, partial / ASSETS)
-        os.replace(partial, target)
-    finally:
-        if partial.exists():
-            shutil.rmtree(partial, ignore_errors=True)
-    return target
+
+    # overwrite=False: a version directory that appears meanwhile is kept, not replaced
+    return write_directory(target, fill, overwrite=False)
 
 
 def _write_assets(task, directory: Path) -> None:
+    """``task.json`` and the tokenizer files, written as in a model directory, so `Preprocessor`
+    reads them with the model directory's readers."""
+    from jbert_tf2.model_dir import write_task_settings, write_tokenizer_files
+
     directory.mkdir(parents=True, exist_ok=True)
-    info = {"task": task.task, "labels": task.labels, "options": task.task_options()}
-    (directory / "task.json").write_text(
-        json.dumps(info, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    write_task_settings(directory, task.task_settings())
     if task.tokenizer_assets is not None:
-        task.tokenizer_assets.write(directory)
+        write_tokenizer_files(directory, task.tokenizer_assets)
 
 
 def load_saved_model(path: str | os.PathLike):
     """`tf.saved_model.load` after importing tensorflow_text (whose ops text signatures use),
     with a clear message when the export or tensorflow-text is missing."""
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
+
+    tf = tensorflow()
 
     path = Path(path)
     if not (path / "saved_model.pb").is_file():

@@ -35,7 +35,8 @@ def gelu(x):
 @_in_float32
 def gelu_approx(x):
     """Tanh GELU: google-research/bert since Feb 2019, cl-tohoku, HF ``gelu_new``. The cube is
-    two multiplications, not ``pow`` (a third of the time on TensorFlow's CPU kernels)."""
+    two multiplications, not ``pow``, which TensorFlow's eager CPU kernels run far slower
+    (docs/performance.md)."""
     return 0.5 * x * (1.0 + ops.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))))
 
 

@@ -16,6 +16,7 @@ def attention_bias(input_mask):
     return (1.0 - mask)[:, None, None, :] * MASK_ADDER
 
 
+@keras.saving.register_keras_serializable(package="jbert_tf2")
 class MultiHeadSelfAttention(keras.layers.Layer):
     """Query, key and value projections, scaled dot-product attention per head, heads concatenated.
 
@@ -35,7 +36,10 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.hidden_size = hidden_size
         self.num_heads = num_heads
+        self.dropout_rate = dropout_rate
+        self.initializer_range = initializer_range
         self.head_size = hidden_size // num_heads
         init = keras.initializers.TruncatedNormal(stddev=initializer_range)
         self.query = keras.layers.Dense(hidden_size, kernel_initializer=init, name="query")
@@ -92,3 +96,13 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             weights[f"{name}/kernel"] = dense.kernel
             weights[f"{name}/bias"] = dense.bias
         return weights
+
+    def get_config(self) -> dict:
+        """The constructor's arguments, so the layer saves and reloads on its own."""
+        return {
+            **super().get_config(),
+            "hidden_size": self.hidden_size,
+            "num_heads": self.num_heads,
+            "dropout_rate": self.dropout_rate,
+            "initializer_range": self.initializer_range,
+        }

@@ -6,6 +6,7 @@ from jbert_tf2.backend import keras, ops
 from jbert_tf2.layers.layer_norm import LayerNorm
 
 
+@keras.saving.register_keras_serializable(package="jbert_tf2")
 class Embeddings(keras.layers.Layer):
     """Sum of word, absolute position and token-type embeddings, layer-normalised.
 
@@ -29,7 +30,13 @@ class Embeddings(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         init = keras.initializers.TruncatedNormal(stddev=initializer_range)
+        self.vocab_size = vocab_size
+        self.embedding_size = embedding_size
         self.max_position_embeddings = max_position_embeddings
+        self.type_vocab_size = type_vocab_size
+        self.initializer_range = initializer_range
+        self.layer_norm_eps = layer_norm_eps
+        self.dropout_rate = dropout_rate
         self.word_embeddings = keras.layers.Embedding(
             vocab_size, embedding_size, embeddings_initializer=init, name="word_embeddings"
         )
@@ -78,4 +85,17 @@ class Embeddings(keras.layers.Layer):
             "position_embeddings": self.position_embeddings.embeddings,
             "LayerNorm/gamma": self.layer_norm.gamma,
             "LayerNorm/beta": self.layer_norm.beta,
+        }
+
+    def get_config(self) -> dict:
+        """The constructor's arguments, so the layer saves and reloads on its own."""
+        return {
+            **super().get_config(),
+            "vocab_size": self.vocab_size,
+            "embedding_size": self.embedding_size,
+            "max_position_embeddings": self.max_position_embeddings,
+            "type_vocab_size": self.type_vocab_size,
+            "initializer_range": self.initializer_range,
+            "layer_norm_eps": self.layer_norm_eps,
+            "dropout_rate": self.dropout_rate,
         }

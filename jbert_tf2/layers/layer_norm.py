@@ -1,8 +1,8 @@
 """Layer normalization over the last axis (Ba et al. 2016), in float32.
 
 Same variables and results as `keras.layers.LayerNormalization` (``gamma``, ``beta``, last axis),
-computed as mean, centred variance, ``rsqrt``: about 40% faster per call on TensorFlow's CPU
-kernels, and one place to keep the float32 rule under mixed precision.
+computed as mean, centred variance, ``rsqrt``: faster per call on TensorFlow's CPU kernels
+(docs/performance.md), and one place to keep the float32 rule under mixed precision.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from jbert_tf2.layers.attention import MultiHeadSelfAttention
 from jbert_tf2.layers.layer_norm import LayerNorm
 
 
+@keras.saving.register_keras_serializable(package="jbert_tf2")
 class TransformerBlock(keras.layers.Layer):
     """Post-LayerNorm block as in BERT: x = LN(x + Attn(x)); x = LN(x + FFN(x)).
 
@@ -46,7 +47,13 @@ class TransformerBlock(keras.layers.Layer):
         self.output_dropout = keras.layers.Dropout(hidden_dropout_rate)
         self.output_layer_norm = LayerNorm(epsilon=layer_norm_eps, name="output_LayerNorm")
         self.hidden_size = hidden_size
+        self.num_heads = num_heads
         self.intermediate_size = intermediate_size
+        self.hidden_act = hidden_act
+        self.hidden_dropout_rate = hidden_dropout_rate
+        self.attention_dropout_rate = attention_dropout_rate
+        self.initializer_range = initializer_range
+        self.layer_norm_eps = layer_norm_eps
 
     def build(self, input_shape):
         self.attention.build(input_shape)
@@ -83,3 +90,17 @@ class TransformerBlock(keras.layers.Layer):
             }
         )
         return weights
+
+    def get_config(self) -> dict:
+        """The constructor's arguments, so the layer saves and reloads on its own."""
+        return {
+            **super().get_config(),
+            "hidden_size": self.hidden_size,
+            "num_heads": self.num_heads,
+            "intermediate_size": self.intermediate_size,
+            "hidden_act": self.hidden_act,
+            "hidden_dropout_rate": self.hidden_dropout_rate,
+            "attention_dropout_rate": self.attention_dropout_rate,
+            "initializer_range": self.initializer_range,
+            "layer_norm_eps": self.layer_norm_eps,
+        }

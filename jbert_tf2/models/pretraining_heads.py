@@ -7,12 +7,15 @@ from jbert_tf2.layers.activations import get_activation
 from jbert_tf2.layers.layer_norm import LayerNorm
 
 
+@keras.saving.register_keras_serializable(package="jbert_tf2")
 class MaskedLMHead(keras.layers.Layer):
     """dense + activation + LayerNorm, then logits against the (shared) word-embedding table.
 
     BERT's ``cls/predictions`` (dense to hidden, under ``transform/``) and ELECTRA's
     ``generator_predictions`` (dense to the embedding size) are this layer; only their
-    checkpoint names differ, set by ``scope`` and ``transform_scope``.
+    checkpoint names differ, set by ``scope`` and ``transform_scope``. Saved on its own, the
+    head keeps a copy of ``embeddings`` (as KerasHub's ``MaskedLMHead`` does); inside a model the
+    tie comes from the model's constructor.
     """
 
     def __init__(
@@ -29,6 +32,9 @@ class MaskedLMHead(keras.layers.Layer):
         self.scope = scope
         self.transform_scope = transform_scope
         self.embeddings = embeddings
+        self.hidden_act = hidden_act
+        self.layer_norm_eps = layer_norm_eps
+        self.initializer_range = initializer_range
         width = embeddings.word_embeddings.output_dim
         self.vocab_size = embeddings.word_embeddings.input_dim
         self.dense = keras.layers.Dense(
@@ -41,6 +47,8 @@ class MaskedLMHead(keras.layers.Layer):
         self.width = width
 
     def build(self, input_shape):
+        if not self.embeddings.built:  # in a model, the encoder has built them already
+            self.embeddings.build((None, None))
         self.dense.build(input_shape)
         self.layer_norm.build((None, None, self.width))
         self.output_bias = self.add_weight(
@@ -64,7 +72,26 @@ class MaskedLMHead(keras.layers.Layer):
             "output_bias": self.output_bias,
         }
 
+    def get_config(self) -> dict:
+        """The constructor's arguments (``embeddings`` serialized), so the head saves on its own."""
+        return {
+            **super().get_config(),
+            "embeddings": keras.saving.serialize_keras_object(self.embeddings),
+            "hidden_act": self.hidden_act,
+            "layer_norm_eps": self.layer_norm_eps,
+            "initializer_range": self.initializer_range,
+            "scope": self.scope,
+            "transform_scope": self.transform_scope,
+        }
 
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        config["embeddings"] = keras.saving.deserialize_keras_object(config["embeddings"])
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="jbert_tf2")
 class NextSentenceHead(keras.layers.Layer):
     """Two-way classifier over the pooled output; TF1 stores its weights as [2, hidden]."""
 
@@ -91,7 +118,12 @@ class NextSentenceHead(keras.layers.Layer):
     def canonical_weights(self) -> dict:
         return {"output_weights": self.output_weights, "output_bias": self.output_bias}
 
+    def get_config(self) -> dict:
+        """The constructor's arguments, so the head saves and reloads on its own."""
+        return {**super().get_config(), "initializer_range": self.initializer_range}
 
+
+@keras.saving.register_keras_serializable(package="jbert_tf2")
 class ReplacedTokenHead(keras.layers.Layer):
     """ELECTRA's discriminator head: dense + activation, then one logit per token."""
 
@@ -108,6 +140,8 @@ class ReplacedTokenHead(keras.layers.Layer):
         )
         self.dense_1 = keras.layers.Dense(1, kernel_initializer=init, name="dense_1")
         self.hidden_size = hidden_size
+        self.hidden_act = hidden_act
+        self.initializer_range = initializer_range
 
     def build(self, input_shape):
         self.dense.build(input_shape)
@@ -123,4 +157,13 @@ class ReplacedTokenHead(keras.layers.Layer):
             f"{name}/{kind}": getattr(getattr(self, name), kind)
             for name in ("dense", "dense_1")
             for kind in ("kernel", "bias")
+        }
+
+    def get_config(self) -> dict:
+        """The constructor's arguments, so the head saves and reloads on its own."""
+        return {
+            **super().get_config(),
+            "hidden_size": self.hidden_size,
+            "hidden_act": self.hidden_act,
+            "initializer_range": self.initializer_range,
         }

@@ -23,6 +23,7 @@ SentencePiece, see `Tokenizer.word_spans`) decides: a token starts a word where 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import random
@@ -30,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from jbert_tf2.atomic_files import written_aside
 from jbert_tf2.errors import DataError, JbertError
 
 CLS, SEP, MASK = "[CLS]", "[SEP]", "[MASK]"
@@ -337,22 +339,25 @@ def truncate_seq_pair(tokens_a: list, tokens_b: list, max_num_tokens: int, rng) 
 
 
 def int_feature(values: Iterable[int]):
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
 
 
 def float_feature(values: Iterable[float]):
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     return tf.train.Feature(float_list=tf.train.FloatList(value=list(values)))
 
 
 def serialize_example(features: dict) -> bytes:
     """A `tf.train.Example` of ``features``, serialized with sorted keys (the same bytes in
     every process)."""
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     example = tf.train.Example(features=tf.train.Features(feature=features))
     return example.SerializeToString(deterministic=True)
 
@@ -390,30 +395,37 @@ def bert_record(
 
 def write_records(records: Iterable[bytes], output_files: Sequence[str | os.PathLike]) -> int:
     """Write serialized records round-robin over ``output_files`` (Google's sharding); the
-    number written. Missing parent directories are made."""
-    import tensorflow as tf
+    number written. Missing parent directories are made. Local files are written aside
+    (`jbert_tf2.atomic_files`) and renamed into place once every record is written, so a
+    failed or killed run leaves no truncated shard; remote ones (``gs://``) are written as
+    they are."""
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     paths = [str(p) for p in output_files]
     if not paths or not all(p.strip() for p in paths):
         raise JbertError(f"output files {paths!r}: name at least one file, none empty")
     writers = []
-    try:
-        for path in paths:
-            if os.path.isdir(path):
-                raise JbertError(f"output file {path}: is a directory; name a file in it")
-            if "://" not in path:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            try:
-                writers.append(tf.io.TFRecordWriter(path))
-            except tf.errors.OpError as exc:
-                raise JbertError(f"output file {path}: cannot write ({exc.message})") from None
-        count = 0
-        for record in records:
-            writers[count % len(writers)].write(record)
-            count += 1
-    finally:
-        for writer in writers:
-            writer.close()
+    with contextlib.ExitStack() as renames:  # closed last: each partial onto its file
+        try:
+            for path in paths:
+                if os.path.isdir(path):
+                    raise JbertError(f"output file {path}: is a directory; name a file in it")
+                target = path
+                if "://" not in path:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                    target = str(renames.enter_context(written_aside(path)))
+                try:
+                    writers.append(tf.io.TFRecordWriter(target))
+                except tf.errors.OpError as exc:
+                    raise JbertError(f"output file {path}: cannot write ({exc.message})") from None
+            count = 0
+            for record in records:
+                writers[count % len(writers)].write(record)
+                count += 1
+        finally:
+            for writer in writers:
+                writer.close()
     return count
 
 
@@ -434,8 +446,9 @@ def write_bert_tfrecords(
 
 def bert_feature_spec(max_seq_length: int, max_predictions_per_seq: int) -> dict:
     """The `tf.io.parse_example` spec of Google's pretraining records."""
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     ints = {
         "input_ids": max_seq_length,
         "input_mask": max_seq_length,
@@ -452,8 +465,9 @@ def bert_feature_spec(max_seq_length: int, max_predictions_per_seq: int) -> dict
 def parse_records(serialized, spec: dict) -> dict:
     """Parse one serialized record (a scalar) or a batch of them (a vector), int64 -> int32
     as Google's `_decode_record` does."""
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     serialized = tf.convert_to_tensor(serialized, tf.string)
     if serialized.shape.rank == 0:
         parsed = tf.io.parse_single_example(serialized, spec)
@@ -482,8 +496,9 @@ def tfrecord_dataset(
     """Batches of parsed records. In order without ``shuffle``; with it, Google's training
     input: files shuffled and read ``cycle_length`` at a time, records shuffled in a buffer
     (deterministic when ``seed`` is given)."""
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     if not isinstance(batch_size, int) or batch_size < 1:
         raise JbertError(f"batch_size={batch_size!r}: expected a positive int")
     paths = expand_files(files, "files")

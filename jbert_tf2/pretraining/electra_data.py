@@ -151,8 +151,9 @@ def write_electra_tfrecords(
 
 
 def electra_feature_spec(max_seq_length: int) -> dict:
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     names = ("input_ids", "input_mask", "segment_ids")
     return {name: tf.io.FixedLenFeature([max_seq_length], tf.int64) for name in names}
 
@@ -186,8 +187,9 @@ def _special_ids(vocab) -> tuple[int, int, int, list[int]]:
 
 
 def _seed_tensor(seed):
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     if seed is None:
         return tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int64)
     if isinstance(seed, int):
@@ -222,8 +224,9 @@ def mask_for_mlm(
         ``masked_lm_ids`` (the original ids) and ``masked_lm_weights`` (1.0 per prediction,
         float32), predictions padded with zeros to ``max_predictions_per_seq``.
     """
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     if (
         not 0.0 <= mask_token_prob + random_token_prob <= 1.0
         or min(mask_token_prob, random_token_prob) < 0.0
@@ -302,8 +305,9 @@ def electra_dataset(
     """A `tf.data.Dataset` of batches from ELECTRA records (``files``: paths, globs or a
     comma-separated string; see `tfrecord_dataset`). With ``vocab`` (see `mask_for_mlm`) each
     batch is masked by `mask_for_mlm`, freshly per batch and epoch, from ``seed``."""
-    import tensorflow as tf
+    from jbert_tf2.backend import tensorflow
 
+    tf = tensorflow()
     spec = electra_feature_spec(max_seq_length)
     data = tfrecord_dataset(
         files,

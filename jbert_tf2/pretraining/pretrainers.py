@@ -72,24 +72,16 @@ class _Pretrainer(keras.Model):
         """A model directory with every pretraining weight (`jbert_tf2.load`,
         `load_pretraining`, `jbert-convert --to tf1` read it), and the tokenizer files when
         given (or set as ``self.tokenizer_assets``)."""
-        from jbert_tf2.atomic_files import write_directory
-        from jbert_tf2.model_dir.directory import ModelDirectory, save_model_dir
+        from jbert_tf2.model_dir import save_model
 
-        tokenizer_assets = tokenizer_assets or getattr(self, "tokenizer_assets", None)
-        weights = {n: keras.ops.convert_to_numpy(v) for n, v in self.canonical_weights().items()}
-        md = ModelDirectory(
-            config=self.config,
-            weights=weights,
+        return save_model(
+            self,
+            out_dir,
             components=self.components(),
             generator_config=getattr(self, "generator_config", None),
+            tokenizer=tokenizer_assets or getattr(self, "tokenizer_assets", None),
+            overwrite=overwrite,
         )
-
-        def fill(tmp: Path) -> None:
-            save_model_dir(md, tmp)
-            if tokenizer_assets is not None:
-                tokenizer_assets.write(tmp)
-
-        return write_directory(out_dir, fill, overwrite)
 
 
 @keras.saving.register_keras_serializable(package="jbert_tf2")

@@ -10,59 +10,30 @@ back. Keras' own ``model.save("x.keras")`` works too (labels included, tokenizer
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from jbert_tf2.backend import keras
 from jbert_tf2.errors import JbertError
+from jbert_tf2.model_dir import (
+    TASK_FILE,
+    WEIGHTS_FILE,
+    TaskSettings,
+    TokenizerAssets,
+    assign_weights,
+    encoder_class,
+    read_model_dir,
+    save_model,
+)
+from jbert_tf2.tasks.serving import ServingMixin
 
-TASK_FILE = "task.json"
 HEAD_SCOPE = "task"
 
 
-@dataclass
-class TokenizerAssets:
-    """A model directory's ``tokenizer.json`` settings and the bytes of the files it names,
-    kept in memory so a fine-tuned model can be saved after its source directory is gone."""
-
-    settings: dict
-    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-
-    @classmethod
-    def read(cls, settings: dict, paths: dict[str, Path]) -> TokenizerAssets:
-        return cls(dict(settings), {k: (p.name, p.read_bytes()) for k, p in paths.items()})
-
-    def write(self, directory: Path) -> None:
-        settings = dict(self.settings)
-        for key, (name, data) in self.files.items():
-            (directory / name).write_bytes(data)
-            settings[key] = name
-        (directory / "tokenizer.json").write_text(
-            json.dumps(settings, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
-            encoding="utf-8",
-        )
-
-
-def read_task_file(path: Path) -> dict | None:
-    """``task.json`` of a fine-tuned model directory, or None for a pretrained one."""
-    task_file = path / TASK_FILE
-    if not task_file.is_file():
-        return None
-    try:
-        data = json.loads(task_file.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise JbertError(f"{task_file}: not valid JSON ({exc}); save the model again") from None
-    if not isinstance(data, dict) or "task" not in data:
-        raise JbertError(f"{task_file}: expected an object with 'task'; save the model again")
-    return data
-
-
-class TaskModel(keras.Model):
+class TaskModel(ServingMixin, keras.Model):
     """Encoder -> head. Subclasses set ``task`` (the ``task.json`` name), build ``self.head``
     in ``__init__``, implement ``call`` and ``head_weights`` and may add options to
     ``task_options``.
@@ -171,8 +142,8 @@ class TaskModel(keras.Model):
     def predict_logits(self, features, batch_size: int = 32) -> list[np.ndarray]:
         """The model's outputs for each example of ``features``, in input order, computed in
         length-bucketed batches (dynamic padding; few distinct shapes to compile)."""
+        from jbert_tf2.data.buckets import DEFAULT_LENGTH_BUCKETS, bucket
         from jbert_tf2.data.pipeline import batch_indices
-        from jbert_tf2.inference import DEFAULT_LENGTH_BUCKETS, bucket
 
         results: list[np.ndarray | None] = [None] * len(features)
         lengths = features.lengths
@@ -227,27 +198,23 @@ class TaskModel(keras.Model):
         ``labels`` are required; from a directory this task saved, the head, labels and
         options come back too (``labels``, if given, must match).
         """
-        from jbert_tf2.model_dir.directory import WEIGHTS_FILE, assign_weights, read_model_dir
-        from jbert_tf2.models import BertModel, ElectraModel
-
         path = Path(path)
-        md = read_model_dir(path)
-        saved = read_task_file(path)
+        md = read_model_dir(path, with_task=True)
+        saved = md.task
         if saved is not None:
-            if saved["task"] != cls.task:
+            if saved.task != cls.task:
                 raise JbertError(
-                    f"{path / TASK_FILE}: holds a {saved['task']} model, not {cls.task}; load it "
-                    f"with jbert_tf2.tasks.registry({str(path)!r})"
+                    f"{path / TASK_FILE}: holds a {saved.task} model, not {cls.task}; load it "
+                    f"with jbert_tf2.tasks.load_task({str(path)!r})"
                 )
-            if labels is not None and list(labels) != saved.get("labels"):
+            if labels is not None and list(labels) != saved.labels:
                 raise JbertError(
-                    f"{path}: was fine-tuned with labels {saved.get('labels')}, not "
+                    f"{path}: was fine-tuned with labels {saved.labels}, not "
                     f"{list(labels)}; leave labels out or start from the pretrained directory"
                 )
-            options = {**saved.get("options", {}), **options}
-            labels = saved.get("labels")
-        encoder_cls = ElectraModel if md.config.model_type == "electra" else BertModel
-        encoder = encoder_cls(md.config, **cls.encoder_options(options))
+            options = {**saved.options, **options}
+            labels = saved.labels
+        encoder = encoder_class(md.config)(md.config, **cls.encoder_options(options))
         model = (
             cls(encoder, labels=labels, **options) if cls.needs_labels else cls(encoder, **options)
         )
@@ -258,9 +225,7 @@ class TaskModel(keras.Model):
         else:
             assign_weights(model, weights, str(path / WEIGHTS_FILE))
         if md.tokenizer is not None:
-            from jbert_tf2.model_dir.tokenizer_loading import tokenizer_from_settings
-
-            model.tokenizer = tokenizer_from_settings(md.tokenizer, path)
+            model.tokenizer = md.tokenizer.build(path)
             model.tokenizer_assets = TokenizerAssets.read(md.tokenizer, md.tokenizer_files)
         return model
 
@@ -269,22 +234,18 @@ class TaskModel(keras.Model):
         """Keyword arguments for the encoder (`Embedder` asks for hidden states)."""
         return {}
 
+    def task_settings(self) -> TaskSettings:
+        """What ``task.json`` records: the task's name, labels and `task_options`."""
+        return TaskSettings(self.task, self.labels, self.task_options())
+
     def save_pretrained(self, out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
         """Write a model directory (config, weights incl. head, tokenizer) plus ``task.json``;
         atomically, and an existing directory is replaced only with ``overwrite``."""
-        from jbert_tf2.atomic_files import write_directory
-        from jbert_tf2.model_dir.directory import ModelDirectory, save_model_dir
-
-        weights = {n: keras.ops.convert_to_numpy(v) for n, v in self.canonical_weights().items()}
-        md = ModelDirectory(config=self.config, weights=weights, components=["encoder", "task"])
-
-        def fill(tmp: Path) -> None:
-            save_model_dir(md, tmp)
-            if self.tokenizer_assets is not None:
-                self.tokenizer_assets.write(tmp)
-            task = {"task": self.task, "labels": self.labels, "options": self.task_options()}
-            (tmp / TASK_FILE).write_text(
-                json.dumps(task, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-            )
-
-        return write_directory(out_dir, fill, overwrite)
+        return save_model(
+            self,
+            out_dir,
+            components=["encoder", HEAD_SCOPE],
+            tokenizer=self.tokenizer_assets,
+            task=self.task_settings(),
+            overwrite=overwrite,
+        )

@@ -114,6 +114,14 @@ class Embedder(TaskModel):
             vector = vector / ops.maximum(ops.norm(vector, axis=-1, keepdims=True), 1e-12)
         return vector
 
+    def serving_outputs(self, vectors) -> dict:
+        """The sentence vectors as ``embeddings`` [batch, width] (an Embedder has no labels)."""
+        from jbert_tf2.backend import tensorflow
+
+        tf = tensorflow()
+
+        return {"embeddings": tf.cast(vectors, tf.float32)}
+
     def embed(
         self,
         texts: Sequence[str] | str,

@@ -84,10 +84,29 @@ class MultiLabelClassifier(SequenceClassifier):
             ]
         keras.Model.compile(self, optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
+    def serving_outputs(self, logits) -> dict:
+        """Independent sigmoids: ``logits``, ``probabilities``, ``predictions`` (1 at or above
+        each label's threshold) and ``labels`` (the label's name there, "" elsewhere)."""
+        from jbert_tf2.backend import tensorflow
+
+        tf = tensorflow()
+
+        labels = tf.constant(self.labels)
+        thresholds = tf.constant(np.asarray(self.thresholds, np.float32))
+        logits = tf.cast(logits, tf.float32)
+        probs = tf.sigmoid(logits)
+        chosen = probs >= thresholds
+        return {
+            "logits": logits,
+            "probabilities": probs,
+            "predictions": tf.cast(chosen, tf.int32),
+            "labels": tf.where(chosen, tf.broadcast_to(labels, tf.shape(probs)), ""),
+        }
+
     def predict_proba(self, texts, text_pairs=None, batch_size: int = 32) -> np.ndarray:
         """Per-label probabilities [n, num_labels] (independent sigmoids)."""
         return self.proba_from_logits(
-            self.predict_logits(self._text_features(texts, text_pairs), batch_size)
+            self.predict_logits(self.text_features(texts, text_pairs), batch_size)
         )
 
     def proba_from_logits(self, logits) -> np.ndarray:

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from jbert_tf2.errors import JbertError
-from jbert_tf2.tasks.base import TaskModel, read_task_file
+from jbert_tf2.model_dir import TASK_FILE, read_task_settings
+from jbert_tf2.tasks.base import TaskModel
 from jbert_tf2.tasks.embedder import Embedder
 from jbert_tf2.tasks.multi_label_classifier import MultiLabelClassifier
 from jbert_tf2.tasks.sequence_classifier import SequenceClassifier
@@ -19,14 +20,14 @@ TASKS = {
 
 def load_task(path: str | os.PathLike) -> TaskModel:
     """The task model ``save_pretrained`` wrote to ``path``, with its labels and tokenizer."""
-    saved = read_task_file(Path(path))
+    saved = read_task_settings(path)
     if saved is None:
         raise JbertError(
-            f"{path}: has no task.json, so it holds no fine-tuned task; load a pretrained "
+            f"{path}: has no {TASK_FILE}, so it holds no fine-tuned task; load a pretrained "
             "directory with e.g. SequenceClassifier.from_pretrained(path, labels=[...])"
         )
-    if saved["task"] not in TASKS:
+    if saved.task not in TASKS:
         raise JbertError(
-            f"{Path(path) / 'task.json'}: unknown task {saved['task']!r}; one of {list(TASKS)}"
+            f"{Path(path) / TASK_FILE}: unknown task {saved.task!r}; one of {list(TASKS)}"
         )
-    return TASKS[saved["task"]].from_pretrained(path)
+    return TASKS[saved.task].from_pretrained(path)

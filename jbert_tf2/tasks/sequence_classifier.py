@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from jbert_tf2.backend import keras
+from jbert_tf2.errors import JbertError
 from jbert_tf2.tasks.base import TaskModel
 from jbert_tf2.tasks.classification_head import ClassificationHead
 
@@ -89,8 +90,18 @@ class SequenceClassifier(TaskModel):
             max_seq_length=self.max_seq_length,
         )
 
-    def _text_features(self, texts, text_pairs):
+    def text_features(
+        self,
+        texts: Sequence[str] | str,
+        text_pairs: Sequence[str | None] | str | None = None,
+        warn: bool = True,
+    ):
+        """`Features` of raw texts (and pairs) to predict: what `predict_proba` and
+        `jbert-run-classifier --do_predict` feed the model. With ``warn``, a warning counts the
+        texts truncated to ``max_seq_length`` (``False``: the caller reports
+        `Features.truncated_rows` itself)."""
         from jbert_tf2.data.examples import TextExample
+        from jbert_tf2.data.features import encode_classification
 
         if isinstance(texts, str):
             texts = [texts]
@@ -98,20 +109,20 @@ class SequenceClassifier(TaskModel):
             text_pairs = [text_pairs]
         pairs = text_pairs if text_pairs is not None else [None] * len(texts)
         if len(pairs) != len(texts):
-            from jbert_tf2.errors import JbertError
-
             raise JbertError(
                 f"text_pairs has {len(pairs)} entries but texts has {len(texts)}; pass one each"
             )
         examples = [TextExample(t, p) for t, p in zip(texts, pairs, strict=True)]
-        return self.features(examples)
+        return encode_classification(
+            self.require_tokenizer(), examples, None, self.max_seq_length, warn=warn
+        )
 
     def predict_proba(
         self, texts: Sequence[str], text_pairs: Sequence[str] | None = None, batch_size: int = 32
     ) -> np.ndarray:
         """Class probabilities [n, num_labels] for raw texts (and pairs)."""
         return self.proba_from_logits(
-            self.predict_logits(self._text_features(texts, text_pairs), batch_size)
+            self.predict_logits(self.text_features(texts, text_pairs), batch_size)
         )
 
     def proba_from_logits(self, logits: Sequence[np.ndarray]) -> np.ndarray:

@@ -6,40 +6,21 @@ sequences the tag scheme allows (BIO, BIOES or IO), so an ``I-ORG`` never follow
 output. `predict_entities` splits raw text into words (MeCab with unidic-lite by default, the
 segmentation of UD Japanese corpora; or the tokenizer's own word splitter), tags them and returns
 each entity as a slice of the input string: 「三代目 J SOUL BROTHERS」 comes back whole, spaces
-included.
+included. That way from text to entities is `TaggingPipeline`'s, which the SavedModel export's
+`Preprocessor` shares; the serving methods say what the export's ``serving_default`` takes
+(``labeled_positions``) and returns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from jbert_tf2.backend import keras
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tasks import tagging
 from jbert_tf2.tasks.base import TaskModel
 from jbert_tf2.tasks.classification_head import ClassificationHead
-
-WORD_SPLITTERS = ("unidic", "tokenizer")
-
-
-def split_words(text: str, word_splitter: str, tokenizer) -> list[tuple[int, int]]:
-    """Character spans of the words a tagger labels in raw text: MeCab + unidic-lite short
-    units for ``"unidic"`` (the segmentation of UD Japanese corpora, so the words match the
-    training data's), the tokenizer's own word splitter for ``"tokenizer"`` (for data segmented
-    that way, e.g. English CoNLL with WordPiece)."""
-    from jbert_tf2.tokenization.mecab import unidic_word_spans
-
-    if word_splitter == "unidic":
-        return unidic_word_spans(text)
-    return [(s, e) for s, e in tokenizer.word_spans(text) if e > s]
-
-
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    logits = logits.astype(np.float64)
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+from jbert_tf2.tasks.tagging_pipeline import TaggingPipeline, check_word_splitter
 
 
 @keras.saving.register_keras_serializable(package="jbert_tf2")
@@ -74,11 +55,7 @@ class TokenClassifier(TaskModel):
         self.scheme = tagging.check_scheme(scheme) if scheme else tagging.detect_scheme(self.labels)
         for label in self.labels:
             tagging.spans([label], self.scheme)  # raises a clear error for a malformed tag
-        if word_splitter not in WORD_SPLITTERS:
-            raise JbertError(
-                f"word_splitter={word_splitter!r}: use one of {', '.join(WORD_SPLITTERS)}"
-            )
-        self.word_splitter = word_splitter
+        self.word_splitter = check_word_splitter(word_splitter)
         if "O" not in self.labels:
             raise JbertError(f"labels {self.labels} lack 'O' (outside any entity); add it")
         if encoder.pooler is not None:
@@ -123,12 +100,44 @@ class TokenClassifier(TaskModel):
             **kwargs,
         )
 
+    # Serving ------------------------------------------------------------------------
+
+    serves_text = False  # words come from MeCab, outside the graph: the Preprocessor makes inputs
+
+    def serving_input_spec(self) -> dict:
+        """The token ids plus ``labeled_positions`` int32 [batch, words]: each word's first
+        sub-token (`TaggingPipeline.model_inputs`), as ELECTRA's export took."""
+        from jbert_tf2.backend import tensorflow
+
+        tf = tensorflow()
+
+        return {
+            **super().serving_input_spec(),
+            "labeled_positions": tf.TensorSpec([None, None], tf.int32, name="labeled_positions"),
+        }
+
+    def serve_ids(self, inputs: dict) -> dict:
+        """The outputs at the labeled positions only: [batch, words, ...]."""
+        from jbert_tf2.backend import tensorflow
+
+        tf = tensorflow()
+
+        inputs = dict(inputs)
+        positions = inputs.pop("labeled_positions")
+        logits = self(inputs, training=False)
+        return self.serving_outputs(tf.gather(logits, positions, batch_dims=1))
+
+    def serving_outputs(self, logits) -> dict:
+        """Per word: ``logits``, ``probabilities``, ``predicted_ids`` (argmax) and ``label``;
+        `Preprocessor.entities` decodes the ``logits`` with this tagger's Viterbi."""
+        outputs = super().serving_outputs(logits)
+        del outputs["score"]
+        return outputs
+
     # Data ---------------------------------------------------------------------------
 
     def features(self, sentences):
         """`Features` of `TaggedSentence`s (tags may be None for prediction)."""
-        from jbert_tf2.data.features import encode_tagging
-
         sentences = self.in_scheme(sentences)
         tags = [t for s in sentences if s.tags is not None for t in s.tags]
         unknown = sorted(set(tags) - set(self.labels))
@@ -147,7 +156,7 @@ class TokenClassifier(TaskModel):
                 f"{where}tag {unknown[0]!r} is not one of the model's labels {self.labels}; "
                 "fix the data or create the model with the labels of all data files"
             )
-        return encode_tagging(self.require_tokenizer(), sentences, self.labels, self.max_seq_length)
+        return self.tagging_pipeline().encode(sentences)
 
     def in_scheme(self, sentences):
         """``sentences`` with their tags converted to this model's scheme (BIO data for a
@@ -179,48 +188,25 @@ class TokenClassifier(TaskModel):
 
     # Prediction ---------------------------------------------------------------------
 
-    def _windows(self, word_lists: Sequence[Sequence[str]]):
-        """Split each sentence into runs of words that fit ``max_seq_length``, so long
-        sentences are tagged whole (window by window) instead of truncated."""
-        from jbert_tf2.data.features import WordTokenizer
+    def tagging_pipeline(self) -> TaggingPipeline:
+        """This tagger's text -> windows -> inputs and scores -> tags -> entities, as the
+        export's `Preprocessor` rebuilds it from ``task.json``."""
+        return TaggingPipeline(
+            self.require_tokenizer(),
+            self.labels,
+            self.scheme,
+            self.max_seq_length,
+            self.word_splitter,
+        )
 
-        pieces = WordTokenizer(self.require_tokenizer())
-        room = self.max_seq_length - 2
-        windows, origins = [], []
-        for index, words in enumerate(word_lists):
-            start, used = 0, 0
-            for k, word in enumerate(words):
-                size = len(pieces(word)[0])
-                if used + size > room and k > start:
-                    windows.append(list(words[start:k]))
-                    origins.append((index, start))
-                    start, used = k, 0
-                used += size
-            windows.append(list(words[start:]))
-            origins.append((index, start))
-        return windows, origins
-
-    def _tag_words(self, word_lists: Sequence[Sequence[str]], batch_size: int) -> list[list[str]]:
-        """Viterbi-decoded tags for each list of words (a word with no tokens, or one longer
-        than ``max_seq_length`` by itself, is tagged "O"; the result is repaired to be valid)."""
-        from jbert_tf2.data.examples import TaggedSentence
-        from jbert_tf2.data.features import encode_tagging
-
-        windows, origins = self._windows(word_lists)
-        items = [TaggedSentence(words, None, "", []) for words in windows]
-        features = encode_tagging(self.require_tokenizer(), items, None, self.max_seq_length)
-        logits = self.predict_logits(features, batch_size) if items else []
-        results = [["O"] * len(words) for words in word_lists]
-        for row, (index, offset) in enumerate(origins):
-            first = np.flatnonzero(features.label_weights[row] > 0)
-            if not len(first):
-                continue
-            decoded = tagging.viterbi_decode(
-                _log_softmax(logits[row][first]), self.labels, self.scheme
-            )
-            for word, tag in zip(features.word_ids[row][first], decoded, strict=True):
-                results[index][offset + word] = tag
-        return [tagging.repair(tags, self.scheme) for tags in results]
+    def _tag_words(
+        self, pipeline: TaggingPipeline, word_lists: Sequence[Sequence[str]], batch_size: int
+    ) -> list[list[str]]:
+        """Viterbi-decoded tags for each list of words, window by window (a word with no
+        tokens, or one longer than ``max_seq_length`` by itself, is tagged "O")."""
+        windows = pipeline.windows(word_lists)
+        logits = self.predict_logits(windows.features, batch_size) if len(windows) else []
+        return pipeline.decode(windows, pipeline.word_scores(windows, logits))
 
     def predict_tags(self, sentences, batch_size: int = 32) -> list[list[str]]:
         """Tags for pre-split sentences (lists of words, or `TaggedSentence`s). Sentences
@@ -230,33 +216,26 @@ class TokenClassifier(TaskModel):
             if isinstance(sentence, str):
                 raise JbertError("predict_tags takes lists of words; use predict_entities for text")
             word_lists.append(list(getattr(sentence, "words", sentence)))
-        return self._tag_words(word_lists, batch_size)
+        return self._tag_words(self.tagging_pipeline(), word_lists, batch_size)
 
     def predict_entities(
         self, texts: Sequence[str] | str, batch_size: int = 32
     ) -> list[list[dict]]:
         """Entities of each raw text: ``{"text", "label", "start", "end"}`` with
         ``text == texts[i][start:end]`` (character offsets into the input string)."""
-        from jbert_tf2.data.examples import TaggedSentence
-        from jbert_tf2.tokenization.base import check_text
+        pipeline = self.tagging_pipeline()
+        sentences = pipeline.sentences(texts)
+        all_tags = self._tag_words(pipeline, [s.words for s in sentences], batch_size)
+        return pipeline.entities(sentences, all_tags)
 
-        self.require_tokenizer()
-        if isinstance(texts, str):
-            texts = [texts]
-        items = []
-        for i, text in enumerate(texts):
-            text = check_text(text, f"texts[{i}]")
-            word_spans = self.word_spans(text)
-            items.append(TaggedSentence([text[s:e] for s, e in word_spans], None, text, word_spans))
-        all_tags = self._tag_words([item.words for item in items], batch_size)
-        return [
-            tagging.entities_in_text(item.text, item.spans, tags, self.scheme)
-            for item, tags in zip(items, all_tags, strict=True)
-        ]
+    def entities(self, sentences, all_tags: Sequence[Sequence[str]]) -> list[list[dict]]:
+        """The entities of `TaggedSentence`s given their tags (from `predict_tags`), as
+        `predict_entities` returns them: character spans of each sentence's text."""
+        return self.tagging_pipeline().entities(sentences, all_tags)
 
     def word_spans(self, text: str) -> list[tuple[int, int]]:
-        """The words `predict_entities` tags (see `split_words`)."""
-        return split_words(text, self.word_splitter, self.require_tokenizer())
+        """The words `predict_entities` tags (see `tagging_pipeline.split_words`)."""
+        return self.tagging_pipeline().word_spans(text)
 
     def evaluate_entities(self, sentences, batch_size: int = 32, strict: bool = False) -> dict:
         """Span-level precision / recall / F1 (seqeval's conventions) on tagged sentences."""

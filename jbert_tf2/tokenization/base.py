@@ -1,9 +1,10 @@
 """What every tokenizer shares: model inputs from text, with offsets, singly or in batches.
 
-A subclass only says how text becomes tokens with spans (`tokenize_with_offsets`). This module
-adds Google's input layout: ``[CLS] a [SEP]`` or ``[CLS] a [SEP] b [SEP]``, segment ids 0 then 1,
-pairs truncated longest-first exactly as `_truncate_seq_pair` in google-research/bert (pop from
-the longer, from the end; from ``b`` on a tie; a second text with no tokens makes a single-text
+A subclass only says how text becomes tokens with spans (`tokenize_with_offsets`) and, when it
+has a TensorFlow twin, describes that twin as plain data (`graph_spec`). This module adds Google's
+input layout: ``[CLS] a [SEP]`` or ``[CLS] a [SEP] b [SEP]``, segment ids 0 then 1, pairs
+truncated longest-first exactly as `_truncate_seq_pair` in google-research/bert (pop from the
+longer, from the end; from ``b`` on a tie; a second text with no tokens makes a single-text
 example), zero padding, and int32 numpy batches. Offsets of the second text's tokens are spans
 into the second text.
 """
@@ -14,13 +15,16 @@ import numbers
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from jbert_tf2.errors import JbertError
+from jbert_tf2.tokenization.text import Span, TokenWithSpan, check_text
 
-Span = tuple[int, int]
-TokenWithSpan = tuple[str, int, int]
+if TYPE_CHECKING:
+    from jbert_tf2.tokenization.in_graph import InGraphTokenizer
+
 SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[UNK]", "[PAD]", "[MASK]")
 
 
@@ -38,42 +42,6 @@ class Encoding:
     offsets: list[Span]
     length: int
     truncated: bool = False
-
-
-def check_text(text, where: str) -> str:
-    """``text`` as str: bytes are decoded as UTF-8; anything else is a clear error."""
-    if isinstance(text, str):
-        return text
-    if isinstance(text, bytes):
-        try:
-            return text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise JbertError(
-                f"{where}: bytes that are not UTF-8 ({exc}); decode them first"
-            ) from None
-    raise JbertError(
-        f"{where}: expected a str, got {type(text).__name__}"
-        + (" (None: pass an empty string for an empty text)" if text is None else "")
-    )
-
-
-def disjoint_spans(spans: Sequence[Span]) -> list[Span]:
-    """Word spans (in text order) with overlapping ones merged into one word: NFKC can turn one
-    character into several words ('…' -> '...', '½' -> '1⁄2'), which all have its span."""
-    merged: list[Span] = []
-    for start, end in spans:
-        if merged and start < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def refuse_surrogates(text: str) -> None:
-    """Raise a clear error if ``text`` has lone surrogates, which C tokenizers (MeCab,
-    SentencePiece) cannot encode; called when one of them fails."""
-    if any("\ud800" <= c <= "\udfff" for c in text):
-        raise JbertError("text: not valid Unicode; remove lone surrogates") from None
 
 
 def truncate_pair(a: list, b: list, max_length: int) -> bool:
@@ -105,8 +73,30 @@ class Tokenizer:
         """BERT's special tokens that this vocabulary has."""
         return [t for t in SPECIAL_TOKENS if t in self.vocab]
 
-    def in_graph(self, max_seq_length: int = 128):
-        """The tensorflow-text twin of this tokenizer: a Keras layer from tf.string to ids."""
+    def graph_spec(self) -> dict:
+        """What the in-graph twin (`in_graph.InGraphTokenizer`) needs, as plain data: keys
+        ``kind`` and `graph_vocabulary`'s, plus the kind's own (see `in_graph`). Subclasses
+        with a twin override this; the base class has none."""
+        raise JbertError(f"{type(self).__name__} has no in-graph twin")
+
+    def graph_vocabulary(self) -> dict:
+        """The vocabulary part of `graph_spec`: ``tokens`` (index = id; ids no line has get a
+        placeholder), ``cls_id``, ``sep_id`` and ``unk_id``."""
+        vocab = self.vocab
+        size = max(vocab.values()) + 1
+        tokens = [f"[jbert-unused-line-{i + 1}]" for i in range(size)]
+        for token, index in vocab.items():
+            tokens[index] = token
+        return {
+            "tokens": tokens,
+            "cls_id": vocab[self.cls_token],
+            "sep_id": vocab[self.sep_token],
+            "unk_id": self.unk_id,
+        }
+
+    def in_graph(self, max_seq_length: int = 128) -> InGraphTokenizer:
+        """The tensorflow-text twin of this tokenizer: a Keras layer from tf.string to ids,
+        built from `graph_spec`."""
         from jbert_tf2.tokenization.in_graph import InGraphTokenizer
 
         return InGraphTokenizer.from_tokenizer(self, max_seq_length)

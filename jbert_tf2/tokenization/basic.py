@@ -31,6 +31,7 @@ class BasicWordSplitter:
 
     def __init__(self, do_lower_case: bool = True, hf_control_chars: bool = False):
         self.do_lower_case = do_lower_case
+        self.hf_control_chars = hf_control_chars
         self._classes = char_classes(hf_control_chars)
         self._char_cache: dict[str, str] = {}
         removed = self._classes.removed

@@ -23,10 +23,11 @@ from __future__ import annotations
 import os
 
 from jbert_tf2.errors import JbertError
-from jbert_tf2.tokenization.base import Tokenizer, TokenWithSpan, check_text, disjoint_spans
+from jbert_tf2.tokenization.base import Tokenizer
 from jbert_tf2.tokenization.basic import BasicWordSplitter, Word, word_span
-from jbert_tf2.tokenization.mecab import MecabWordSplitter
+from jbert_tf2.tokenization.mecab import DEFAULT_MECAB_DICTIONARY, MecabWordSplitter
 from jbert_tf2.tokenization.subword import CharacterSplitter, WordpieceSplitter
+from jbert_tf2.tokenization.text import TokenWithSpan, check_text, disjoint_spans
 from jbert_tf2.tokenization.vocab import load_vocab
 
 WORD_TOKENIZERS = ("basic", "mecab", "none")
@@ -80,7 +81,7 @@ class BertTokenizer(Tokenizer):
         do_lower_case: bool | None = None,
         word_tokenizer: str = "basic",
         subword_tokenizer: str = "wordpiece",
-        mecab_dic: str = "unidic_lite",
+        mecab_dic: str = DEFAULT_MECAB_DICTIONARY,
         split_special_tokens: bool | None = None,
         max_chars_per_word: int | None = None,
     ):
@@ -135,6 +136,25 @@ class BertTokenizer(Tokenizer):
         (None for configurations without one, such as ``word_tokenizer="none"``)."""
         wanted = (self.word_tokenizer, self.subword_tokenizer)
         return next((n for n, pair in NAMED_CONFIGURATIONS.items() if pair == wanted), None)
+
+    def graph_spec(self) -> dict:
+        """The in-graph twin: the basic word splitter's rules (its control characters, lower-
+        casing, literal special tokens kept whole unless ``split_special_tokens``), then
+        WordPiece or characters. MeCab is a C library outside TensorFlow: no twin."""
+        if self.word_tokenizer != "basic":
+            raise JbertError(
+                f"word_tokenizer={self.word_tokenizer!r} cannot run inside a TensorFlow graph "
+                "(MeCab is a C library outside TensorFlow). Tokenize in Python with "
+                "tok(texts, ...) and feed the ids, or use a basic / SentencePiece tokenizer"
+            )
+        return {
+            **self.graph_vocabulary(),
+            "do_lower_case": self.do_lower_case,
+            "kind": self.subword_tokenizer,
+            "max_chars_per_word": self.max_chars_per_word,
+            "hf_control_chars": self._words.hf_control_chars,
+            "specials": [] if self.split_special_tokens else self.special_tokens_in_vocab(),
+        }
 
     def _word_pieces(self, word: str) -> tuple[Piece, ...]:
         """Sub-word pieces of one word as (token, id, start, end) within the word, cached."""

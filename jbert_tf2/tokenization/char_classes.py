@@ -4,8 +4,8 @@
 categories Cc and Cf except tab / newline / carriage return), whitespace (which Python's
 ``str.split()`` also splits on), CJK ideograph (split into its own word) and punctuation (ASCII
 non-alphanumerics and categories P*). The classes are built once, on first use, by scanning every
-code point (about 0.2 s), and then matched with compiled regular expressions, which is what makes
-tokenization fast in pure Python.
+code point (under a second; docs/performance.md), and then matched with compiled regular
+expressions, which is what makes tokenization fast in pure Python.
 """
 
 from __future__ import annotations

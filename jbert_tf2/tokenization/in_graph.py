@@ -2,13 +2,23 @@
 
 `InGraphTokenizer` is a Keras layer that turns a batch of strings (and optionally a batch of
 second texts) into ``input_ids``, ``input_mask`` and ``segment_ids`` exactly as the Python
-tokenizer's ``tok(texts, max_seq_length=...)`` does, so a SavedModel can take raw text. It mirrors
-each rule with graph ops: Google's control-character removal, lower-casing (ICU, which applies
-Python's context rules such as the final sigma), NFD and accent stripping, whitespace / CJK /
-punctuation splitting with regular expressions over the same character classes, the 200-character
-word limit, WordPiece (`FastWordpieceTokenizer`), NFKC characters, and SentencePiece
-(`SentencepieceTokenizer` on the same model). MeCab is a C library outside TensorFlow, so
-MeCab-based tokenizers have no in-graph twin: they raise a `JbertError` saying so.
+tokenizer's ``tok(texts, max_seq_length=...)`` does, so a SavedModel can take raw text. It is
+built from plain data, the tokenizer's ``graph_spec()``, and knows no tokenizer class:
+
+- every kind: ``tokens`` (the vocabulary, index = id), ``cls_id``, ``sep_id``, ``unk_id``,
+  ``do_lower_case`` and ``kind``;
+- ``kind="wordpiece"`` or ``"character"`` (Google's basic words, then WordPiece or NFKC
+  characters): ``max_chars_per_word``, ``hf_control_chars`` (HF's wider control-character
+  removal) and ``specials`` (special tokens kept whole);
+- ``kind="sentencepiece"``: ``model_proto``, the SentencePiece model's bytes.
+
+It mirrors each rule with graph ops: Google's control-character removal, lower-casing (ICU,
+which applies Python's context rules such as the final sigma), NFD and accent stripping,
+whitespace / CJK / punctuation splitting with regular expressions over the same character
+classes, the 200-character word limit, WordPiece (`WordpieceTokenizer`), NFKC characters, and
+SentencePiece (`SentencepieceTokenizer` on the same model). MeCab is a C library outside
+TensorFlow, so MeCab-based tokenizers have no in-graph twin: their ``graph_spec()`` raises a
+`JbertError` saying so.
 
 Offsets are not produced in the graph (tensorflow-text reports UTF-8 byte offsets); use the
 Python tokenizer's ``encode`` where character offsets are needed.
@@ -18,15 +28,54 @@ from __future__ import annotations
 
 import functools
 import re
+from types import ModuleType
+from typing import Protocol
 
 from jbert_tf2.backend import keras, tensorflow
 from jbert_tf2.errors import JbertError
-from jbert_tf2.tokenization.base import Tokenizer
-from jbert_tf2.tokenization.bert_tokenizer import BertTokenizer
 from jbert_tf2.tokenization.char_classes import CJK_RANGES, char_classes, re2_class
-from jbert_tf2.tokenization.sentencepiece_tokenizer import SentencePieceTokenizer
 
 _CJK = re2_class(list(CJK_RANGES))
+_SPEC_KEYS = ("tokens", "cls_id", "sep_id", "unk_id", "do_lower_case", "kind")
+_KIND_KEYS = {
+    "wordpiece": ("max_chars_per_word", "hf_control_chars", "specials"),
+    "character": ("hf_control_chars", "specials"),
+    "sentencepiece": ("model_proto",),
+}
+
+
+class DescribesGraphTwin(Protocol):
+    """Anything with a ``graph_spec()``: the tokenizers, or a user's own class."""
+
+    def graph_spec(self) -> dict: ...
+
+
+def _tensorflow_text() -> ModuleType:
+    """tensorflow-text, imported after TensorFlow has come through `jbert_tf2.backend`."""
+    tensorflow()
+    try:
+        import tensorflow_text
+    except ImportError:
+        raise JbertError(
+            "in-graph tokenizers need tensorflow-text: pip install tensorflow-text "
+            "(the release matching your TensorFlow)"
+        ) from None
+    return tensorflow_text
+
+
+def _check_spec(spec: dict) -> None:
+    """Refuse a ``graph_spec()`` that lacks what its kind needs, naming the missing keys."""
+    kind = spec.get("kind")
+    if kind not in _KIND_KEYS:
+        raise JbertError(
+            f"graph_spec: kind={kind!r} has no in-graph twin; use one of {', '.join(_KIND_KEYS)}"
+        )
+    missing = [key for key in (*_SPEC_KEYS, *_KIND_KEYS[kind]) if key not in spec]
+    if missing:
+        raise JbertError(
+            f"graph_spec (kind={kind!r}): missing {', '.join(missing)}; add them to the "
+            "tokenizer's graph_spec() (see jbert_tf2.tokenization.in_graph)"
+        )
 
 
 def _text_tensor(tf, texts, name: str):
@@ -111,11 +160,11 @@ class InGraphTokenizer(keras.layers.Layer):
             raise JbertError(
                 "InGraphTokenizer needs the TensorFlow backend (KERAS_BACKEND=tensorflow)"
             )
+        _check_spec(spec)
         self.spec = dict(spec)
         self.max_seq_length = int(max_seq_length)
         tf = tensorflow()
-        import tensorflow_text as text
-
+        text = _tensorflow_text()
         self._text = text
         kind = spec["kind"]
         tokens = spec["tokens"]
@@ -139,9 +188,12 @@ class InGraphTokenizer(keras.layers.Layer):
             )
 
     @classmethod
-    def from_tokenizer(cls, tokenizer: Tokenizer, max_seq_length: int = 128, **kwargs):
-        """The twin of ``tokenizer`` (basic + WordPiece, basic + character, SentencePiece)."""
-        return cls(graph_spec(tokenizer), max_seq_length=max_seq_length, **kwargs)
+    def from_tokenizer(
+        cls, tokenizer: DescribesGraphTwin, max_seq_length: int = 128, **kwargs
+    ) -> InGraphTokenizer:
+        """The twin of ``tokenizer`` (basic + WordPiece, basic + character, SentencePiece),
+        from its own description, ``tokenizer.graph_spec()``."""
+        return cls(tokenizer.graph_spec(), max_seq_length=max_seq_length, **kwargs)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -267,37 +319,3 @@ class InGraphTokenizer(keras.layers.Layer):
             key: keras.KerasTensor(shape, dtype="int32")
             for key in ("input_ids", "input_mask", "segment_ids")
         }
-
-
-def graph_spec(tokenizer: Tokenizer) -> dict:
-    """What the in-graph twin needs from a Python tokenizer, as plain data."""
-    vocab = tokenizer.vocab
-    size = max(vocab.values()) + 1
-    tokens = [f"[jbert-unused-line-{i + 1}]" for i in range(size)]
-    for token, index in vocab.items():
-        tokens[index] = token
-    spec = {
-        "tokens": tokens,
-        "cls_id": vocab[tokenizer.cls_token],
-        "sep_id": vocab[tokenizer.sep_token],
-        "unk_id": tokenizer.unk_id,
-        "do_lower_case": tokenizer.do_lower_case,
-    }
-    if isinstance(tokenizer, SentencePieceTokenizer):
-        return {**spec, "kind": "sentencepiece", "model_proto": tokenizer.model_proto()}
-    if not isinstance(tokenizer, BertTokenizer):
-        raise JbertError(f"{type(tokenizer).__name__} has no in-graph twin")
-    if tokenizer.word_tokenizer != "basic":
-        raise JbertError(
-            f"word_tokenizer={tokenizer.word_tokenizer!r} cannot run inside a TensorFlow graph "
-            "(MeCab is a C library outside TensorFlow). Tokenize in Python with "
-            "tok(texts, ...) and feed the ids, or use a basic / SentencePiece tokenizer"
-        )
-    specials = [] if tokenizer.split_special_tokens else tokenizer.special_tokens_in_vocab()
-    return {
-        **spec,
-        "kind": tokenizer.subword_tokenizer,
-        "max_chars_per_word": tokenizer.max_chars_per_word,
-        "hf_control_chars": tokenizer.subword_tokenizer == "character",
-        "specials": specials,
-    }

@@ -14,10 +14,12 @@ import os
 
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.alignment import Aligned, align, lower, nfkc
-from jbert_tf2.tokenization.base import disjoint_spans, refuse_surrogates
 from jbert_tf2.tokenization.basic import Word
+from jbert_tf2.tokenization.text import disjoint_spans, refuse_surrogates
 
-MECAB_DICTIONARIES = {"unidic_lite": "unidic-lite", "ipadic": "ipadic"}
+MECAB_PACKAGES = {"unidic_lite": "unidic-lite", "ipadic": "ipadic"}  # dictionary -> pip package
+MECAB_DICTIONARIES = tuple(MECAB_PACKAGES)
+DEFAULT_MECAB_DICTIONARY = "unidic_lite"
 # MeCab crashes the process (a segmentation fault) on some texts of about 200,000 characters
 # ("a" * 200_000) and takes quadratic time on long runs of one character class, so a longer text
 # is parsed in pieces of at most this many characters (shorter texts are parsed whole).
@@ -52,7 +54,7 @@ def mecab_tagger(mecab_dic: str):
         raise JbertError(
             f"mecab_dic={mecab_dic!r} is not supported; use one of {sorted(MECAB_DICTIONARIES)}"
         )
-    package = MECAB_DICTIONARIES[mecab_dic]
+    package = MECAB_PACKAGES[mecab_dic]
     try:
         import fugashi
     except ImportError:
@@ -80,7 +82,7 @@ def mecab_tagger(mecab_dic: str):
 class MecabWordSplitter:
     """NFKC + MeCab (+ lower-casing), each word with its original character span."""
 
-    def __init__(self, do_lower_case: bool = False, mecab_dic: str = "unidic_lite"):
+    def __init__(self, do_lower_case: bool = False, mecab_dic: str = DEFAULT_MECAB_DICTIONARY):
         self.do_lower_case = do_lower_case
         self.mecab_dic = mecab_dic
         self._tagger = mecab_tagger(mecab_dic)
@@ -144,7 +146,7 @@ def _word(word: str, found: int, normalized: Aligned, local: Aligned | None) -> 
 
 @functools.cache
 def _unidic_splitter() -> MecabWordSplitter:
-    return MecabWordSplitter(False, "unidic_lite")
+    return MecabWordSplitter(False, DEFAULT_MECAB_DICTIONARY)
 
 
 def unidic_word_spans(text: str) -> list[tuple[int, int]]:

@@ -14,7 +14,8 @@ import warnings
 from pathlib import Path
 
 from jbert_tf2.tokenization.alignment import Aligned, align, char_to_byte_offsets, lower
-from jbert_tf2.tokenization.base import Tokenizer, TokenWithSpan, refuse_surrogates
+from jbert_tf2.tokenization.base import Tokenizer
+from jbert_tf2.tokenization.text import TokenWithSpan, refuse_surrogates
 from jbert_tf2.tokenization.vocab import VocabError, load_vocab
 
 
@@ -134,6 +135,16 @@ class SentencePieceTokenizer(Tokenizer):
     def model_proto(self) -> bytes:
         """The SentencePiece model's serialized bytes (what the in-graph twin embeds)."""
         return self._processor.serialized_model_proto()
+
+    def graph_spec(self) -> dict:
+        """The in-graph twin: tensorflow-text's SentencePiece on this model's bytes, after
+        lower-casing when ``do_lower_case``; ids from this tokenizer's vocabulary."""
+        return {
+            **self.graph_vocabulary(),
+            "do_lower_case": self.do_lower_case,
+            "kind": "sentencepiece",
+            "model_proto": self.model_proto(),
+        }
 
     def _token_ids(self, text: str) -> list[int]:
         lowered = text.lower() if self.do_lower_case else text

@@ -1,10 +1,10 @@
 """Training checkpoints as single ``.npz`` files, written so that a kill at any instant leaves the
 previous one usable.
 
-Each checkpoint is one file (arrays plus a JSON state record), written under a temporary name in
-the same directory and renamed into place; the ``checkpoint`` pointer file is replaced the same
-way, last. Reading falls back to the previous checkpoint, with a warning, when the newest one is
-unreadable.
+Each checkpoint is one file (arrays plus a JSON state record), written durably through
+`jbert_tf2.atomic_files` (a partial beside it, fsynced, renamed into place); the ``checkpoint``
+pointer file is replaced the same way, last. Reading falls back to the previous checkpoint, with a
+warning, when the newest one is unreadable.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import re
 import warnings
 import zipfile
@@ -22,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from jbert_tf2.atomic_files import remove_stale_partials_in, write_text, write_with
 from jbert_tf2.errors import JbertError
 
 logger = logging.getLogger(__name__)
 
 POINTER = "checkpoint"
 _NAME = re.compile(r"^ckpt-\d+\.npz$")
-_TEMP = re.compile(r"^(ckpt-\d+\.npz|checkpoint)\.tmp-\d+$")
 _STATE_KEY = "__state__"
 
 
@@ -44,17 +43,17 @@ class CheckpointFiles:
     def save(self, step: int, arrays: dict[str, np.ndarray], state: dict[str, Any]) -> Path:
         """Write ``ckpt-<step>.npz`` atomically, point ``checkpoint`` at it, drop the oldest."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._remove_stale_temporaries()
+        remove_stale_partials_in(self.directory, "ckpt-*.npz")  # other steps' too
         name = f"ckpt-{step:09d}.npz"
         payload = dict(arrays)
         payload[_STATE_KEY] = np.frombuffer(json.dumps(state).encode("utf-8"), dtype=np.uint8)
-        _atomic_write(self.directory / name, lambda f: np.savez(f, **payload))
+        write_with(self.directory / name, lambda f: np.savez(f, **payload), durable=True)
         names = [n for n in self.names() if n != name] + [name]
         kept, dropped = names[-self.keep :], names[: -self.keep]
         pointer = {"latest": name, "checkpoints": kept, "epoch": state.get("epoch")}
         pointer["step_in_epoch"] = state.get("step_in_epoch")
-        text = json.dumps(pointer, indent=1).encode("utf-8")
-        _atomic_write(self.directory / POINTER, lambda f: f.write(text))
+        text = json.dumps(pointer, indent=1)
+        write_text(self.directory / POINTER, text, durable=True)
         for old in dropped:
             with contextlib.suppress(FileNotFoundError):
                 (self.directory / old).unlink()
@@ -96,12 +95,6 @@ class CheckpointFiles:
             "directory away to start over, or pass a new --output_dir"
         )
 
-    def _remove_stale_temporaries(self) -> None:
-        for path in self.directory.iterdir():
-            if _TEMP.match(path.name):
-                with contextlib.suppress(OSError):
-                    path.unlink()
-
 
 def read_checkpoint(path: str | PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read every array of a checkpoint (which checks each member's CRC) and its state record."""
@@ -109,37 +102,3 @@ def read_checkpoint(path: str | PathLike) -> tuple[dict[str, np.ndarray], dict[s
         arrays = {key: np.array(data[key]) for key in data.files}
     state = json.loads(arrays.pop(_STATE_KEY).tobytes().decode("utf-8"))
     return arrays, state
-
-
-def atomic_write_bytes(path: str | PathLike, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old file or the new one, never half."""
-    _atomic_write(Path(path), lambda f: f.write(data))
-
-
-def _atomic_write(path: Path, write) -> None:
-    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(temporary, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable (POSIX); a no-op where directories cannot be opened (Windows)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

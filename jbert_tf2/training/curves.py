@@ -14,7 +14,7 @@ from os import PathLike
 
 import numpy as np
 
-from jbert_tf2.training.checkpoints import atomic_write_bytes
+from jbert_tf2.atomic_files import write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -65,5 +65,5 @@ def plot_training_curves(
         ax.set_visible(False)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    atomic_write_bytes(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue(), durable=True)
     return True

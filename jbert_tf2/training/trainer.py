@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from os import PathLike
@@ -22,10 +20,11 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
+from jbert_tf2.atomic_files import write_text, written_aside
 from jbert_tf2.backend import keras, tensorflow
 from jbert_tf2.errors import JbertError
 from jbert_tf2.training import model_state
-from jbert_tf2.training.checkpoints import CheckpointFiles, atomic_write_bytes
+from jbert_tf2.training.checkpoints import CheckpointFiles
 from jbert_tf2.training.curves import plot_training_curves
 from jbert_tf2.training.strategy import is_chief, resolve_strategy
 
@@ -108,7 +107,12 @@ class Trainer:
         Batches are ``(x, y)`` or ``(x, y, sample_weight)``; ``eval_data`` likewise.
         """
         chief = is_chief(self.strategy)
-        write_dir = self.output_dir if chief else Path(tempfile.mkdtemp(prefix="jbert-worker-"))
+        scratch = None  # a worker's checkpoints and logs: only the chief's are kept
+        if not chief:
+            scratch = tempfile.TemporaryDirectory(
+                prefix="jbert-worker-", ignore_cleanup_errors=True
+            )
+        write_dir = self.output_dir if scratch is None else Path(scratch.name)
         previous_policy = keras.mixed_precision.global_policy()
         if self.policy:
             keras.mixed_precision.set_global_policy(self.policy)
@@ -119,8 +123,8 @@ class Trainer:
                 self.history = run.train()
         finally:
             keras.mixed_precision.set_global_policy(previous_policy)
-            if not chief:
-                shutil.rmtree(write_dir, ignore_errors=True)
+            if scratch is not None:
+                scratch.cleanup()
         return self.history
 
 
@@ -312,10 +316,10 @@ class _Run:
         if self.t.save_best is not None:
             self.t.save_best(self.model, directory)
         elif not hasattr(self.model, "save_pretrained"):
-            temporary = directory / f"model.tmp-{os.getpid()}.weights.h5"
-            self.model.save_weights(temporary)
-            os.replace(temporary, directory / "model.weights.h5")
-        atomic_write_bytes(directory / "best.json", json.dumps(self.best, indent=1).encode())
+            weights = directory / "model.weights.h5"
+            with written_aside(weights, durable=True, suffix=".weights.h5") as partial:
+                self.model.save_weights(partial)  # Keras wants the .weights.h5 ending
+        write_text(directory / "best.json", json.dumps(self.best, indent=1), durable=True)
         logger.info(
             "best %s so far: %.6g (epoch %d)", self.monitor, self.best["value"], self.epoch + 1
         )
@@ -337,8 +341,8 @@ class _Run:
             writer.flush()
 
     def _write_reports(self) -> None:
-        text = json.dumps(self.history, indent=1).encode("utf-8")
-        atomic_write_bytes(self.write_dir / "history.json", text)
+        text = json.dumps(self.history, indent=1)
+        write_text(self.write_dir / "history.json", text, durable=True)
         plot_training_curves(self.history, self.step_losses, self.write_dir / "training_curves.png")
 
     def _write_epoch_summaries(self, logs: dict[str, float]) -> None:

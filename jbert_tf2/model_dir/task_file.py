@@ -1,0 +1,63 @@
+"""``task.json``: which fine-tuned task a model directory holds, with its labels and options; its
+one reader and writer (``save_pretrained`` and the SavedModel export's assets both write it)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jbert_tf2.errors import JbertError
+from jbert_tf2.model_dir.layout import TASK_FILE
+
+
+@dataclass
+class TaskSettings:
+    """The contents of ``task.json``.
+
+    Args:
+        task: the task's name (``SequenceClassifier.task``, ...; `load_task` picks the class by it).
+        labels: the label names in output order, or None (`Embedder`).
+        options: the constructor options beyond encoder and labels (``max_seq_length``, ...).
+    """
+
+    task: str
+    labels: list[str] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str | os.PathLike) -> TaskSettings:
+        """The settings of a ``task.json`` object read from ``source`` (which errors name)."""
+        if not isinstance(data, dict) or not isinstance(data.get("task"), str):
+            raise JbertError(f"{source}: expected an object with 'task'; save the model again")
+        labels, options = data.get("labels"), data.get("options", {})
+        if labels is not None and not (
+            isinstance(labels, list) and all(isinstance(label, str) for label in labels)
+        ):
+            raise JbertError(f"{source}: 'labels' is not a list of names; save the model again")
+        if not isinstance(options, dict):
+            raise JbertError(f"{source}: 'options' is not an object; save the model again")
+        return cls(data["task"], labels, options)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task": self.task, "labels": self.labels, "options": self.options}
+
+
+def read_task_settings(directory: str | os.PathLike) -> TaskSettings | None:
+    """``directory/task.json``, checked; None for a directory with no fine-tuned task."""
+    path = Path(directory) / TASK_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise JbertError(f"{path}: not valid JSON ({exc}); save the model again") from None
+    return TaskSettings.from_dict(data, source=path)
+
+
+def write_task_settings(directory: str | os.PathLike, settings: TaskSettings) -> None:
+    """Write ``directory/task.json``."""
+    text = json.dumps(settings.to_dict(), indent=2, ensure_ascii=False)
+    (Path(directory) / TASK_FILE).write_text(text + "\n", encoding="utf-8")

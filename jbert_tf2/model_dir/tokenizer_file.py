@@ -1,0 +1,74 @@
+"""``tokenizer.json`` and the files it names (``vocab.txt``, ``*.vocab``, ``*.model``): their one
+reader and writer. The schema, and building the tokenizer, belong to
+`jbert_tf2.tokenization.settings.TokenizerSettings`."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jbert_tf2.errors import JbertError
+from jbert_tf2.model_dir.layout import TOKENIZER_FILE
+from jbert_tf2.tokenization.base import Tokenizer
+from jbert_tf2.tokenization.settings import FILE_KEYS, TokenizerSettings
+
+
+def read_tokenizer_settings(directory: str | os.PathLike) -> TokenizerSettings | None:
+    """The settings in ``directory/tokenizer.json``, checked; None when there is no such file."""
+    path = Path(directory) / TOKENIZER_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise JbertError(
+            f"{path}: not valid JSON ({exc}); restore it or convert the checkpoint again"
+        ) from None
+    return TokenizerSettings.from_dict(data, source=path)
+
+
+@dataclass
+class TokenizerAssets:
+    """Tokenizer settings and the bytes of the files they name, kept in memory so a model can
+    be saved after the directory it came from is gone.
+
+    Args:
+        settings: the settings, naming each file by the name it is written under.
+        files: ``{"vocab_file" / "spm_model_file": contents}``.
+    """
+
+    settings: TokenizerSettings
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, settings: TokenizerSettings, paths: dict[str, Path]) -> TokenizerAssets:
+        """``settings`` with the files at ``paths`` ({key: path}); each is named by its file
+        name, and the settings name no file that ``paths`` lacks."""
+        paths = {key: Path(path) for key, path in paths.items()}
+        names = {key: paths[key].name if key in paths else None for key in FILE_KEYS}
+        return cls(settings.replace(**names), {k: p.read_bytes() for k, p in paths.items()})
+
+
+def write_tokenizer_files(directory: str | os.PathLike, assets: TokenizerAssets) -> None:
+    """Write ``tokenizer.json`` and the files it names into ``directory``."""
+    directory = Path(directory)
+    for key, data in assets.files.items():
+        (directory / getattr(assets.settings, key)).write_bytes(data)
+    text = json.dumps(assets.settings.to_dict(), indent=2, ensure_ascii=False, sort_keys=True)
+    (directory / TOKENIZER_FILE).write_text(text + "\n", encoding="utf-8")
+
+
+def tokenizer_from_directory(directory: str | os.PathLike) -> Tokenizer:
+    """The tokenizer ``directory/tokenizer.json`` describes, on the files beside it."""
+    directory = Path(directory)
+    settings = read_tokenizer_settings(directory)
+    if settings is None:
+        hint = (
+            "convert the checkpoint again with --vocab (or --spm-model)"
+            if directory.is_dir()
+            else "pass the model directory that jbert-convert wrote"
+        )
+        raise JbertError(f"{directory / TOKENIZER_FILE}: not found; {hint}")
+    return settings.build(directory)

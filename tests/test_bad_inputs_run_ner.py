@@ -1,0 +1,87 @@
+"""The bad-input sweep for jbert-run-ner: malformed BIO and JSONL files, unknown tags and
+types, no data, bad scheme.
+
+Each case breaks a copy of the valid workspace and must get one message naming the file / line /
+variable and the fix, exit status 2, no traceback, and no user file changed (bad_input_helpers.py;
+the cases are listed in docs/errors.md).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from bad_input_helpers import (
+    Case,
+    case_ids,
+    case_table,
+    check_one_clear_message,
+    ner_flags,
+    new_workspace,
+)
+
+pytestmark = pytest.mark.slow
+
+CASES, case = case_table()
+
+
+@case("ner-malformed-bio", "run_ner", "train.bio", "line")
+def _(ws):
+    path = ws / "ner" / "train.bio"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] = "単語だけでタグがない行\tB-PSN\textra\tcolumns"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ner_flags(ws)
+
+
+@case("ner-invalid-tag", "run_ner", "train.bio", "X-PSN")
+def _(ws):
+    path = ws / "ner" / "train.bio"
+    text = path.read_text(encoding="utf-8").replace("B-PSN", "X-PSN", 1)
+    path.write_text(text, encoding="utf-8")
+    return ner_flags(ws)
+
+
+@case("ner-unknown-dev-type", "run_ner", "dev.bio", "EVENT", "LOC, ORG, PSN")
+def _(ws):
+    path = ws / "ner" / "dev.bio"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    i = next(i for i, line in enumerate(lines) if line.endswith("\tO"))
+    lines[i] = lines[i][:-1] + "B-EVENT"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [*ner_flags(ws), "--do_eval", "--train_batch_size=4", "--num_train_epochs=1"]
+
+
+@case("ner-jsonl-malformed", "run_ner", "train.jsonl", "line 2")
+def _(ws):
+    for bio in (ws / "ner").glob("*.bio"):
+        bio.unlink()
+    good = {"text": "東京へ行った。", "entities": [{"start": 0, "end": 2, "label": "LOC"}]}
+    rows = [json.dumps(good, ensure_ascii=False), '{"text": "壊れた']
+    (ws / "ner" / "train.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return ner_flags(ws)
+
+
+@case("ner-jsonl-span-outside-text", "run_ner", "train.jsonl", "line 1", "40")
+def _(ws):
+    for bio in (ws / "ner").glob("*.bio"):
+        bio.unlink()
+    row = {"text": "東京へ行った。", "entities": [{"start": 0, "end": 40, "label": "LOC"}]}
+    (ws / "ner" / "train.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    return ner_flags(ws)
+
+
+@case("ner-no-data", "run_ner", "ner_empty")
+def _(ws):
+    (ws / "ner_empty").mkdir()
+    return [*ner_flags(ws), f"--data_dir={ws / 'ner_empty'}"]
+
+
+@case("ner-bad-scheme", "run_ner", "--tagging_scheme")
+def _(ws):
+    return [*ner_flags(ws), "--tagging_scheme=BILUO"]
+
+
+@pytest.mark.parametrize("bad", CASES, ids=case_ids(CASES))
+def test_bad_input_gets_one_clear_message(bad: Case, tmp_path_factory, tmp_path, capsys):
+    check_one_clear_message(bad, new_workspace(tmp_path_factory, tmp_path), capsys)
