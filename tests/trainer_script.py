@@ -1,4 +1,4 @@
-"""A tiny training run for tests/test_trainer.py: Dropout models on synthetic token data.
+"""A tiny training run for tests/test_training_trainer.py: Dropout models on synthetic token data.
 
 Imported by the tests, and run as a script for the ones that need a fresh process (kill and
 resume, logical CPU devices, several workers):

@@ -1,6 +1,6 @@
 """Faults: a conversion killed with SIGKILL at any moment leaves either no output or a complete
 one (the user's earlier output intact under --overwrite), and the next run cleans up after it.
-(Training: SIGKILL then resume, and a corrupt newest checkpoint, are in test_trainer.py.)"""
+(Training: SIGKILL then resume, and a corrupt newest checkpoint, are in test_training_trainer.py.)"""
 
 from __future__ import annotations
 
