@@ -187,6 +187,27 @@ def test_served_tagger_ids_decode_window_by_window(tagger_export):
         pre(NER_TEXTS, NER_TEXTS)
 
 
+def test_jbert_export_of_a_saved_tagger_serves_its_entities(tagger_export, tmp_path, capsys):
+    """The command path: save_pretrained -> jbert-export -> Preprocessor + serving_default gives
+    the entities of the tagger loaded back from its directory, long texts included."""
+    from jbert_tf2.tasks import load_task
+
+    tagger, _ = tagger_export
+    saved = tagger.save_pretrained(tmp_path / "tagger")
+    assert main([str(saved), "-o", str(tmp_path / "serving"), "--name=ner"]) == 0
+    capsys.readouterr()
+    version = tmp_path / "serving" / "ner" / "1"
+    pre = Preprocessor(version)
+    inputs = pre(NER_TEXTS)
+    out = load_saved_model(version).signatures["serving_default"](
+        **{k: np.asarray(v) for k, v in inputs.items()}
+    )
+    expected = load_task(saved).predict_entities(NER_TEXTS)
+    assert all(expected[:3]), expected
+    assert max(e["end"] for e in expected[2]) > 2 * NER_LENGTH
+    assert pre.entities(NER_TEXTS, out) == expected
+
+
 def test_multi_label_export_and_bad_paths(trained_dir, tmp_path):
     path, _ = trained_dir
     model_dir = path.parent / "model"
