@@ -42,7 +42,8 @@ def modules() -> dict[str, Path]:
 
 def imported_modules(name: str, path: Path, known: set[str]) -> set[str]:
     """The jbert_tf2 modules ``path`` imports (resolved to the longest known module name),
-    skipping ``if TYPE_CHECKING:`` blocks, which never run."""
+    the modules its lazy-export tables name as strings included, skipping
+    ``if TYPE_CHECKING:`` blocks, which never run."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     skipped = set()
     for node in ast.walk(tree):
@@ -62,6 +63,11 @@ def imported_modules(name: str, path: Path, known: set[str]) -> set[str]:
             else:
                 prefix = node.module or ""
             names = [prefix] + [f"{prefix}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            # lazy_exports tables name their modules as strings ("jbert_tf2.tasks.registry")
+            if not re.fullmatch(r"jbert_tf2(\.\w+)+", node.value):
+                continue
+            names = [node.value]
         else:
             continue
         for target in names:
@@ -167,11 +173,37 @@ def test_deferred_and_relative_imports_are_seen(tmp_path):
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from jbert_tf2.cli import common\n"
         "def f():\n    from jbert_tf2.tasks.base import TaskModel\n"
-        "from . import base\n",
+        "from . import base\n"
+        'LAZY = {"Thing": "jbert_tf2.cli.common"}\n',
         encoding="utf-8",
     )
     known = {"jbert_tf2.tasks.base", "jbert_tf2.cli.common", "jbert_tf2.tokenization.base"}
     assert imported_modules("jbert_tf2.tokenization.x", source, known) == {
         "jbert_tf2.tasks.base",
         "jbert_tf2.tokenization.base",
+        "jbert_tf2.cli.common",
     }
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "name"),
+    [
+        ("jbert_tf2.tokenization.encoding", "jbert_tf2.tokenization.base", "Tokenizer"),
+        ("jbert_tf2.tokenization.encoding", "jbert_tf2.tokenization.text", "check_text"),
+        ("jbert_tf2.tasks.loading", "jbert_tf2.tasks.registry", "load_task"),
+        (
+            "jbert_tf2.models.pretraining",
+            "jbert_tf2.models.bert_pretraining",
+            "BertPretrainingModel",
+        ),
+        ("jbert_tf2.pretraining.models", "jbert_tf2.pretraining.pretrainers", "ElectraPretrainer"),
+    ],
+)
+def test_moved_modules_keep_their_old_path_for_one_release(old, new, name):
+    import importlib
+
+    with pytest.warns(DeprecationWarning, match=re.escape(new)):
+        value = getattr(importlib.import_module(old), name)
+    assert value is getattr(importlib.import_module(new), name)
+    with pytest.raises(AttributeError):
+        importlib.import_module(old).no_such_name  # noqa: B018

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import jbert_tf2.tasks.tagging as tagging
 from jbert_tf2.data.examples import TaggedSentence
 from jbert_tf2.data.features import Features, WordTokenizer, encode_tagging
 from jbert_tf2.errors import JbertError
-from jbert_tf2.tasks import tagging
 from jbert_tf2.tokenization.text import check_text
 
 WORD_SPLITTERS = ("unidic", "tokenizer")

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jbert_tf2.tasks.tagging as tagging
 from jbert_tf2.backend import keras
 from jbert_tf2.errors import JbertError
-from jbert_tf2.tasks import tagging
 from jbert_tf2.tasks.base import TaskModel
 from jbert_tf2.tasks.classification_head import ClassificationHead
 from jbert_tf2.tasks.tagging_pipeline import TaggingPipeline, check_word_splitter

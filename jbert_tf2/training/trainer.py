@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
+import jbert_tf2.training.model_state as model_state
 from jbert_tf2.atomic_files import write_text, written_aside
 from jbert_tf2.backend import keras, tensorflow
 from jbert_tf2.errors import JbertError
-from jbert_tf2.training import model_state
 from jbert_tf2.training.checkpoints import CheckpointFiles
 from jbert_tf2.training.curves import plot_training_curves
 from jbert_tf2.training.strategy import is_chief, resolve_strategy
@@ -47,8 +47,8 @@ class Trainer:
     with the same arguments, it continues from the newest checkpoint in ``output_dir``. The best
     epoch by ``monitor`` is saved under ``output_dir/best`` (with ``save_best(model, path)`` if
     given; a jbert task model as a model directory with ``save_pretrained``, loadable with
-    `jbert_tf2.tasks.registry`; any other model as ``model.weights.h5``); ``history.json``, ``training_curves.png`` and TensorBoard
-    scalars (``logs/``) are written after each epoch. After `fit`, ``model`` is the trained model,
+    `jbert_tf2.tasks.load_task`; any other model as ``model.weights.h5``); ``history.json``,
+    ``training_curves.png`` and TensorBoard scalars (``logs/``) are written after each epoch. After `fit`, ``model`` is the trained model,
     ``history`` its metrics and ``resumed_from`` the checkpoint it continued from (None if none).
     """
 
