@@ -2,7 +2,8 @@
 directory (results, checkpoints, exports, model directories).
 
 Whatever is written goes first to a partial path beside the target, named
-``.NAME.partial-HOST-PID-RANDOM``, and is renamed onto the target only when complete, so a reader
+``.NAME.partial-HOST-PID.START-RANDOM`` (START: when that process started, so a pid used again
+after a restart is not taken for the writer), and is renamed onto the target only when complete, so a reader
 sees the old result or the new one, never half of one, and a failed or killed writer leaves the
 previous result in place. Partials left by killed writers on this host (their process is gone)
 are removed by the next writer of the same target; a directory a killed writer had moved aside
@@ -32,7 +33,7 @@ _PARTIAL, _OLD = "partial", "old"
 def _tagged(path: Path, kind: str, suffix: str = "") -> Path:
     """``.NAME.KIND-HOST-PID-RANDOM`` beside ``path``: whose it is, so the next writer can tell
     a live writer's file from a killed one's."""
-    tag = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+    tag = f"{socket.gethostname()}-{os.getpid()}.{_start_time(os.getpid())}-{secrets.token_hex(4)}"
     return path.with_name(f".{path.name}.{kind}-{tag}{suffix}")
 
 
@@ -56,12 +57,14 @@ def remove_stale_partials_in(directory: str | os.PathLike, names: str = "*") -> 
     if not directory.is_dir():
         return
     host = re.escape(socket.gethostname())
-    tagged = re.compile(rf"^\.(?P<target>.+)\.(?P<kind>{_PARTIAL}|{_OLD})-{host}-(?P<pid>\d+)-")
+    tagged = re.compile(
+        rf"^\.(?P<target>.+)\.(?P<kind>{_PARTIAL}|{_OLD})-{host}-(?P<pid>\d+)(\.(?P<start>\d+))?-"
+    )
     for leftover in directory.glob(f".{names}.*"):
         match = tagged.match(leftover.name)
         if not match or not fnmatch.fnmatchcase(match["target"], names):
             continue
-        if not _dead(int(match["pid"])):
+        if not _dead(int(match["pid"]), int(match["start"] or 0)):
             continue
         target = directory / match["target"]
         if match["kind"] == _OLD and not target.exists() and not target.is_symlink():
@@ -71,17 +74,29 @@ def remove_stale_partials_in(directory: str | os.PathLike, names: str = "*") -> 
         _remove(leftover)
 
 
-def _dead(pid: int) -> bool:
-    """True when no process ``pid`` runs on this host (never for this process)."""
-    if pid == os.getpid():
-        return False
+def _start_time(pid: int) -> int:
+    """When process ``pid`` started, in clock ticks since boot (Linux ``/proc``); 0 where that
+    cannot be read, which makes the pid alone decide."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # alive but not ours to signal
-    return False
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _dead(pid: int, start: int = 0) -> bool:
+    """True when the writer ``pid`` (started at ``start``, 0: unknown) no longer runs on this
+    host: no such process, or the pid now belongs to a process that started at another time
+    (after a restart, a new process often gets the same pid, this one included)."""
+    if pid != os.getpid():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            pass  # alive but not ours to signal
+    current = _start_time(pid)
+    return bool(start and current and current != start)
 
 
 def _remove(path: Path) -> None:
@@ -212,8 +227,10 @@ def write_directory(
         if durable:
             fsync_directory(parent)
     except OSError as exc:
+        name = str(exc.filename or "").replace(str(partial), str(out_dir))  # the file it became
+        where = f"{name}: " if name and ".old-" not in name and name != str(out_dir) else ""
         raise JbertError(
-            f"{out_dir}: writing failed ({exc.strerror or exc}); nothing was changed there"
+            f"{out_dir}: writing failed ({where}{exc.strerror or exc}); nothing was changed there"
         ) from None
     finally:
         if partial.exists():

@@ -516,7 +516,7 @@ def _draw_heatmap(matrix: np.ndarray, tokens: Sequence[str], path: Path, caption
     figure.colorbar(image, ax=ax, shrink=0.8, label="attention weight")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    write_bytes(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue(), durable=True)
     return path
 
 
@@ -591,5 +591,5 @@ def save_attention_pages(
     draw = heatmap if heatmaps and _has_matplotlib() else None
     page = _page(reader, model, texts, text_pairs, true_labels, layer, head, source, title, draw)
     index = out / "index.html"
-    write_text(index, page)
+    write_text(index, page, durable=True)
     return index

@@ -143,6 +143,38 @@ def test_a_partial_named_with_a_dead_pid_on_this_host_is_stale(tmp_path):
     assert names(tmp_path) == sorted(["history.json", other_host.name, mine.name])
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="process start times: Linux")
+def test_a_pid_used_again_after_a_restart_is_not_taken_for_the_writer(tmp_path, writers):
+    """After a restart (a container's pid 1, say) a new process can get the killed writer's
+    pid: the start time in the tag tells them apart, for this process's pid and another's."""
+    host = socket.gethostname()
+    live = writers(tmp_path / "other.json")  # a running process, not the writer of the tags
+    started = atomic_files._start_time(live.proc.pid)
+    mine = atomic_files._start_time(os.getpid())
+    before_restart = [
+        tmp_path / f".model.json.partial-{host}-{os.getpid()}.{mine - 1}-0123abcd",
+        tmp_path / f".model.json.partial-{host}-{live.proc.pid}.{started - 1}-0123abcd",
+    ]
+    still_writing = [
+        tmp_path / f".model.json.partial-{host}-{os.getpid()}.{mine}-0123abcd",
+        tmp_path / f".model.json.partial-{host}-{live.proc.pid}.{started}-0123abcd",
+    ]
+    for path in before_restart + still_writing:
+        path.write_text("half")
+    atomic_files.write_text(tmp_path / "model.json", "{}")
+    for path in before_restart:
+        assert not path.exists(), path.name
+    for path in still_writing:
+        assert path.exists(), path.name
+
+
+def test_partials_are_tagged_with_host_pid_and_start_time(tmp_path):
+    partial = atomic_files.partial_path(tmp_path / "result.tsv")
+    tag = f".result.tsv.partial-{socket.gethostname()}-{os.getpid()}."
+    assert partial.name.startswith(tag)
+    assert int(partial.name[len(tag) :].split("-")[0]) == atomic_files._start_time(os.getpid())
+
+
 def test_a_directory_a_killed_writer_moved_aside_is_put_back(tmp_path):
     """A writer killed between moving the user's directory aside and moving the new one in."""
     out = tmp_path / "out"

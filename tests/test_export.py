@@ -175,6 +175,7 @@ def test_served_tagger_ids_decode_window_by_window(tagger_export):
     inputs = pre(NER_TEXTS)
     out = loaded.signatures["serving_default"](**{k: np.asarray(v) for k, v in inputs.items()})
     found = pre.entities(NER_TEXTS, out["predicted_ids"].numpy())
+    assert pre.entities(NER_TEXTS, predicted_ids=out["predicted_ids"].numpy()) == found
     assert len(found) == len(NER_TEXTS)
     for text, entities in zip(NER_TEXTS, found, strict=True):
         for e in entities:

@@ -153,6 +153,20 @@ def test_tokenizer_json_reads_and_writes_the_documented_form(tmp_path):
     assert read_tokenizer_settings(out) == settings
 
 
+def test_tokenizer_json_keeps_keys_it_does_not_use(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    vocab = _vocab(source)
+    mine = {**DOCUMENTED_TOKENIZER, "note": "from cl-tohoku v2", "trained": {"steps": 1000000}}
+    (source / "tokenizer.json").write_text(json.dumps(mine), encoding="utf-8")
+    settings = read_tokenizer_settings(source)
+    assert settings.extra == {"note": "from cl-tohoku v2", "trained": {"steps": 1000000}}
+    out = tmp_path / "out"
+    out.mkdir()
+    write_tokenizer_files(out, TokenizerAssets.read(settings, {"vocab_file": vocab}))
+    assert _json(out / "tokenizer.json") == mine
+
+
 def test_tokenizer_assets_name_the_files_they_carry(tmp_path):
     model = tmp_path / "wiki-ja.model"
     model.write_bytes(b"\x00spm model bytes")

@@ -12,8 +12,11 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
+
+from jbert_tf2.atomic_files import write_with
 
 DTYPE_NAMES = {
     np.dtype(np.float32): "F32",
@@ -49,7 +52,8 @@ def write_safetensors(path: Path, tensors: dict, metadata: dict[str, str] | None
         offset += size
     encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
     encoded += b" " * (-len(encoded) % 8)
-    with open(path, "wb") as handle:
+
+    def write(handle: BinaryIO) -> None:
         handle.write(struct.pack("<Q", len(encoded)))
         handle.write(encoded)
         for name in names:
@@ -57,6 +61,8 @@ def write_safetensors(path: Path, tensors: dict, metadata: dict[str, str] | None
                 tensors[name].dtype.newbyteorder("<"), copy=False
             )
             handle.write(memoryview(array).cast("B"))
+
+    write_with(path, write)
 
 
 SAFETENSORS_DTYPES = {name: dtype for dtype, name in DTYPE_NAMES.items()}

@@ -33,6 +33,7 @@ from jbert_tf2.cli.common import add_bool, add_model_flags, resolve_model_dir, r
 from jbert_tf2.cli.progress import Progress, chunks
 from jbert_tf2.cli.training_flags import add_training_flags, fine_tune, load_finetuned
 from jbert_tf2.errors import JbertError
+from jbert_tf2.tasks.tagging import SCHEMES
 
 PROG = "jbert-run-ner"
 CHUNK_SENTENCES = 256  # test sentences tagged together; only their results are held
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--tagging_scheme",
         type=str.upper,
-        choices=("BIO", "BIOES", "IO"),
+        choices=SCHEMES,
         default="BIOES",
         help="the scheme the model predicts (data in another scheme is converted)",
     )

@@ -6,16 +6,14 @@ Viterbi) as `TokenClassifier.predict_entities`."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from jbert_tf2.errors import JbertError
 from jbert_tf2.export.saved_model import ASSETS
-from jbert_tf2.tasks.tagging_pipeline import TaggingPipeline
-
-TAGGING_TASK = "token_classification"
+from jbert_tf2.tasks.tagging_pipeline import TAGGING_TASK, TaggingPipeline
 
 
 class Preprocessor:
@@ -63,7 +61,9 @@ class Preprocessor:
         """Whether the export is a tagger (``serving_default`` takes ``labeled_positions``)."""
         return self.info["task"] == TAGGING_TASK
 
-    def __call__(self, texts, text_pairs=None) -> dict[str, np.ndarray]:
+    def __call__(
+        self, texts: Sequence[str], text_pairs: Sequence[str] | None = None
+    ) -> dict[str, np.ndarray]:
         """Padded int32 inputs; for a tagger one row per window of words, with
         ``labeled_positions`` (each word's first sub-token, padded with 0)."""
         if not self.tagging:
@@ -73,20 +73,31 @@ class Preprocessor:
         sentences = self.pipeline.sentences(texts)
         return self.pipeline.model_inputs(self.pipeline.windows([s.words for s in sentences]))
 
-    def entities(self, texts, outputs) -> list[list[dict]]:
+    def entities(
+        self,
+        texts: Sequence[str],
+        outputs: Mapping | np.ndarray | Sequence | None = None,
+        *,
+        predicted_ids: np.ndarray | Sequence | None = None,
+    ) -> list[list[dict]]:
         """A tagger's served outputs for ``self(texts)`` as each text's entities
         ``{"text", "label", "start", "end"}`` (character offsets into the text).
 
         ``outputs``: the ``serving_default`` output dict, or its ``logits`` [windows, words,
         labels] (decoded with Viterbi, as `TokenClassifier.predict_entities` does), or its
-        ``predicted_ids`` [windows, words] (per-word argmax, repaired into a valid sequence).
+        ``predicted_ids`` [windows, words] (per-word argmax, repaired into a valid sequence),
+        also accepted by keyword as before (``entities(texts, predicted_ids=ids)``).
         """
         if not self.tagging:
             raise JbertError(
                 f"entities: this export is a {self.info['task']} model, not a tagger "
                 f"({TAGGING_TASK}); read its label / labels outputs instead"
             )
-        scores = _served_scores(outputs)
+        if (outputs is None) == (predicted_ids is None):
+            raise JbertError(
+                "entities: pass the served outputs (or predicted_ids=...), one of them"
+            )
+        scores = _served_scores(outputs if predicted_ids is None else predicted_ids)
         sentences = self.pipeline.sentences(texts)
         windows = self.pipeline.windows([s.words for s in sentences])
         if scores.ndim == 3:
@@ -101,7 +112,7 @@ class Preprocessor:
             )
         return self.pipeline.entities(sentences, all_tags)
 
-    def rest_payload(self, texts, text_pairs=None) -> dict:
+    def rest_payload(self, texts: Sequence[str], text_pairs: Sequence[str] | None = None) -> dict:
         """``{"signature_name": "serving_default", "inputs": {...}}`` for TF Serving's REST
         predict API (columnar format)."""
         inputs = {k: v.tolist() for k, v in self(texts, text_pairs).items()}

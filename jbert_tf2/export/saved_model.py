@@ -23,9 +23,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from jbert_tf2.atomic_files import write_directory
 from jbert_tf2.errors import JbertError
+
+if TYPE_CHECKING:
+    from jbert_tf2.tasks.base import TaskModel
 
 ASSETS = Path("assets") / "jbert"
 
@@ -45,7 +49,7 @@ def _in_graph(task):
         return None  # MeCab: no graph twin; the ids signature only
 
 
-def build_module(task):
+def build_module(task: TaskModel) -> tuple[Any, dict]:
     """A `tf.Module` holding the model and its serving functions, built from the task's own
     serving methods (`jbert_tf2.tasks.serving.ServingMixin`): its ``serving_default`` inputs
     and body, and the outputs its raw-text signatures return."""
@@ -86,7 +90,7 @@ def build_module(task):
 
 
 def export_saved_model(
-    task,
+    task: TaskModel,
     base_dir: str | os.PathLike,
     name: str | None = None,
     version: int | None = None,

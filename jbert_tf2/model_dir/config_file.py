@@ -7,13 +7,14 @@ import json
 import os
 from pathlib import Path
 
+from jbert_tf2.atomic_files import write_text
 from jbert_tf2.config import FORMAT_TAG, BertConfig, read_config
 from jbert_tf2.errors import JbertError
 from jbert_tf2.model_dir.layout import CONFIG_FILE, GENERATOR_CONFIG_FILE
 
 
 def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def has_jbert_config(directory: str | os.PathLike) -> bool:

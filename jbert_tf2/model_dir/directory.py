@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -141,7 +142,7 @@ def save_model_dir(model_dir: ModelDirectory, out_dir: str | os.PathLike) -> Non
 
 
 def save_model(
-    model,
+    model: Any,
     out_dir: str | os.PathLike,
     components: list[str],
     generator_config: BertConfig | None = None,

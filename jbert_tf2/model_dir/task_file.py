@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jbert_tf2.atomic_files import write_text
 from jbert_tf2.errors import JbertError
 from jbert_tf2.model_dir.layout import TASK_FILE
 
@@ -60,4 +61,4 @@ def read_task_settings(directory: str | os.PathLike) -> TaskSettings | None:
 def write_task_settings(directory: str | os.PathLike, settings: TaskSettings) -> None:
     """Write ``directory/task.json``."""
     text = json.dumps(settings.to_dict(), indent=2, ensure_ascii=False)
-    (Path(directory) / TASK_FILE).write_text(text + "\n", encoding="utf-8")
+    write_text(Path(directory) / TASK_FILE, text + "\n")

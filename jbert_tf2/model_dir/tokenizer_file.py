@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jbert_tf2.atomic_files import write_bytes, write_text
 from jbert_tf2.errors import JbertError
 from jbert_tf2.model_dir.layout import TOKENIZER_FILE
 from jbert_tf2.tokenization.base import Tokenizer
@@ -55,9 +56,9 @@ def write_tokenizer_files(directory: str | os.PathLike, assets: TokenizerAssets)
     """Write ``tokenizer.json`` and the files it names into ``directory``."""
     directory = Path(directory)
     for key, data in assets.files.items():
-        (directory / getattr(assets.settings, key)).write_bytes(data)
+        write_bytes(directory / getattr(assets.settings, key), data)
     text = json.dumps(assets.settings.to_dict(), indent=2, ensure_ascii=False, sort_keys=True)
-    (directory / TOKENIZER_FILE).write_text(text + "\n", encoding="utf-8")
+    write_text(directory / TOKENIZER_FILE, text + "\n")
 
 
 def tokenizer_from_directory(directory: str | os.PathLike) -> Tokenizer:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from jbert_tf2.backend import keras, ops
 from jbert_tf2.config import BertConfig
+from jbert_tf2.models.encoder import INPUT_KEYS
 
 
 def gather_positions(sequence, positions):
@@ -113,9 +114,7 @@ class BertPretrainer(_Pretrainer):
         return self.model.canonical_weights()
 
     def call(self, inputs, training=None):
-        encoded = self.model.encoder(
-            {k: inputs[k] for k in ("input_ids", "input_mask", "segment_ids")}, training=training
-        )
+        encoded = self.model.encoder({k: inputs[k] for k in INPUT_KEYS}, training=training)
         masked = gather_positions(encoded["sequence_output"], inputs["masked_lm_positions"])
         return {
             "mlm_logits": self.model.mlm(masked),
@@ -222,7 +221,7 @@ class ElectraPretrainer(_Pretrainer):
         return weights
 
     def call(self, inputs, training=None):
-        base = {k: inputs[k] for k in ("input_ids", "input_mask", "segment_ids")}
+        base = {k: inputs[k] for k in INPUT_KEYS}
         positions = ops.cast(inputs["masked_lm_positions"], "int32")
         generated = self.generator.encoder(base, training=training)["sequence_output"]
         mlm_logits = self.generator.head(gather_positions(generated, positions))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-IDS_INPUTS = ("input_ids", "input_mask", "segment_ids")
+from jbert_tf2.models.encoder import INPUT_KEYS
 
 
 class ServingMixin:
@@ -28,7 +28,7 @@ class ServingMixin:
 
         tf = tensorflow()
 
-        return {key: tf.TensorSpec([None, None], tf.int32, name=key) for key in IDS_INPUTS}
+        return {key: tf.TensorSpec([None, None], tf.int32, name=key) for key in INPUT_KEYS}
 
     def serve_ids(self, inputs: dict) -> dict[str, Any]:
         """``serving_default``'s outputs for a dict of `serving_input_spec` tensors."""

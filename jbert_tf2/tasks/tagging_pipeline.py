@@ -20,10 +20,12 @@ import jbert_tf2.tasks.tagging as tagging
 from jbert_tf2.data.examples import TaggedSentence
 from jbert_tf2.data.features import Features, WordTokenizer, encode_tagging
 from jbert_tf2.errors import JbertError
+from jbert_tf2.tokenization.base import Tokenizer
 from jbert_tf2.tokenization.text import check_text
 
 WORD_SPLITTERS = ("unidic", "tokenizer")
 MODEL_INPUTS = ("input_ids", "input_mask", "segment_ids")
+TAGGING_TASK = "token_classification"  # the task.json name of TokenClassifier
 
 
 def check_word_splitter(word_splitter: str) -> str:
@@ -33,7 +35,7 @@ def check_word_splitter(word_splitter: str) -> str:
     return word_splitter
 
 
-def split_words(text: str, word_splitter: str, tokenizer) -> list[tuple[int, int]]:
+def split_words(text: str, word_splitter: str, tokenizer: Tokenizer) -> list[tuple[int, int]]:
     """Character spans of the words a tagger labels in raw text: MeCab + unidic-lite short
     units for ``"unidic"`` (the segmentation of UD Japanese corpora, so the words match the
     training data's), the tokenizer's own word splitter for ``"tokenizer"`` (for data segmented
@@ -105,7 +107,7 @@ class TaggingPipeline:
 
     @classmethod
     def from_task_settings(
-        cls, tokenizer, labels: Sequence[str], options: Mapping
+        cls, tokenizer: Tokenizer, labels: Sequence[str], options: Mapping
     ) -> TaggingPipeline:
         """The pipeline of a saved tagger from its ``task.json`` labels and options."""
         scheme = options.get("scheme") or tagging.detect_scheme(list(labels))
@@ -186,7 +188,7 @@ class TaggingPipeline:
             for row in range(len(windows))
         ]
 
-    def decode(self, windows: Windows, word_scores) -> list[list[str]]:
+    def decode(self, windows: Windows, word_scores: Sequence[np.ndarray]) -> list[list[str]]:
         """Each sentence's tags from its windows' word scores ([rows, words, labels]; rows
         may be padded past a window's words): Viterbi per window, then repaired."""
         self._check_rows(windows, word_scores, "word scores")
@@ -202,7 +204,7 @@ class TaggingPipeline:
 
         return self._assemble(windows, decode_row)
 
-    def decode_ids(self, windows: Windows, predicted_ids) -> list[list[str]]:
+    def decode_ids(self, windows: Windows, predicted_ids: Sequence[np.ndarray]) -> list[list[str]]:
         """Each sentence's tags from its windows' per-word label ids ([rows, words], argmax
         decoding as a served ``predicted_ids``), repaired into a valid sequence."""
         self._check_rows(windows, predicted_ids, "predicted ids")

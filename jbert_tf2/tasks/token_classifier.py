@@ -17,10 +17,11 @@ from collections.abc import Sequence
 
 import jbert_tf2.tasks.tagging as tagging
 from jbert_tf2.backend import keras
+from jbert_tf2.data.examples import TaggedSentence
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tasks.base import TaskModel
 from jbert_tf2.tasks.classification_head import ClassificationHead
-from jbert_tf2.tasks.tagging_pipeline import TaggingPipeline, check_word_splitter
+from jbert_tf2.tasks.tagging_pipeline import TAGGING_TASK, TaggingPipeline, check_word_splitter
 
 
 @keras.saving.register_keras_serializable(package="jbert_tf2")
@@ -39,7 +40,7 @@ class TokenClassifier(TaskModel):
         [[{'text': '三代目 J SOUL BROTHERS', 'label': 'ORG', 'start': 0, 'end': 19}]]
     """
 
-    task = "token_classification"
+    task = TAGGING_TASK
 
     def __init__(
         self,
@@ -228,7 +229,9 @@ class TokenClassifier(TaskModel):
         all_tags = self._tag_words(pipeline, [s.words for s in sentences], batch_size)
         return pipeline.entities(sentences, all_tags)
 
-    def entities(self, sentences, all_tags: Sequence[Sequence[str]]) -> list[list[dict]]:
+    def entities(
+        self, sentences: Sequence[TaggedSentence], all_tags: Sequence[Sequence[str]]
+    ) -> list[list[dict]]:
         """The entities of `TaggedSentence`s given their tags (from `predict_tags`), as
         `predict_entities` returns them: character spans of each sentence's text."""
         return self.tagging_pipeline().entities(sentences, all_tags)

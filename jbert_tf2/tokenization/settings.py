@@ -36,6 +36,7 @@ class TokenizerSettings:
         vocab_file: the vocabulary's file name (WordPiece ``vocab.txt`` or SentencePiece
             ``*.vocab``), in the settings' directory.
         spm_model_file: the SentencePiece ``*.model`` file name, in the settings' directory.
+        extra: other keys of ``tokenizer.json``, not used here but kept when it is written again.
         source: where the settings came from, for error messages (not saved).
     """
 
@@ -44,6 +45,7 @@ class TokenizerSettings:
     mecab_dic: str | None = None
     vocab_file: str | None = None
     spm_model_file: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
     source: str = field(default="tokenizer settings", compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -75,22 +77,25 @@ class TokenizerSettings:
     @classmethod
     def from_dict(cls, data: Any, source: str | os.PathLike) -> TokenizerSettings:
         """The settings of a ``tokenizer.json`` object read from ``source`` (which errors name);
-        keys other than the fields are ignored, and an empty value counts as absent."""
+        keys other than the fields are kept in ``extra`` and written back unchanged (a user's
+        own notes survive a re-save), and an empty value counts as absent."""
         source = str(source)
         if not isinstance(data, dict):
             raise JbertError(f"{source}: expected a JSON object of tokenizer settings")
         optional = ("mecab_dic", *FILE_KEYS)
+        known = {"tokenizer", "do_lower_case", *optional}
         return cls(
             tokenizer=data.get("tokenizer"),
             do_lower_case=data.get("do_lower_case"),
             **{key: data.get(key) or None for key in optional},
+            extra={key: value for key, value in data.items() if key not in known},
             source=source,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The ``tokenizer.json`` object: ``tokenizer`` and ``do_lower_case`` always, the other
-        keys when set."""
-        data = {"tokenizer": self.tokenizer, "do_lower_case": self.do_lower_case}
+        keys when set, and the ``extra`` keys read with them."""
+        data = {**self.extra, "tokenizer": self.tokenizer, "do_lower_case": self.do_lower_case}
         for key in ("mecab_dic", *FILE_KEYS):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
