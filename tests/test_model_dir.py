@@ -344,3 +344,27 @@ def test_task_json_and_tokenizer_are_written_alike_by_save_pretrained_and_export
     assert isinstance(again, SequenceClassifier) and again.labels == ["スポーツ", "it"]
     assert again.max_seq_length == 48
     assert again.tokenizer.tokenize("it") == clf.tokenizer.tokenize("it")
+
+
+def test_a_reader_puts_back_a_directory_a_killed_writer_had_moved_aside(tmp_path):
+    """A save_pretrained(overwrite=True) killed between its two renames leaves the user's
+    directory aside as .NAME.old-HOST-PID-...: loading the directory brings it back."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    source = tf_.make_model_dir(tmp_path)
+    for _ in range(10):  # a pid that has exited and no process has taken since: the writer
+        proc = subprocess.Popen([sys.executable, "-c", "pass"])
+        proc.wait()
+        try:
+            os.kill(proc.pid, 0)
+        except ProcessLookupError:
+            break
+    else:
+        pytest.skip("no free process id found")
+    aside = source.with_name(f".{source.name}.old-{socket.gethostname()}-{proc.pid}-0123abcd")
+    os.replace(source, aside)
+    assert jbert_tf2.load(source).config.hidden_size > 0
+    assert source.is_dir() and not aside.exists()

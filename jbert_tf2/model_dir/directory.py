@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from jbert_tf2.atomic_files import write_directory
+from jbert_tf2.atomic_files import remove_stale_partials, write_directory
 from jbert_tf2.config import BertConfig
 from jbert_tf2.errors import JbertError
 from jbert_tf2.model_dir.config_file import (
@@ -79,6 +79,8 @@ def read_model_dir(
     (``with_tokenizer=False``), which they do not need; ``task.json`` is read with
     ``with_task=True`` (the task models)."""
     path = Path(path)
+    if not path.exists():
+        remove_stale_partials(path)  # a writer killed mid-replace had moved it aside: back
     if not path.is_dir():
         raise JbertError(
             f"{path}: no such model directory; create one with `jbert-convert CKPT -o {path}`"
