@@ -207,3 +207,29 @@ def test_moved_modules_keep_their_old_path_for_one_release(old, new, name):
     assert value is getattr(importlib.import_module(new), name)
     with pytest.raises(AttributeError):
         importlib.import_module(old).no_such_name  # noqa: B018
+
+
+def test_only_backend_imports_tensorflow():
+    """backend.py decides how TensorFlow is imported (quiet native logs, a clear error when it
+    is missing); other modules call `jbert_tf2.backend.tensorflow()`. Type-only imports are fine."""
+    direct = []
+    for name, path in modules().items():
+        if name == "jbert_tf2.backend":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skipped = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                skipped.update(id(n) for child in node.body for n in ast.walk(child))
+        for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
+            if isinstance(node, ast.Import):
+                roots = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                roots = [(node.module or "").split(".")[0]]
+            else:
+                continue
+            if "tensorflow" in roots:
+                direct.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not direct, "import TensorFlow through jbert_tf2.backend: " + ", ".join(direct)
