@@ -47,7 +47,7 @@ def remove_stale_partials(path: str | os.PathLike) -> None:
     """Clean up after killed writers of ``path`` on this host: remove their partials, and put
     back a directory one had moved aside (or remove it when ``path`` was written since)."""
     path = Path(path)
-    remove_stale_partials_in(path.parent if str(path.parent) else Path("."), glob.escape(path.name))
+    remove_stale_partials_in(path.parent, glob.escape(path.name))
 
 
 def remove_stale_partials_in(directory: str | os.PathLike, names: str = "*") -> None:
@@ -149,7 +149,7 @@ def written_aside(
             _fsync_tree(partial)
         os.replace(partial, path)
         if durable:
-            fsync_directory(path.parent if str(path.parent) else ".")
+            fsync_directory(path.parent)
     finally:
         if partial.exists() or partial.is_symlink():
             _remove(partial)
@@ -204,7 +204,7 @@ def write_directory(
     directory that appears at ``out_dir`` while ``fill`` runs is not replaced either."""
     remove_stale_partials(out_dir)  # first: it may put back a directory a killed writer moved
     out_dir = check_output_dir(out_dir, overwrite)
-    parent = out_dir.parent if str(out_dir.parent) else Path(".")
+    parent = out_dir.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         partial = partial_path(out_dir)

@@ -20,11 +20,11 @@ from jbert_tf2.model_dir import (
     TokenizerAssets,
     encoder_class,
     is_model_dir,
+    load_tokenizer,
     read_model_dir,
     read_task_settings,
     read_tokenizer_settings,
     save_model_dir,
-    tokenizer_from_directory,
     write_task_settings,
     write_tokenizer_files,
 )
@@ -186,7 +186,7 @@ def test_tokenizer_assets_name_the_files_they_carry(tmp_path):
 def test_no_tokenizer_json(tmp_path):
     assert read_tokenizer_settings(tmp_path) is None
     with pytest.raises(JbertError, match=r"tokenizer\.json: not found; convert the checkpoint"):
-        tokenizer_from_directory(tmp_path)
+        load_tokenizer(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -287,18 +287,18 @@ def run(args: argparse.Namespace) -> int:
         total = count_lines(source)
         progress = Progress(PROG, total, "lines", args.progress)
         truncations = Truncations(PROG, "lines", args.max_seq_length)
+
+        def fill_npy(partial: Path) -> None:
+            write_npy(extractor, source, partial, args, progress, truncations)
+            if target.is_dir():
+                _check_earlier_result(target)  # still only an earlier result
+
         try:
             if args.format == "json":
                 with written_aside(target) as partial:
                     write_json(extractor, source, partial, args, progress, truncations)
             else:
-
-                def fill(partial: Path) -> None:
-                    write_npy(extractor, source, partial, args, progress, truncations)
-                    if target.is_dir():
-                        _check_earlier_result(target)  # still only an earlier result
-
-                write_directory(target, fill, overwrite=target.is_dir())
+                write_directory(target, fill_npy, overwrite=target.is_dir())
         finally:
             progress.finish()
     truncations.warn(progress.done)

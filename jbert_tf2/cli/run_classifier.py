@@ -96,7 +96,9 @@ def evaluate(args, model, dev_examples, global_step: int) -> dict:
     from jbert_tf2.backend import keras
 
     features = model.features(dev_examples)
-    logits = np.stack(model.predict_logits(features, args.eval_batch_size)).astype(np.float64)
+    outputs = model.predict_logits(features, args.eval_batch_size)
+    logits = np.stack(outputs).astype(np.float64)
+    predicted = model.predictions_from_logits(outputs)
     truth = features.labels
     if args.multi_label:
         from jbert_tf2.tasks.multi_label_classifier import f1_scores
@@ -108,7 +110,6 @@ def evaluate(args, model, dev_examples, global_step: int) -> dict:
                 )
             )
         )
-        predicted = 1.0 / (1.0 + np.exp(-logits)) >= model.thresholds
         scores = f1_scores(truth, predicted)
         result = {
             "eval_accuracy": float(np.mean(np.all(predicted == truth.astype(bool), axis=1))),
@@ -119,7 +120,6 @@ def evaluate(args, model, dev_examples, global_step: int) -> dict:
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         loss = float(-np.mean(log_probs[np.arange(len(truth)), truth]))
-        predicted = logits.argmax(axis=1)
         result = {"eval_accuracy": float(np.mean(predicted == truth))}
         result["eval_f1"] = _f1(truth, predicted, model.num_labels)
     result.update({"eval_loss": loss, "global_step": global_step, "loss": loss})

@@ -47,6 +47,20 @@ class Features:
     def lengths(self) -> np.ndarray:
         return np.fromiter((len(ids) for ids in self.input_ids), np.int64, len(self.input_ids))
 
+    def padded(self, rows: Sequence[int], width: int) -> dict[str, np.ndarray]:
+        """The model inputs of examples ``rows``: int32 [len(rows), width] ``input_ids``,
+        ``input_mask`` and ``segment_ids`` (Google's names), zero-padded to ``width``."""
+        batch = {
+            key: np.zeros((len(rows), width), np.int32)
+            for key in ("input_ids", "input_mask", "segment_ids")
+        }
+        for row, i in enumerate(rows):
+            n = len(self.input_ids[i])
+            batch["input_ids"][row, :n] = self.input_ids[i]
+            batch["input_mask"][row, :n] = 1
+            batch["segment_ids"][row, :n] = self.segment_ids[i]
+        return batch
+
 
 def _label_index(labels: Sequence[str]) -> dict[str, int]:
     index = {label: i for i, label in enumerate(labels)}

@@ -36,7 +36,7 @@ class Preprocessor:
     """
 
     def __init__(self, export_path: str | os.PathLike):
-        from jbert_tf2.model_dir import TOKENIZER_FILE, read_task_settings, tokenizer_from_directory
+        from jbert_tf2.model_dir import TOKENIZER_FILE, load_tokenizer, read_task_settings
 
         directory = Path(export_path) / ASSETS
         if not (directory / TOKENIZER_FILE).is_file():
@@ -48,7 +48,7 @@ class Preprocessor:
                 "jbert-export"
             )
         self.info = settings.to_dict()
-        self.tokenizer = tokenizer_from_directory(directory)
+        self.tokenizer = load_tokenizer(directory)
         self.max_seq_length = int(settings.options.get("max_seq_length", 128))
         self.pipeline = (
             TaggingPipeline.from_task_settings(self.tokenizer, settings.labels, settings.options)

@@ -56,11 +56,9 @@ def build_module(task: TaskModel) -> tuple[Any, dict]:
     from jbert_tf2.backend import tensorflow
 
     tf = tensorflow()
-
     task.ensure_built()
     module = tf.Module()
     module.model = task
-    module.labels = tf.constant(task.labels if task.labels else [""])
 
     @tf.function(input_signature=[task.serving_input_spec()])
     def serve_ids(inputs):
@@ -135,7 +133,6 @@ def load_saved_model(path: str | os.PathLike):
     from jbert_tf2.backend import tensorflow
 
     tf = tensorflow()
-
     path = Path(path)
     if not (path / "saved_model.pb").is_file():
         raise JbertError(f"{path}: no saved_model.pb; pass a version directory like export/clf/1")

@@ -27,13 +27,12 @@ from jbert_tf2.model_dir.loading import (
     load,
     load_generator,
     load_pretraining,
-    load_tokenizer,
 )
 from jbert_tf2.model_dir.task_file import TaskSettings, read_task_settings, write_task_settings
 from jbert_tf2.model_dir.tokenizer_file import (
     TokenizerAssets,
+    load_tokenizer,
     read_tokenizer_settings,
-    tokenizer_from_directory,
     write_tokenizer_files,
 )
 
@@ -58,7 +57,6 @@ __all__ = [
     "read_tokenizer_settings",
     "save_model",
     "save_model_dir",
-    "tokenizer_from_directory",
     "write_task_settings",
     "write_tokenizer_files",
 ]

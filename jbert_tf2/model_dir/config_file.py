@@ -13,10 +13,6 @@ from jbert_tf2.errors import JbertError
 from jbert_tf2.model_dir.layout import CONFIG_FILE, GENERATOR_CONFIG_FILE
 
 
-def _write_json(path: Path, data: dict) -> None:
-    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
 def has_jbert_config(directory: str | os.PathLike) -> bool:
     """Whether ``directory/config.json`` is ours (``"format": "jbert_tf2"``), so an HF
     directory, whose ``config.json`` looks similar, is never taken for a model directory."""
@@ -52,7 +48,7 @@ def write_config_file(
     data["components"] = list(components)
     if generator_untied is not None:
         data["generator_untied"] = bool(generator_untied)
-    _write_json(Path(directory) / CONFIG_FILE, data)
+    write_text(Path(directory) / CONFIG_FILE, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def read_generator_config(directory: str | os.PathLike) -> BertConfig | None:
@@ -63,4 +59,4 @@ def read_generator_config(directory: str | os.PathLike) -> BertConfig | None:
 
 def write_generator_config(directory: str | os.PathLike, config: BertConfig) -> None:
     """Write ``generator_config.json`` in the same form as ``config.json``."""
-    _write_json(Path(directory) / GENERATOR_CONFIG_FILE, config.to_dict())
+    config.to_json_file(Path(directory) / GENERATOR_CONFIG_FILE)

@@ -1,6 +1,6 @@
-"""Models and tokenizers from a model directory: `load`, `load_pretraining`, `load_generator`,
-`load_tokenizer`, and the pieces the task models share with them (`encoder_class`,
-`assign_weights`)."""
+"""Models from a model directory: `load`, `load_pretraining`, `load_generator`, and the pieces
+the task models share with them (`encoder_class`, `assign_weights`). The tokenizer comes from
+`jbert_tf2.model_dir.tokenizer_file.load_tokenizer`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from jbert_tf2.config import BertConfig
 from jbert_tf2.errors import JbertError
 from jbert_tf2.model_dir.directory import read_model_dir
 from jbert_tf2.model_dir.layout import WEIGHTS_FILE
-from jbert_tf2.model_dir.tokenizer_file import tokenizer_from_directory
-from jbert_tf2.tokenization.base import Tokenizer
 
 
 def encoder_class(config: BertConfig) -> type:
@@ -103,13 +101,3 @@ def load_generator(
     )
     assign_weights(model, md.weights, str(Path(path) / WEIGHTS_FILE))
     return model
-
-
-def load_tokenizer(model_dir: str | os.PathLike) -> Tokenizer:
-    """The tokenizer recorded in ``model_dir/tokenizer.json`` by `jbert-convert`.
-
-    Examples:
-        >>> tok = jbert_tf2.load_tokenizer("ja-bert")
-        >>> batch = tok(["今日は晴れ。"], max_seq_length=32)
-    """
-    return tokenizer_from_directory(model_dir)

@@ -61,8 +61,14 @@ def write_tokenizer_files(directory: str | os.PathLike, assets: TokenizerAssets)
     write_text(directory / TOKENIZER_FILE, text + "\n")
 
 
-def tokenizer_from_directory(directory: str | os.PathLike) -> Tokenizer:
-    """The tokenizer ``directory/tokenizer.json`` describes, on the files beside it."""
+def load_tokenizer(directory: str | os.PathLike) -> Tokenizer:
+    """The tokenizer recorded in ``directory/tokenizer.json`` (by `jbert-convert`,
+    ``save_pretrained`` or an export), on the files beside it.
+
+    Examples:
+        >>> tok = jbert_tf2.load_tokenizer("ja-bert")
+        >>> batch = tok(["今日は晴れ。"], max_seq_length=32)
+    """
     directory = Path(directory)
     settings = read_tokenizer_settings(directory)
     if settings is None:

@@ -28,7 +28,6 @@ from jbert_tf2.model_dir import (
     read_model_dir,
     save_model,
 )
-from jbert_tf2.models.encoder import INPUT_KEYS
 from jbert_tf2.tasks.serving import ServingMixin
 
 HEAD_SCOPE = "task"
@@ -150,13 +149,7 @@ class TaskModel(ServingMixin, keras.Model):
         lengths = features.lengths
         for batch in batch_indices(lengths, batch_size):
             width = bucket(int(lengths[batch].max()), DEFAULT_LENGTH_BUCKETS)
-            inputs = {key: np.zeros((len(batch), width), np.int32) for key in INPUT_KEYS}
-            for row, i in enumerate(batch):
-                n = len(features.input_ids[i])
-                inputs["input_ids"][row, :n] = features.input_ids[i]
-                inputs["input_mask"][row, :n] = 1
-                inputs["segment_ids"][row, :n] = features.segment_ids[i]
-            outputs = np.asarray(self.predict_on_batch(inputs))
+            outputs = np.asarray(self.predict_on_batch(features.padded(batch, width)))
             for row, i in enumerate(batch):
                 results[i] = outputs[row]
         return results

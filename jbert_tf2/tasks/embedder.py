@@ -119,7 +119,6 @@ class Embedder(TaskModel):
         from jbert_tf2.backend import tensorflow
 
         tf = tensorflow()
-
         return {"embeddings": tf.cast(vectors, tf.float32)}
 
     def embed(

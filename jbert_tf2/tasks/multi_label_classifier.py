@@ -90,7 +90,6 @@ class MultiLabelClassifier(SequenceClassifier):
         from jbert_tf2.backend import tensorflow
 
         tf = tensorflow()
-
         labels = tf.constant(self.labels)
         thresholds = tf.constant(np.asarray(self.thresholds, np.float32))
         logits = tf.cast(logits, tf.float32)
@@ -113,6 +112,11 @@ class MultiLabelClassifier(SequenceClassifier):
         if not len(logits):
             return np.zeros((0, self.num_labels), np.float32)
         return _sigmoid(np.stack(logits).astype(np.float64)).astype(np.float32)
+
+    def predictions_from_logits(self, logits) -> np.ndarray:
+        """Multi-hot bool [n, num_labels] from `predict_logits`' outputs: each label's sigmoid
+        (in float64) at or above its threshold."""
+        return _sigmoid(np.stack(logits).astype(np.float64)) >= self.thresholds
 
     def classify(self, texts, text_pairs=None, batch_size: int = 32) -> list[dict]:
         """The labels at or above their threshold for each text, with all probabilities."""

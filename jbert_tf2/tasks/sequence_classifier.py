@@ -131,6 +131,10 @@ class SequenceClassifier(TaskModel):
             return np.zeros((0, self.num_labels), np.float32)
         return _softmax(np.stack(logits).astype(np.float64)).astype(np.float32)
 
+    def predictions_from_logits(self, logits: Sequence[np.ndarray]) -> np.ndarray:
+        """The predicted class ids [n] from `predict_logits`' outputs (the most probable)."""
+        return np.stack(logits).argmax(axis=-1)
+
     def classify(
         self, texts: Sequence[str], text_pairs: Sequence[str] | None = None, batch_size: int = 32
     ) -> list[dict]:

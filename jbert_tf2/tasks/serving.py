@@ -27,7 +27,6 @@ class ServingMixin:
         from jbert_tf2.backend import tensorflow
 
         tf = tensorflow()
-
         return {key: tf.TensorSpec([None, None], tf.int32, name=key) for key in INPUT_KEYS}
 
     def serve_ids(self, inputs: dict) -> dict[str, Any]:
@@ -40,7 +39,6 @@ class ServingMixin:
         from jbert_tf2.backend import tensorflow
 
         tf = tensorflow()
-
         labels = tf.constant(self.labels if self.labels else [""])
         logits = tf.cast(logits, tf.float32)
         probs = tf.nn.softmax(logits, axis=-1)

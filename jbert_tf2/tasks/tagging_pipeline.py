@@ -24,7 +24,6 @@ from jbert_tf2.tokenization.base import Tokenizer
 from jbert_tf2.tokenization.text import check_text
 
 WORD_SPLITTERS = ("unidic", "tokenizer")
-MODEL_INPUTS = ("input_ids", "input_mask", "segment_ids")
 TAGGING_TASK = "token_classification"  # the task.json name of TokenClassifier
 
 
@@ -164,17 +163,13 @@ class TaggingPipeline:
         """One padded int32 row per window: ``input_ids``, ``input_mask``, ``segment_ids`` and
         ``labeled_positions`` (each word's first sub-token, padded with 0), the inputs of a
         tagger's ``serving_default`` signature."""
-        features = windows.features
-        rows = len(windows)
-        width = max((len(ids) for ids in features.input_ids), default=2)
-        count = max((len(windows.labeled_positions(r)) for r in range(rows)), default=0)
-        batch = {key: np.zeros((rows, width), np.int32) for key in MODEL_INPUTS}
-        positions = np.zeros((rows, max(count, 1)), np.int32)
-        for row, ids in enumerate(features.input_ids):
-            batch["input_ids"][row, : len(ids)] = ids
-            batch["input_mask"][row, : len(ids)] = 1
-            batch["segment_ids"][row, : len(ids)] = features.segment_ids[row]
-            first = windows.labeled_positions(row)
+        rows = range(len(windows))
+        width = max((len(ids) for ids in windows.features.input_ids), default=2)
+        batch = windows.features.padded(rows, width)
+        labeled = [windows.labeled_positions(row) for row in rows]
+        count = max((len(first) for first in labeled), default=0)
+        positions = np.zeros((len(rows), max(count, 1)), np.int32)
+        for row, first in enumerate(labeled):
             positions[row, : len(first)] = first
         batch["labeled_positions"] = positions
         return batch

@@ -111,7 +111,6 @@ class TokenClassifier(TaskModel):
         from jbert_tf2.backend import tensorflow
 
         tf = tensorflow()
-
         return {
             **super().serving_input_spec(),
             "labeled_positions": tf.TensorSpec([None, None], tf.int32, name="labeled_positions"),
@@ -122,7 +121,6 @@ class TokenClassifier(TaskModel):
         from jbert_tf2.backend import tensorflow
 
         tf = tensorflow()
-
         inputs = dict(inputs)
         positions = inputs.pop("labeled_positions")
         logits = self(inputs, training=False)

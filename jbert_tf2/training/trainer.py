@@ -48,8 +48,9 @@ class Trainer:
     epoch by ``monitor`` is saved under ``output_dir/best`` (with ``save_best(model, path)`` if
     given; a jbert task model as a model directory with ``save_pretrained``, loadable with
     `jbert_tf2.tasks.load_task`; any other model as ``model.weights.h5``); ``history.json``,
-    ``training_curves.png`` and TensorBoard scalars (``logs/``) are written after each epoch. After `fit`, ``model`` is the trained model,
-    ``history`` its metrics and ``resumed_from`` the checkpoint it continued from (None if none).
+    ``training_curves.png`` and TensorBoard scalars (``logs/``) are written after each epoch.
+    After `fit`, ``model`` is the trained model, ``history`` its metrics and ``resumed_from`` the
+    checkpoint it continued from (None if none).
     """
 
     def __init__(
