@@ -252,3 +252,14 @@ def check_as_a_process(bad: Case, workspace: Path) -> None:
     assert len(errors) == 1 and errors[0].startswith(f"{prog}: error: "), done.stderr
     assert all(needle in done.stderr for needle in bad.needles)
     assert snapshot(workspace) == before
+
+
+def sweep_test(cases: list[Case]) -> Callable:
+    """The test each test_bad_inputs_*.py runs over its ``CASES`` (assign it after the cases):
+    every case, on a fresh copy of the workspace, gets one clear message."""
+
+    @pytest.mark.parametrize("bad", cases, ids=case_ids(cases))
+    def test_bad_input_gets_one_clear_message(bad: Case, tmp_path_factory, tmp_path, capsys):
+        check_one_clear_message(bad, new_workspace(tmp_path_factory, tmp_path), capsys)
+
+    return test_bad_input_gets_one_clear_message

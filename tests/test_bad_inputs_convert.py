@@ -12,15 +12,13 @@ import json
 
 import pytest
 from bad_input_helpers import (
-    Case,
-    case_ids,
     case_table,
     check_as_a_process,
-    check_one_clear_message,
     convert_args,
     data_file,
     edit_json,
     new_workspace,
+    sweep_test,
     truncate,
 )
 
@@ -162,9 +160,7 @@ def _(ws):
     return [str(hf), "-o", str(ws / "converted")]
 
 
-@pytest.mark.parametrize("bad", CASES, ids=case_ids(CASES))
-def test_bad_input_gets_one_clear_message(bad: Case, tmp_path_factory, tmp_path, capsys):
-    check_one_clear_message(bad, new_workspace(tmp_path_factory, tmp_path), capsys)
+test_bad_input_gets_one_clear_message = sweep_test(CASES)
 
 
 @pytest.mark.parametrize("name", ["convert-truncated-data"])

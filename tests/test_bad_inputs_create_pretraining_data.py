@@ -8,13 +8,7 @@ the cases are listed in docs/errors.md).
 from __future__ import annotations
 
 import pytest
-from bad_input_helpers import (
-    Case,
-    case_ids,
-    case_table,
-    check_one_clear_message,
-    new_workspace,
-)
+from bad_input_helpers import case_table, sweep_test
 
 pytestmark = pytest.mark.slow
 
@@ -31,6 +25,4 @@ def _(ws):
     ]
 
 
-@pytest.mark.parametrize("bad", CASES, ids=case_ids(CASES))
-def test_bad_input_gets_one_clear_message(bad: Case, tmp_path_factory, tmp_path, capsys):
-    check_one_clear_message(bad, new_workspace(tmp_path_factory, tmp_path), capsys)
+test_bad_input_gets_one_clear_message = sweep_test(CASES)

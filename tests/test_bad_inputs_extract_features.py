@@ -9,15 +9,7 @@ the cases are listed in docs/errors.md).
 from __future__ import annotations
 
 import pytest
-from bad_input_helpers import (
-    Case,
-    case_ids,
-    case_table,
-    check_one_clear_message,
-    data_file,
-    extract_flags,
-    new_workspace,
-)
+from bad_input_helpers import case_table, data_file, extract_flags, sweep_test
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +49,4 @@ def _(ws):
     return extract_flags(ws)
 
 
-@pytest.mark.parametrize("bad", CASES, ids=case_ids(CASES))
-def test_bad_input_gets_one_clear_message(bad: Case, tmp_path_factory, tmp_path, capsys):
-    check_one_clear_message(bad, new_workspace(tmp_path_factory, tmp_path), capsys)
+test_bad_input_gets_one_clear_message = sweep_test(CASES)

@@ -11,15 +11,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from bad_input_helpers import (
-    Case,
-    case_ids,
-    case_table,
-    check_one_clear_message,
-    edit_json,
-    new_workspace,
-    truncate,
-)
+from bad_input_helpers import case_table, edit_json, sweep_test, truncate
 
 pytestmark = pytest.mark.slow
 
@@ -82,6 +74,4 @@ def _(ws):
     return ["load_task", str(ws / "classifier")]
 
 
-@pytest.mark.parametrize("bad", CASES, ids=case_ids(CASES))
-def test_bad_input_gets_one_clear_message(bad: Case, tmp_path_factory, tmp_path, capsys):
-    check_one_clear_message(bad, new_workspace(tmp_path_factory, tmp_path), capsys)
+test_bad_input_gets_one_clear_message = sweep_test(CASES)

@@ -9,14 +9,7 @@ the cases are listed in docs/errors.md).
 from __future__ import annotations
 
 import pytest
-from bad_input_helpers import (
-    Case,
-    case_ids,
-    case_table,
-    check_as_a_process,
-    check_one_clear_message,
-    new_workspace,
-)
+from bad_input_helpers import case_table, check_as_a_process, new_workspace, sweep_test
 
 pytestmark = pytest.mark.slow
 
@@ -69,9 +62,7 @@ def _(ws):
     ]
 
 
-@pytest.mark.parametrize("bad", CASES, ids=case_ids(CASES))
-def test_bad_input_gets_one_clear_message(bad: Case, tmp_path_factory, tmp_path, capsys):
-    check_one_clear_message(bad, new_workspace(tmp_path_factory, tmp_path), capsys)
+test_bad_input_gets_one_clear_message = sweep_test(CASES)
 
 
 @pytest.mark.parametrize("name", ["pretrain-not-tfrecords"])

@@ -11,14 +11,12 @@ from __future__ import annotations
 import pytest
 import task_fixtures as tf_
 from bad_input_helpers import (
-    Case,
-    case_ids,
     case_table,
     check_as_a_process,
-    check_one_clear_message,
     classifier_flags,
     edit_json,
     new_workspace,
+    sweep_test,
 )
 
 pytestmark = pytest.mark.slow
@@ -131,9 +129,7 @@ def _(ws):
     return [*classifier_flags(ws), "--nodo_train"]
 
 
-@pytest.mark.parametrize("bad", CASES, ids=case_ids(CASES))
-def test_bad_input_gets_one_clear_message(bad: Case, tmp_path_factory, tmp_path, capsys):
-    check_one_clear_message(bad, new_workspace(tmp_path_factory, tmp_path), capsys)
+test_bad_input_gets_one_clear_message = sweep_test(CASES)
 
 
 @pytest.mark.parametrize("name", ["classifier-non-utf8"])

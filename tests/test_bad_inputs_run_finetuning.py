@@ -10,13 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from bad_input_helpers import (
-    Case,
-    case_ids,
-    case_table,
-    check_one_clear_message,
-    new_workspace,
-)
+from bad_input_helpers import case_table, sweep_test
 
 pytestmark = pytest.mark.slow
 
@@ -34,6 +28,4 @@ def _(ws):
     return ["--data-dir", str(ws), "--model-name", "model", "--hparams", json.dumps(hparams)]
 
 
-@pytest.mark.parametrize("bad", CASES, ids=case_ids(CASES))
-def test_bad_input_gets_one_clear_message(bad: Case, tmp_path_factory, tmp_path, capsys):
-    check_one_clear_message(bad, new_workspace(tmp_path_factory, tmp_path), capsys)
+test_bad_input_gets_one_clear_message = sweep_test(CASES)

@@ -11,14 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from bad_input_helpers import (
-    Case,
-    case_ids,
-    case_table,
-    check_one_clear_message,
-    ner_flags,
-    new_workspace,
-)
+from bad_input_helpers import case_table, ner_flags, sweep_test
 
 pytestmark = pytest.mark.slow
 
@@ -82,6 +75,4 @@ def _(ws):
     return [*ner_flags(ws), "--tagging_scheme=BILUO"]
 
 
-@pytest.mark.parametrize("bad", CASES, ids=case_ids(CASES))
-def test_bad_input_gets_one_clear_message(bad: Case, tmp_path_factory, tmp_path, capsys):
-    check_one_clear_message(bad, new_workspace(tmp_path_factory, tmp_path), capsys)
+test_bad_input_gets_one_clear_message = sweep_test(CASES)
