@@ -6,7 +6,7 @@ command such as ``jbert-convert`` can pick its Keras backend before Keras is imp
 
 from __future__ import annotations
 
-from jbert_tf2.lazy_exports import lazy_exports
+from jbert_tf2.lazy_exports import install_moved_modules, lazy_exports
 
 __version__ = "0.1.0"
 
@@ -38,6 +38,22 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+# Modules moved in 0.2 (docs/architecture.md), importable at their old path for one release;
+# each name taken from one warns with its new path.
+_MOVED = {
+    "jbert_tf2.checkpoint.model_dir": ("jbert_tf2.model_dir",),
+    "jbert_tf2.checkpoint.convert": ("jbert_tf2.conversion.convert",),
+    "jbert_tf2.tokenization.loading": ("jbert_tf2.model_dir.tokenizer_file",),
+    "jbert_tf2.tokenization.encoding": (
+        "jbert_tf2.tokenization.base",
+        "jbert_tf2.tokenization.text",
+    ),
+    "jbert_tf2.tasks.loading": ("jbert_tf2.tasks.registry",),
+    "jbert_tf2.models.pretraining": ("jbert_tf2.models.bert_pretraining",),
+    "jbert_tf2.pretraining.models": ("jbert_tf2.pretraining.pretrainers",),
+}
+install_moved_modules(_MOVED)
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

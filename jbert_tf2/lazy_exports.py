@@ -1,10 +1,12 @@
 """Package names loaded on first use (PEP 562), so importing a package stays cheap: one
 mechanism for `jbert_tf2`, `jbert_tf2.tasks`, `jbert_tf2.training` and `jbert_tf2.data`; and
-modules kept at their old path for one release after a move (`moved_module`)."""
+modules kept at their old path for one release after a move (`install_moved_modules`)."""
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
 import sys
 import warnings
 from collections.abc import Callable
@@ -46,3 +48,32 @@ def moved_module(old: str, *modules: ModuleType) -> Callable:
         raise AttributeError(f"module {old!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports of a moved module's old path: a stand-in module whose names come from the new
+    modules (`moved_module`). Consulted after the real finders, so it never shadows a file."""
+
+    def __init__(self, moved: dict[str, tuple[str, ...]]):
+        self.moved = moved
+
+    def find_spec(self, name: str, path=None, target=None):
+        if name not in self.moved:
+            return None
+        return importlib.util.spec_from_loader(name, self)
+
+    def create_module(self, spec) -> ModuleType:
+        modules = [importlib.import_module(new) for new in self.moved[spec.name]]
+        module = ModuleType(spec.name, f"Moved: use {' / '.join(self.moved[spec.name])}.")
+        module.__getattr__ = moved_module(spec.name, *modules)
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        """Nothing to run: the stand-in's names are looked up on use."""
+
+
+def install_moved_modules(moved: dict[str, tuple[str, ...]]) -> None:
+    """Keep ``{old module path: (new module, ...)}`` importable for one release. The table
+    lives in the root package, the top layer, so no package imports a higher one to alias it."""
+    if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):
+        sys.meta_path.append(_MovedModules(moved))

@@ -197,6 +197,10 @@ def test_deferred_and_relative_imports_are_seen(tmp_path):
             "BertPretrainingModel",
         ),
         ("jbert_tf2.pretraining.models", "jbert_tf2.pretraining.pretrainers", "ElectraPretrainer"),
+        ("jbert_tf2.checkpoint.model_dir", "jbert_tf2.model_dir", "read_model_dir"),
+        ("jbert_tf2.checkpoint.model_dir", "jbert_tf2.model_dir", "load"),
+        ("jbert_tf2.checkpoint.convert", "jbert_tf2.conversion.convert", "convert"),
+        ("jbert_tf2.tokenization.loading", "jbert_tf2.model_dir.tokenizer_file", "load_tokenizer"),
     ],
 )
 def test_moved_modules_keep_their_old_path_for_one_release(old, new, name):
