@@ -173,15 +173,25 @@ def write_text(path: str | os.PathLike, text: str, durable: bool = False) -> Non
     write_bytes(path, text.encode("utf-8"), durable)
 
 
+def restore_moved_aside(path: str | os.PathLike) -> Path:
+    """Put back the directory ``path`` that a writer killed between `write_directory`'s two
+    renames had moved aside (and clean up after killed writers of ``path``), so whoever
+    looks at ``path`` next, to read or to replace it, finds the old one there."""
+    remove_stale_partials(path)
+    return Path(path)
+
+
 def check_output_dir(out_dir: str | os.PathLike, overwrite: bool) -> Path:
     """Refuse an output that would replace the user's data: the current directory or one above
-    it, an existing path without ``overwrite``, or a file."""
+    it, an existing path without ``overwrite``, or a file. A directory a killed writer had
+    moved aside is put back first, so it counts as existing."""
     out_dir = Path(out_dir)
     if not str(out_dir).strip() or Path.cwd().resolve().is_relative_to(out_dir.resolve()):
         raise JbertError(
             f"{str(out_dir) or '(empty)'}: is the current directory or one above it; "
             "name a new directory to write, e.g. -o ./converted"
         )
+    restore_moved_aside(out_dir)
     if out_dir.exists() and not overwrite:
         raise JbertError(
             f"{out_dir}: already exists; choose another output directory or pass --overwrite "
@@ -202,8 +212,7 @@ def write_directory(
     place: a failure never leaves a half-written output, and an existing directory is replaced
     only with ``overwrite`` (and put back if the replacement fails). Without ``overwrite`` a
     directory that appears at ``out_dir`` while ``fill`` runs is not replaced either."""
-    remove_stale_partials(out_dir)  # first: it may put back a directory a killed writer moved
-    out_dir = check_output_dir(out_dir, overwrite)
+    out_dir = check_output_dir(out_dir, overwrite)  # puts back what a killed writer moved
     parent = out_dir.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)

@@ -309,3 +309,19 @@ def read_config(
             f"{path}: line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})"
         ) from exc
     return _from_dict(data, str(path), model_type, None, tf1_checkpoint)
+
+
+def check_max_seq_length(
+    max_seq_length: int, config: BertConfig, name: str = "max_seq_length", source: str = ""
+) -> None:
+    """Refuse a sequence length the model has no position embeddings for (Google's scripts
+    refused it too): the one check every command and task model runs. The message names
+    ``name`` (``--max_seq_length`` in the commands), both numbers and the fix; ``source`` says
+    where the model's limit comes from (its config file)."""
+    limit = config.max_position_embeddings
+    if max_seq_length > limit:
+        where = f" in {source}" if source else ""
+        raise ConfigError(
+            f"{name}={max_seq_length}: longer than the model's max_position_embeddings "
+            f"({limit}{where}); use {name}={limit} or less"
+        )

@@ -17,9 +17,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import keras_tuner
-
+from jbert_tf2.backend import import_quietly
 from jbert_tf2.errors import JbertError
+
+keras_tuner = import_quietly("keras_tuner")
 
 DEFAULT_SPACE = {  # (low, high): log-uniform; [a, b]: a choice; a single value: fixed
     "learning_rate": (1e-5, 1e-4),
@@ -142,13 +143,16 @@ class TaskHyperModel(keras_tuner.HyperModel):
                 epoch=epoch,
                 max_seq_length=model.max_seq_length,
             )
-            history = model.fit(
-                data,
-                validation_data=validation,
-                initial_epoch=epoch,
-                epochs=epoch + 1,
-                verbose=verbose,
-                callbacks=kwargs.get("callbacks"),
+            history = _joined(
+                history,
+                model.fit(
+                    data,
+                    validation_data=validation,
+                    initial_epoch=epoch,
+                    epochs=epoch + 1,
+                    verbose=verbose,
+                    callbacks=kwargs.get("callbacks"),
+                ),
             )
         return history
 
@@ -156,6 +160,19 @@ class TaskHyperModel(keras_tuner.HyperModel):
         if key not in self._features:
             self._features[key] = model.features(examples)
         return self._features[key]
+
+
+def _joined(history, more):
+    """One Keras ``History`` of every epoch so far. keras-tuner scores a trial by the best
+    epoch of the history ``fit`` returns, and keeps the weights of the best epoch it saw in
+    its callbacks: with the last epoch's history alone, the score could come from another
+    epoch than the weights of ``get_best_models`` (and ``best_model/``)."""
+    if history is None:
+        return more
+    for key, values in more.history.items():
+        history.history.setdefault(key, []).extend(values)
+    history.epoch.extend(more.epoch)
+    return history
 
 
 def check_trials(tuner) -> None:

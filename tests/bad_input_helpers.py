@@ -80,7 +80,21 @@ def _template(basetemp: Path) -> Path:
     (root / "input.txt").write_text("今日は野球の試合。\n東京で寿司を食べた。\n", encoding="utf-8")
     classifier = SequenceClassifier.from_pretrained(root / "model", labels=["a", "b"])
     classifier.save_pretrained(root / "classifier")
+    _write_records(root)
     return root
+
+
+def _write_records(root: Path) -> None:
+    """``sentences.txt`` and the BERT pretraining records made from it (``records.tfrecord``,
+    32 tokens, 5 predictions), for jbert-pretrain."""
+    from jbert_tf2.cli.create_pretraining_data import main as create_data
+
+    corpus = root / "sentences.txt"
+    corpus.write_text("今日は野球の試合。\n東京で寿司を食べた。\n\n昨日は雨。\n京都へ行った。\n")
+    flags = [f"--input_file={corpus}", f"--output_file={root / 'records.tfrecord'}"]
+    flags += [f"--vocab_file={root / 'ckpt' / 'vocab.txt'}", "--tokenizer=character"]
+    flags += ["--max_seq_length=32", "--max_predictions_per_seq=5", "--noprogress"]
+    assert create_data(flags) == 0
 
 
 def new_workspace(tmp_path_factory, tmp_path: Path) -> Path:
@@ -146,6 +160,64 @@ def ner_flags(ws: Path, *extra: str) -> list[str]:
         "--do_train",
         *extra,
     ]
+
+
+def pretrain_flags(ws: Path, *extra: str) -> list[str]:
+    return [
+        f"--input_file={ws / 'records.tfrecord'}",
+        f"--output_dir={ws / 'pretrain'}",
+        f"--bert_config_file={ws / 'ckpt' / 'bert_config.json'}",
+        "--do_train",
+        "--num_train_steps=1",
+        "--max_seq_length=32",
+        "--max_predictions_per_seq=5",
+        "--train_batch_size=2",
+        *extra,
+    ]
+
+
+def pretraining_data_flags(ws: Path, *extra: str) -> list[str]:
+    return [
+        f"--input_file={ws / 'sentences.txt'}",
+        f"--output_file={ws / 'new.tfrecord'}",
+        f"--vocab_file={ws / 'ckpt' / 'vocab.txt'}",
+        "--tokenizer=character",
+        "--max_seq_length=32",
+        "--noprogress",
+        *extra,
+    ]
+
+
+def tune_flags(ws: Path, *extra: str) -> list[str]:
+    return [
+        f"--data_dir={ws / 'livedoor'}",
+        "--task_name=livedoor",
+        f"--output_dir={ws / 'tune'}",
+        f"--init_checkpoint={ws / 'model'}",
+        "--max_seq_length=32",
+        "--max_trials=1",
+        *extra,
+    ]
+
+
+def export_args(ws: Path, *extra: str) -> list[str]:
+    return [str(ws / "classifier"), "-o", str(ws / "serving"), *extra]
+
+
+def finetuning_args(ws: Path, **hparams) -> list[str]:
+    """ELECTRA's layout on the workspace: DATA = ws, the livedoor TSVs as the task's data
+    (``finetuning_data/livedoor``), the model directory as the init checkpoint."""
+    data = ws / "finetuning_data" / "livedoor"
+    if not data.exists():
+        shutil.copytree(ws / "livedoor", data)
+    given = {
+        "task_names": ["livedoor"],
+        "init_checkpoint": str(ws / "model"),
+        "max_seq_length": 32,
+        "num_train_epochs": 0.1,
+        **hparams,
+    }
+    return ["--data-dir", str(ws), "--model-name", "small", "--hparams", json.dumps(given)]
 
 
 def convert_args(ws: Path, *extra: str) -> list[str]:

@@ -187,6 +187,113 @@ def test_a_directory_a_killed_writer_moved_aside_is_put_back(tmp_path):
     assert (out / "config.json").read_text() == '{"earlier": true}'
 
 
+KILLED_BETWEEN_RENAMES = textwrap.dedent(
+    """\
+    import os, signal, sys
+    from pathlib import Path
+
+    real_replace = os.replace
+
+    def replace(src, dst):  # SIGKILL once the old directory is aside, before the new one is in
+        real_replace(src, dst)
+        if ".old-" in Path(dst).name:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    os.replace = replace
+    """
+)
+
+
+def killed_between_renames(body: str, *args: str) -> None:
+    """Run ``body`` in a process that is SIGKILLed between `write_directory`'s two renames of
+    an ``--overwrite``: the user's directory is aside, the new one not yet in place."""
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_BETWEEN_RENAMES + body, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+
+
+WRITE_NEW_CONFIG = (
+    "from jbert_tf2 import atomic_files\n"
+    "atomic_files.write_directory(sys.argv[1], "
+    "lambda d: (d / 'config.json').write_text('{}'), overwrite=True)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "next_step",
+    [
+        "check_output_dir",
+        "write_directory_without_overwrite",
+        "write_directory_with_overwrite",
+        "run_outputs_check",
+        "load_saved_model",
+    ],
+)
+def test_the_directory_a_killed_overwrite_moved_aside_comes_back_for_the_next_writer(
+    tmp_path, next_step
+):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "config.json").write_text('{"earlier": true}')
+    killed_between_renames(WRITE_NEW_CONFIG, str(out))
+    assert not out.exists(), "the process was not killed between the renames"
+    (aside,) = [p for p in tmp_path.iterdir() if p.name.startswith(".out.old-")]
+    assert (aside / "config.json").read_text() == '{"earlier": true}'
+
+    if next_step == "write_directory_with_overwrite":
+        atomic_files.write_directory(out, lambda d: (d / "new.txt").write_text("new"), True)
+        assert names(out) == ["new.txt"]
+    else:
+        with pytest.raises(JbertError, match="out"):
+            if next_step == "check_output_dir":
+                atomic_files.check_output_dir(out, overwrite=False)
+            elif next_step == "write_directory_without_overwrite":
+                atomic_files.write_directory(out, lambda d: (d / "new.txt").write_text("new"))
+            elif next_step == "run_outputs_check":  # a command's --output_dir/out
+                from jbert_tf2.cli.outputs import Outputs
+
+                Outputs(tmp_path, ("out",), "jbert-run-classifier", "--output_dir").check(False)
+            else:  # a reader: not a SavedModel, but put back before it says so
+                from jbert_tf2.export import load_saved_model
+
+                load_saved_model(out)
+        assert (out / "config.json").read_text() == '{"earlier": true}'
+    assert names(tmp_path) == ["out"], "neither the old directory nor a partial is left aside"
+
+
+@pytest.mark.slow
+def test_a_model_directory_a_killed_jbert_convert_overwrite_moved_aside_comes_back(tmp_path):
+    """The command itself killed between its renames: the next jbert-convert finds the
+    earlier model directory in place (and refuses it without --overwrite), and so does a
+    reader."""
+    import task_fixtures as tf_
+
+    from jbert_tf2.cli.convert import main as convert
+    from jbert_tf2.model_dir import read_model_dir
+
+    out = tf_.make_model_dir(tmp_path)  # tmp_path/ckpt (a TF1 checkpoint) -> tmp_path/model
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    prefix = tmp_path / "ckpt" / "model.ckpt-10"
+    argv = [str(prefix), "-o", str(out), "--tokenizer", "character", "--overwrite"]
+    convert_command = "from jbert_tf2.cli.convert import main\nmain(sys.argv[1:])\n"
+    killed_between_renames(convert_command, *argv)
+    assert not out.exists(), "the process was not killed between the renames"
+
+    assert convert([str(prefix), "-o", str(out), "--tokenizer", "character"]) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert names(tmp_path) == ["ckpt", "model"]
+
+    killed_between_renames(convert_command, *argv)
+    assert read_model_dir(out).config is not None, "a reader puts it back too"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_checkpoint_rotation_removes_killed_writers_partials_of_other_steps(tmp_path):
     directory = tmp_path / "checkpoints"
     directory.mkdir()

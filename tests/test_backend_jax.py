@@ -43,6 +43,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_converted_electra_runs_on_jax(tmp_path):
     kwargs = dict(
         vocab_size=70,

@@ -113,12 +113,66 @@ def _(ws):
     return convert_args(ws, "--vocab", str(ws / "nope.txt"))
 
 
-@case("convert-vocab-size-mismatch", "convert", "vocab.txt", "vocab_size")
+@case("convert-vocab-size-mismatch", "convert", "vocab.txt", "vocab_size", "--no-tokenizer")
 def _(ws):
     vocab = ws / "ckpt" / "vocab.txt"
     extra = "".join(f"追加{i}\n" for i in range(10))
     vocab.write_text(vocab.read_text(encoding="utf-8") + extra, encoding="utf-8")
     return convert_args(ws)
+
+
+@case("convert-vocab-duplicate-line", "convert", "vocab.txt, line", "--no-tokenizer")
+def _(ws):
+    vocab = ws / "ckpt" / "vocab.txt"
+    lines = vocab.read_text(encoding="utf-8").splitlines()
+    lines[-1] = lines[-2]  # same length: the duplicate is the only problem
+    vocab.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return convert_args(ws)
+
+
+def _hf_directory(ws):
+    """An HF directory of the workspace model, as `jbert-convert --to hf` writes it."""
+    from jbert_tf2.cli.convert import main as convert_main
+
+    assert convert_main([str(ws / "model"), "-o", str(ws / "hf"), "--to", "hf"]) == 0
+    return ws / "hf"
+
+
+@case("convert-hf-masked-lm-no-pooler", "convert", "bert.pooler", "BertForMaskedLM")
+def _(ws):
+    from safetensors.numpy import load_file, save_file
+
+    hf = _hf_directory(ws)
+    weights = load_file(str(hf / "model.safetensors"))
+    kept = {n: v for n, v in weights.items() if not n.startswith("bert.pooler.")}
+    save_file(kept, str(hf / "model.safetensors"), metadata={"format": "pt"})
+    return [str(hf), "-o", str(ws / "converted")]
+
+
+@case("convert-tf-h5-not-transformers", "convert", "tf_model.h5", "layer_names")
+def _(ws):
+    import h5py
+
+    hf = _hf_directory(ws)
+    (hf / "model.safetensors").unlink()
+    with h5py.File(hf / "tf_model.h5", "w") as f:  # a Keras 3 .weights.h5 renamed, say
+        f.create_dataset("layers/dense/vars/0", data=[1.0, 2.0])
+    return [str(hf), "-o", str(ws / "converted")]
+
+
+@case("convert-tf-h5-sharded", "convert", "tf_model.h5.index.json", "model.safetensors")
+def _(ws):
+    hf = _hf_directory(ws)
+    (hf / "model.safetensors").unlink()
+    (hf / "tf_model.h5.index.json").write_text('{"weight_map": {}}', encoding="utf-8")
+    return [str(hf), "-o", str(ws / "converted")]
+
+
+@case("convert-hf-tokenizer-config-bad", "convert", "tokenizer_config.json", "not valid JSON")
+def _(ws):
+    hf = _hf_directory(ws)
+    (hf / "tokenizer_config.json").write_text('{"word_tokenizer_type": mecab}', encoding="utf-8")
+    return [str(hf), "-o", str(ws / "converted")]
 
 
 @case(
@@ -151,13 +205,94 @@ def _(ws):
     return convert_args(ws, "--to", "onnx")
 
 
-@case("convert-pickled-hf-weights", "convert", "pytorch_model.bin", "unsafe")
+@case(
+    "convert-pickled-hf-weights",
+    "convert",
+    "pytorch_model.bin",
+    "unsafe",
+    "model.safetensors",
+    "safe_serialization",
+)
 def _(ws):
     hf = ws / "hf"
     hf.mkdir()
     (hf / "config.json").write_text(json.dumps({"model_type": "bert", "hidden_size": 8}))
     (hf / "pytorch_model.bin").write_bytes(b"\x80\x04not really a pickle")
     return [str(hf), "-o", str(ws / "converted")]
+
+
+def _fine_tuned(ws, heads: dict, electra: bool = False) -> str:
+    """The workspace checkpoint plus fine-tuned head variables (``heads``: name -> shape), as
+    run_classifier.py (output_weights) or ELECTRA's run_finetuning (task_specific/) saves it;
+    the prefix in ``ws/ft``."""
+    import shutil
+
+    import numpy as np
+
+    from jbert_tf2.checkpoint.tf1 import read_tf1_checkpoint, write_tf1_checkpoint
+
+    weights, _ = read_tf1_checkpoint(str(ws / "ckpt" / "model.ckpt-10"))
+    if electra:
+        weights = {
+            "electra/" + n[len("bert/") :]: v
+            for n, v in weights.items()
+            if n.startswith("bert/") and not n.startswith("bert/pooler/")
+        }
+    rng = np.random.default_rng(0)
+    weights.update({n: rng.normal(size=shape).astype(np.float32) for n, shape in heads.items()})
+    (ws / "ft").mkdir()
+    shutil.copyfile(ws / "ckpt" / "bert_config.json", ws / "ft" / "bert_config.json")
+    shutil.copyfile(ws / "ckpt" / "vocab.txt", ws / "ft" / "vocab.txt")
+    write_tf1_checkpoint(weights, ws / "ft" / "model.ckpt-7")
+    return str(ws / "ft" / "model.ckpt-7")
+
+
+def _hidden(ws) -> int:
+    return json.loads((ws / "ckpt" / "bert_config.json").read_text())["hidden_size"]
+
+
+@case("convert-labels-count", "convert", "labels.txt", "2 labels", "3 outputs")
+def _(ws):
+    ckpt = _fine_tuned(ws, {"output_weights": (3, _hidden(ws)), "output_bias": (3,)})
+    (ws / "labels.txt").write_text("sports\nit\n", encoding="utf-8")
+    return [ckpt, "-o", str(ws / "converted"), "--labels", str(ws / "labels.txt")]
+
+
+@case("convert-head-extra-variable", "convert", "loss/scale", "unmapped")
+def _(ws):
+    hidden = _hidden(ws)
+    heads = {"output_weights": (3, hidden), "output_bias": (3,), "loss/scale": (3,)}
+    return [_fine_tuned(ws, heads), "-o", str(ws / "converted")]
+
+
+@case("convert-task-without-head", "convert", "model.ckpt-10", "no fine-tuned head", "--task")
+def _(ws):
+    return convert_args(ws, "--task", "multi_label")
+
+
+@case("convert-tagger-without-labels", "convert", "token_classification", "--labels FILE")
+def _(ws):
+    ckpt = _fine_tuned(ws, {"output_weights": (5, _hidden(ws)), "output_bias": (5,)})
+    return [ckpt, "-o", str(ws / "converted"), "--task", "token_classification"]
+
+
+def _electra_two_tasks(ws) -> str:
+    hidden = _hidden(ws)
+    heads = {}
+    for task, n in (("mnli", 3), ("chunk", 5)):
+        heads[f"task_specific/{task}/dense/kernel"] = (hidden, n)
+        heads[f"task_specific/{task}/dense/bias"] = (n,)
+    return _fine_tuned(ws, heads, electra=True)
+
+
+@case("convert-electra-task-name-missing", "convert", "model.ckpt-7", "chunk, mnli", "--task_name")
+def _(ws):
+    return [_electra_two_tasks(ws), "-o", str(ws / "converted")]
+
+
+@case("convert-electra-unknown-task-name", "convert", "--task_name qnli", "chunk, mnli")
+def _(ws):
+    return [_electra_two_tasks(ws), "-o", str(ws / "converted"), "--task_name", "qnli"]
 
 
 test_bad_input_gets_one_clear_message = sweep_test(CASES)

@@ -8,7 +8,7 @@ the cases are listed in docs/errors.md).
 from __future__ import annotations
 
 import pytest
-from bad_input_helpers import case_table, sweep_test
+from bad_input_helpers import case_table, edit_json, export_args, sweep_test, truncate
 
 pytestmark = pytest.mark.slow
 
@@ -25,6 +25,81 @@ def _(ws):
     (ws / "serving" / "classifier" / "1").mkdir(parents=True)
     (ws / "serving" / "classifier" / "1" / "saved_model.pb").write_bytes(b"mine")
     return [str(ws / "classifier"), "-o", str(ws / "serving"), "--name=classifier", "--version=1"]
+
+
+# --- limits: the same rule in every command ------------------------------------------------
+
+
+@case("export-max-seq-too-long", "export", "--max_seq_length=512", "64")
+def _(ws):
+    return export_args(ws, "--max_seq_length=512")
+
+
+# --- more mistakes a user makes ------------------------------------------------------------
+
+
+@case("export-missing-model-dir", "export", "nope")
+def _(ws):
+    return [str(ws / "nope"), "-o", str(ws / "serving")]
+
+
+@case("export-model-dir-is-a-file", "export", "input.txt")
+def _(ws):
+    return [str(ws / "input.txt"), "-o", str(ws / "serving")]
+
+
+@case("export-bad-name", "export", "--name", "a/b")
+def _(ws):
+    return export_args(ws, "--name=a/b")
+
+
+@case("export-version-zero", "export", "--version=0", "at least 1")
+def _(ws):
+    return export_args(ws, "--version=0")
+
+
+@case("export-version-not-a-number", "export", "--version=v2", "integer")
+def _(ws):
+    return export_args(ws, "--version=v2")
+
+
+@case("export-no-output", "export", "--output")
+def _(ws):
+    return [str(ws / "classifier")]
+
+
+@case("export-truncated-weights", "export", "model.safetensors")
+def _(ws):
+    truncate(ws / "classifier" / "model.safetensors")
+    return export_args(ws)
+
+
+@case("export-empty-task-json", "export", "task.json")
+def _(ws):
+    (ws / "classifier" / "task.json").write_bytes(b"")
+    return export_args(ws)
+
+
+@case("export-output-is-a-file", "export", "input.txt")
+def _(ws):
+    return [str(ws / "classifier"), "-o", str(ws / "input.txt")]
+
+
+@case("export-config-mismatch", "export", "config.json")
+def _(ws):
+    edit_json(ws / "classifier" / "config.json", hidden_size=32, intermediate_size=64)
+    return export_args(ws)
+
+
+@case("export-vocab-missing", "export", "vocab.txt")
+def _(ws):
+    (ws / "classifier" / "vocab.txt").unlink()
+    return export_args(ws)
+
+
+@case("export-max-seq-zero", "export", "--max_seq_length=0", "at least 1")
+def _(ws):
+    return export_args(ws, "--max_seq_length=0")
 
 
 test_bad_input_gets_one_clear_message = sweep_test(CASES)

@@ -8,6 +8,8 @@ the cases are listed in docs/errors.md).
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import task_fixtures as tf_
 from bad_input_helpers import (
@@ -127,6 +129,106 @@ def _(ws):
 @case("classifier-no-action", "run_classifier", "at least one of")
 def _(ws):
     return [*classifier_flags(ws), "--nodo_train"]
+
+
+# --- outputs, limits and empty inputs: the same rule in every command --------------------
+
+
+@case("classifier-output-not-ours", "run_classifier", "out/eval_results.txt", "--overwrite")
+def _(ws):
+    (ws / "out").mkdir()
+    (ws / "out" / "eval_results.txt").write_text("eval_accuracy = 0.93\n")  # an earlier run's
+    return classifier_flags(ws, "--do_eval")
+
+
+@case("classifier-model-not-ours", "run_classifier", "out/model", "--overwrite")
+def _(ws):
+    shutil.copytree(ws / "classifier", ws / "out" / "model")
+    return classifier_flags(ws)
+
+
+@case("classifier-test-header-only", "run_classifier", "test.tsv", "header")
+def _(ws):
+    (ws / "livedoor" / "test.tsv").write_text("text\n", encoding="utf-8")
+    return classifier_flags(ws, "--do_predict")
+
+
+# --- more mistakes a user makes ------------------------------------------------------------
+
+
+@case("classifier-data-dir-is-a-file", "run_classifier", "--data_dir", "input.txt")
+def _(ws):
+    return classifier_flags(ws, data="input.txt")
+
+
+@case("classifier-checkpoint-is-data-dir", "run_classifier", "--init_checkpoint", "livedoor")
+def _(ws):
+    return [*classifier_flags(ws), f"--init_checkpoint={ws / 'livedoor'}"]
+
+
+@case("classifier-max-seq-not-a-number", "run_classifier", "--max_seq_length=long", "integer")
+def _(ws):
+    return [*classifier_flags(ws), "--max_seq_length=long"]
+
+
+@case("classifier-zero-batch", "run_classifier", "--train_batch_size=0", "at least 1")
+def _(ws):
+    return [*classifier_flags(ws), "--train_batch_size=0"]
+
+
+@case("classifier-warmup-above-one", "run_classifier", "--warmup_proportion=1.5", "between 0")
+def _(ws):
+    return [*classifier_flags(ws), "--warmup_proportion=1.5"]
+
+
+@case("classifier-attention-without-predict", "run_classifier", "--attention_examples")
+def _(ws):
+    return [*classifier_flags(ws), "--attention_examples=2"]
+
+
+@case("classifier-eval-nothing-fine-tuned", "run_classifier", "--do_train=true")
+def _(ws):
+    return [*classifier_flags(ws), "--nodo_train", "--do_eval"]
+
+
+@case("classifier-dev-unknown-label", "run_classifier", "dev.tsv", "line 2", "no-such-topic")
+def _(ws):
+    path = ws / "livedoor" / "dev.tsv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1] = "なにかの記事\tno-such-topic"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return classifier_flags(ws, "--do_eval")
+
+
+@case("classifier-vocab-is-a-directory", "run_classifier", "ckpt")
+def _(ws):
+    return [*classifier_flags(ws), f"--vocab_file={ws / 'ckpt'}"]
+
+
+@case("classifier-bad-strategy", "run_classifier", "--strategy", "quantum")
+def _(ws):
+    return [*classifier_flags(ws), "--strategy=quantum"]
+
+
+@case("classifier-bad-seed", "run_classifier", "--seed", "abc")
+def _(ws):
+    return [*classifier_flags(ws), "--seed=abc"]
+
+
+@case("classifier-unknown-tokenizer", "run_classifier", "--tokenizer", "bpe")
+def _(ws):
+    return [*classifier_flags(ws), "--tokenizer=bpe"]
+
+
+@case("classifier-test-binary", "run_classifier", "test.tsv")
+def _(ws):
+    (ws / "livedoor" / "test.tsv").write_bytes(bytes(range(256)) * 4)
+    return classifier_flags(ws, "--do_predict")
+
+
+@case("classifier-epochs-infinite", "run_classifier", "--num_train_epochs=inf", "finite")
+def _(ws):
+    return [*classifier_flags(ws), "--num_train_epochs=inf"]
 
 
 test_bad_input_gets_one_clear_message = sweep_test(CASES)

@@ -9,6 +9,8 @@ the cases are listed in docs/errors.md).
 from __future__ import annotations
 
 import json
+import re
+import shutil
 
 import pytest
 from bad_input_helpers import case_table, ner_flags, sweep_test
@@ -73,6 +75,103 @@ def _(ws):
 @case("ner-bad-scheme", "run_ner", "--tagging_scheme")
 def _(ws):
     return [*ner_flags(ws), "--tagging_scheme=BILUO"]
+
+
+# --- outputs, limits and empty inputs: the same rule in every command --------------------
+
+
+@case("ner-output-not-ours", "run_ner", "ner_out/test_predictions.jsonl", "--overwrite")
+def _(ws):
+    (ws / "ner_out").mkdir()
+    (ws / "ner_out" / "test_predictions.jsonl").write_text('{"text": "mine"}\n')
+    return [*ner_flags(ws), "--do_predict"]
+
+
+@case("ner-max-seq-too-long", "run_ner", "--max_seq_length=128", "64")
+def _(ws):
+    return [*ner_flags(ws), "--max_seq_length=128"]
+
+
+@case("ner-empty-train", "run_ner", "train.bio", "no sentences")
+def _(ws):
+    (ws / "ner" / "train.bio").write_bytes(b"")
+    return ner_flags(ws)
+
+
+# --- more mistakes a user makes ------------------------------------------------------------
+
+
+@case("ner-blank-test", "run_ner", "test.bio", "no sentences")
+def _(ws):
+    (ws / "ner" / "test.bio").write_text("\n\n\n")
+    return [*ner_flags(ws), "--do_predict"]
+
+
+@case("ner-several-train-files", "run_ner", "train.bio", "train.conll", "--train_file")
+def _(ws):
+    shutil.copy(ws / "ner" / "train.bio", ws / "ner" / "train.conll")
+    return ner_flags(ws)
+
+
+@case("ner-train-file-missing", "run_ner", "--train_file", "nope.bio")
+def _(ws):
+    return [*ner_flags(ws), f"--train_file={ws / 'nope.bio'}"]
+
+
+@case("ner-train-file-is-a-directory", "run_ner", "--train_file", "ner")
+def _(ws):
+    return [*ner_flags(ws), f"--train_file={ws / 'ner'}"]
+
+
+@case("ner-non-utf8", "run_ner", "train.bio", "UTF-8")
+def _(ws):
+    path = ws / "ner" / "train.bio"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("cp932", errors="replace"))
+    return ner_flags(ws)
+
+
+@case("ner-only-o-tags", "run_ner", "train.bio", "no entities")
+def _(ws):
+    path = ws / "ner" / "train.bio"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [re.sub(r"\t[BI]-\w+$", "\tO", line) for line in lines]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ner_flags(ws)
+
+
+@case("ner-output-is-a-file", "run_ner", "--output_dir", "ner_out")
+def _(ws):
+    (ws / "ner_out").write_text("my notes")
+    return ner_flags(ws)
+
+
+@case("ner-no-action", "run_ner", "at least one of")
+def _(ws):
+    return [*ner_flags(ws), "--nodo_train"]
+
+
+@case("ner-negative-epochs", "run_ner", "--num_train_epochs=-1")
+def _(ws):
+    return [*ner_flags(ws), "--num_train_epochs=-1"]
+
+
+@case("ner-eval-nothing-fine-tuned", "run_ner", "--do_train=true")
+def _(ws):
+    return [*ner_flags(ws), "--nodo_train", "--do_eval"]
+
+
+@case("ner-missing-checkpoint", "run_ner", "model.ckpt-99")
+def _(ws):
+    return [*ner_flags(ws), f"--init_checkpoint={ws / 'ckpt' / 'model.ckpt-99'}"]
+
+
+@case("ner-train-without-tags", "run_ner", "train.bio", "line 2", "add the tag")
+def _(ws):
+    path = ws / "ner" / "train.bio"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [line if line.startswith("#") else line.split("\t")[0] for line in lines]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ner_flags(ws)
 
 
 test_bad_input_gets_one_clear_message = sweep_test(CASES)

@@ -26,10 +26,8 @@ LINES = [
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ckpt")
-    tf_.make_model_dir(root)
-    return root
+def checkpoint(tiny_model_root):
+    return tiny_model_root
 
 
 def _flags(root, input_file, output_file, *extra):
@@ -126,7 +124,7 @@ def test_bad_flags(checkpoint, tmp_path, capsys, extra, message):
     source.write_text("テスト\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
     out.write_text("earlier results\n")
-    assert main(_flags(checkpoint, source, out, *extra)) == 2
+    assert main(_flags(checkpoint, source, out, *extra, "--overwrite")) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert out.read_text() == "earlier results\n"

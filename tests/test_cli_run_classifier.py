@@ -13,10 +13,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ckpt")
-    tf_.make_model_dir(root)
-    return root / "ckpt"
+def checkpoint(tiny_model_root):
+    return tiny_model_root / "ckpt"
 
 
 def _livedoor_dir(root, label_of=tf_.LIVEDOOR_NAMES):
@@ -61,7 +59,10 @@ def test_train_eval_predict_writes_googles_result_files(checkpoint, tmp_path, ca
         line.split(" = ") for line in (out / "eval_results.txt").read_text().splitlines()
     )
     assert set(results) == {"eval_accuracy", "eval_f1", "eval_loss", "global_step", "loss"}
-    assert float(results["eval_accuracy"]) >= 0.9
+    # Learned, far above chance (1/3 and a loss of log 3 = 1.10 untrained): over 10 seeds (docs/
+    # training.md, "Reproducible runs") the accuracy was 0.63 to 1.0, the loss 0.16 to 0.57.
+    assert float(results["eval_accuracy"]) >= 0.5, results
+    assert float(results["eval_loss"]) < 0.85, results
     per_epoch = steps_per_epoch(clf_features(checkpoint, data), 16, 48)
     assert int(results["global_step"]) == int(per_epoch * 6.0)
     rows = [line.split("\t") for line in (out / "test_results.tsv").read_text().splitlines()]
@@ -118,7 +119,7 @@ def test_unknown_label_in_data_names_file_and_line(checkpoint, tmp_path, capsys)
     lines = (data / "train.tsv").read_text(encoding="utf-8").splitlines()
     lines[5] = "なにかの記事\tnot-a-category"
     (data / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    status = main(_flags(checkpoint, data, out, "--do_train", "--do_eval"))
+    status = main(_flags(checkpoint, data, out, "--do_train", "--do_eval", "--overwrite"))
     err = capsys.readouterr().err
     assert status == 2
     assert "train.tsv" in err and "line 6" in err and "not-a-category" in err
@@ -204,7 +205,7 @@ def test_predict_streams_chunks_same_rows_and_one_truncation_warning(
     ]
     assert "\r" not in err and "\x1b[" not in err  # stderr is no terminal: plain lines
     assert "20/20 test examples (100%" in err
-    assert sorted(p.name for p in out.iterdir()) == ["test_results.tsv"]
+    assert sorted(p.name for p in out.iterdir()) == [".jbert-outputs.json", "test_results.tsv"]
 
 
 def test_bad_test_row_fails_before_predicting_and_keeps_the_earlier_result(
@@ -219,7 +220,7 @@ def test_bad_test_row_fails_before_predicting_and_keeps_the_earlier_result(
     out = tmp_path / "out"
     out.mkdir()
     (out / "test_results.tsv").write_text("earlier\n")
-    assert main(_predict_flags(data, out, init)) == 2
+    assert main([*_predict_flags(data, out, init), "--overwrite"]) == 2
     err = capsys.readouterr().err
     assert "test.tsv line 27: 2 columns" in err and "Traceback" not in err
     assert (out / "test_results.tsv").read_text() == "earlier\n"

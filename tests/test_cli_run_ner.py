@@ -12,10 +12,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ckpt")
-    tf_.make_model_dir(root)
-    return root
+def checkpoint(tiny_model_root):
+    return tiny_model_root
 
 
 def test_train_evaluate_predict(checkpoint, tmp_path, capsys):
@@ -119,4 +117,5 @@ def test_predict_streams_chunks_with_the_results_of_one_pass(
         line.split(" = ") for line in (out / "test_results.txt").read_text().splitlines()
     )
     assert results == {f"test_{k}": str(v) for k, v in scores.items() if k != "per_type"}
-    assert sorted(p.name for p in out.iterdir()) == ["test_predictions.jsonl", "test_results.txt"]
+    written = sorted(p.name for p in out.iterdir())
+    assert written == [".jbert-outputs.json", "test_predictions.jsonl", "test_results.txt"]

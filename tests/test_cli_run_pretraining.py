@@ -2,6 +2,7 @@
 its model converts to TF1 and back unchanged, and run_classifier fine-tunes it."""
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -77,10 +78,13 @@ def test_losses_fall_as_in_the_paper(pretrained):
     assert len(gen) == 4
     # Both fall block after block (each block averages 150 steps), as in the paper's curves; a
     # model this small only starts to beat the always-original guess of the discriminator.
+    # Margins measured over 8 seeds (docs/training.md, "Reproducible runs"): the generator's
+    # loss fell 9.5% to 15.3%, the discriminator's 6.1% to 8.4%, ending at 0.388 to 0.402;
+    # untrained (learning rate 0), neither falls and the discriminator stays at 0.696.
     assert all(b < a for a, b in zip(gen, gen[1:], strict=False)), gen
-    assert gen[-1] < 0.9 * gen[0], gen
-    assert disc[-1] < 0.95 * disc[0], disc
-    assert disc[-1] < 0.6  # far below log(2), the loss of the untrained discriminator
+    assert gen[-1] < 0.95 * gen[0], gen
+    assert disc[-1] < 0.97 * disc[0], disc
+    assert disc[-1] < 0.6, disc  # far below log(2), the loss of the untrained discriminator
 
 
 def test_converts_to_tf1_and_back_without_loss(pretrained, tmp_path):
@@ -184,8 +188,14 @@ def test_bert_pretraining_from_raw_text_lowers_mlm_and_nsp_loss(tmp_path):
     )
     history = json.loads((out / "history.json").read_text())
     history = history.get("history", history)
-    assert history["mlm_loss"][-1] < 0.9 * history["mlm_loss"][0], history["mlm_loss"]
-    assert history["nsp_loss"][-1] < history["nsp_loss"][0], history["nsp_loss"]
+    mlm, nsp = history["mlm_loss"], history["nsp_loss"]
+    # Untrained, the MLM loss is log(vocabulary size) = 6.6 in every block. Over 5 seeds (docs/
+    # training.md, "Reproducible runs") it fell block after block, by 4.8% to 11.6% overall, to
+    # 5.10 to 5.53: most of the fall happens within the first block, so its size varies.
+    assert all(b < a for a, b in zip(mlm, mlm[1:], strict=False)), mlm
+    assert mlm[-1] < 0.98 * mlm[0], mlm
+    assert mlm[-1] < 0.9 * math.log(config["vocab_size"]), mlm
+    assert nsp[-1] < nsp[0], nsp
     model = jbert_tf2.load_pretraining(out / "model")
     assert set(model.heads) == {"mlm", "nsp"}
     assert jbert_tf2.load_tokenizer(out / "model").vocab["[MASK]"] == 4

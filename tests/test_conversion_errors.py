@@ -134,15 +134,16 @@ def test_not_a_bert_checkpoint(tmp_path, capsys):
     assert "neither bert/ nor electra/" in err and "encoder" in err
 
 
-def test_fine_tuned_checkpoint_with_task_head_is_unmapped(bert_ckpt, tmp_path, capsys):
+def test_fine_tuned_head_of_another_size_is_refused(bert_ckpt, tmp_path, capsys):
+    """A head is converted (tests/test_conversion_task_heads.py) only when it fits the encoder."""
     hf, variables, _ = bert_ckpt
     extra = dict(variables)
-    extra["output_weights"] = np.zeros((9, 8), np.float32)
+    extra["output_weights"] = np.zeros((9, hf.config.hidden_size + 1), np.float32)
     extra["output_bias"] = np.zeros((9,), np.float32)
     prefix = fx.save_tf1_checkpoint(extra, tmp_path / "ft" / "model.ckpt-500")
     fx.google_bert_config(hf.config, tmp_path / "ft" / "bert_config.json")
     err = run_failing(capsys, prefix, "-o", tmp_path / "out")
-    assert "unmapped" in err and "output_weights" in err and "task head" in err
+    assert "output_weights [9, " in err and f"hidden_size {hf.config.hidden_size}" in err
 
 
 def test_missing_variable_is_reported(bert_ckpt, tmp_path, capsys):

@@ -4,6 +4,7 @@ examples users expect, and every bad input names the file and line in a `DataErr
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -16,6 +17,7 @@ from jbert_tf2.data import (
     TaggedSentence,
     TextExample,
     collect_labels,
+    join_words,
     read_conll,
     read_jsonl,
     read_jsonl_tagged,
@@ -24,7 +26,7 @@ from jbert_tf2.data import (
     split_examples,
 )
 from jbert_tf2.data.conll import MAX_SENTENCE_TOKENS
-from jbert_tf2.errors import DataError
+from jbert_tf2.errors import DataError, JbertError
 
 
 def write(path, text: str, encoding: str = "utf-8"):
@@ -291,6 +293,63 @@ def test_conll2003_whitespace_columns_and_bilou_tags(tmp_path):
     check_spans(sentence)
 
 
+def test_bilou_file_gives_the_entities_of_the_same_file_in_bio(tmp_path):
+    """What read_conll reads, tagging reads too: BILOU tags (L = last, U = unit) are entities
+    equal to those of the BIO file that marks the same words."""
+    from jbert_tf2.tasks import tagging
+
+    words = ["EU", "rejects", "German", "call", "to", "boycott", "British", "lamb", "."]
+    bilou = ["U-ORG", "O", "U-MISC", "O", "O", "O", "B-MISC", "L-MISC", "O"]
+    bio = ["B-ORG", "O", "B-MISC", "O", "O", "O", "B-MISC", "I-MISC", "O"]
+    files = {}
+    for name, tags in (("bilou", bilou), ("bio", bio)):
+        lines = "".join(f"{w} NNP B-NP {t}\n" for w, t in zip(words, tags, strict=True))
+        (files[name],) = read_conll(write(tmp_path / f"{name}.txt", lines))
+    read_bilou, read_bio = files["bilou"], files["bio"]
+    assert read_bilou.tags == bilou and read_bio.tags == bio
+    assert tagging.detect_scheme(read_bilou.tags) == "BILOU"
+    assert tagging.spans(read_bilou.tags) == tagging.spans(read_bio.tags)
+    assert tagging.spans(read_bilou.tags, "BILOU", strict=True) == [
+        ("ORG", 0, 1),
+        ("MISC", 2, 3),
+        ("MISC", 6, 8),
+    ]
+    found = tagging.entities_in_text(read_bilou.text, read_bilou.spans, read_bilou.tags, "BILOU")
+    assert found == tagging.entities_in_text(read_bio.text, read_bio.spans, bio, "BIO")
+    assert [e["text"] for e in found] == ["EU", "German", "British lamb"]
+    assert tagging.convert_tags(read_bilou.tags, "BIO") == bio
+    assert tagging.labels_for(tagging.entity_types(read_bilou.tags), "BILOU")[1:5] == [
+        "B-MISC",
+        "I-MISC",
+        "L-MISC",
+        "U-MISC",
+    ]
+
+
+def test_join_words_refuses_what_is_no_list_of_words():
+    """A str would be joined as its characters, a dict as its keys."""
+    assert join_words(["東京", "へ"]) == ("東京へ", [(0, 2), (2, 3)])
+    for words, message in (
+        ("東京", "words is a str, not a list of words"),
+        ({"東京": 1}, "words is a dict"),
+        (["東京", ""], r"words\[1\] is ''"),
+        (["東京", 3], r"words\[1\] is 3"),
+    ):
+        with pytest.raises(JbertError, match=message):
+            join_words(words)
+    with pytest.raises(JbertError, match=r"spaces_after is \[True\]; pass one bool per word \(2\)"):
+        join_words(["a", "b"], [True])
+
+
+@pytest.mark.parametrize("path", [["a.jsonl", "b.jsonl"], None, 3, {"path": "a"}])
+def test_readers_refuse_what_is_no_path_naming_it(path):
+    for reader in (read_conll, read_jsonl, read_jsonl_tagged, read_table, read_livedoor):
+        with pytest.raises(
+            DataError, match=rf"path=.*expected the path of one file .*got {type(path).__name__}"
+        ):
+            reader(path)
+
+
 def test_hash_token_line_is_a_token_not_a_comment(tmp_path):
     file = write(tmp_path / "tweets.bio", "# newdoc\n#\tO\n拡散\tO\n希望\tO\n")
     (sentence,) = read_conll(file)
@@ -395,6 +454,57 @@ def test_jsonl_classification(tmp_path):
     assert [e.label for e in examples] == ["movie-enter", "1", ("画質", "重さ"), None]
     assert examples[1].text_b == "値段が高い"
     assert examples[3].source == f"{file}:4"
+
+
+def test_jsonl_label_keys_each_a_binary_label_are_multi_label(tmp_path):
+    """label_key=[...]: one key per label holding true/false or 1/0 (one column per label, as
+    in many multi-label sets) gives the labels that a key holding the list of labels gives."""
+    keys = ["画質", "重さ", "値段"]
+    binary = [
+        {"text": "画面が綺麗で軽い。", "画質": True, "重さ": 1, "値段": False},
+        {"text": "高い。", "画質": 0, "重さ": False, "値段": 1},
+        {"text": "普通。", "画質": False, "重さ": 0, "値段": 0},
+        {"text": "明日は雨らしい。"},
+    ]
+    as_lists = [
+        {"text": "画面が綺麗で軽い。", "label": ["画質", "重さ"]},
+        {"text": "高い。", "label": ["値段"]},
+        {"text": "普通。", "label": []},
+        {"text": "明日は雨らしい。"},
+    ]
+    files = []
+    for name, rows in (("binary", binary), ("lists", as_lists)):
+        text = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n"
+        files.append(write(tmp_path / f"{name}.jsonl", text))
+    from_keys = read_jsonl(files[0], label_key=keys)
+    from_lists = read_jsonl(files[1])
+    assert [e.label for e in from_keys] == [("画質", "重さ"), ("値段",), (), None]
+    assert [e.label for e in from_keys] == [e.label for e in from_lists]
+    assert collect_labels(from_keys) == sorted(keys)
+    reordered = read_jsonl(files[0], label_key=("値段", "重さ", "画質"))
+    assert [e.label for e in reordered][:2] == [("重さ", "画質"), ("値段",)]  # in key order
+
+
+def test_jsonl_bad_key_arguments_name_the_argument_and_the_fix(tmp_path):
+    file = write(tmp_path / "a.jsonl", '{"text": "文A", "label": "a", "x": 2}\n')
+    for key, message in (
+        ({"a": 1}, "label_key={'a': 1} is a dict; pass the key of the label"),
+        (3, "label_key=3 is a int"),
+        ("", "label_key='' is an empty key"),
+        ([], "label_key=[]: a list of label keys is empty"),
+        (["a", "a"], "must hold distinct non-empty strings"),
+    ):
+        with pytest.raises(JbertError, match=re.escape(message)):
+            read_jsonl(file, label_key=key)
+    with pytest.raises(JbertError, match=re.escape("text_key=['text']: expected the name of")):
+        read_jsonl(file, text_key=["text"])
+    with pytest.raises(JbertError, match=re.escape("text_b_key=5: expected the name")):
+        read_jsonl(file, text_b_key=5)
+    assert read_jsonl(file, text_b_key=None, label_key=None)[0].label is None
+    error_of(lambda: read_jsonl(file, label_key=["label"]), file, 1, "'label' is \"a\"", "1 / 0")
+    error_of(lambda: read_jsonl(file, label_key=["x", "y"]), file, 1, "'x' is 2", "true / false")
+    partial = write(tmp_path / "partial.jsonl", '{"text": "文A", "x": 1}\n')
+    error_of(lambda: read_jsonl(partial, label_key=["x", "y"]), partial, 1, "'y' is absent")
 
 
 def test_jsonl_tagged_both_forms(tmp_path):

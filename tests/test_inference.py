@@ -30,6 +30,7 @@ def _batch(rows, width, longest, seed):
     return {"input_ids": ids * mask, "input_mask": mask, "segment_ids": np.zeros_like(ids)}
 
 
+@pytest.mark.slow
 def test_bucketed_outputs_equal_the_eager_model_at_valid_positions():
     model = BertPretrainingModel(CONFIG, output_hidden_states=True)
     predict = CompiledPredictor(model, length_buckets=(8, 16, 32))

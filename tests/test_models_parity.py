@@ -200,6 +200,7 @@ def test_bert_to_tf1_round_trip(bert_case):
     # Google's scripts warm-start every variable with init_from_checkpoint(ckpt, {name: name})
     graph = tf.Graph()
     with graph.as_default():
+        tf.compat.v1.set_random_seed(0)  # a graph's own seed: the tests run with op determinism
         variables = {
             name: tf.compat.v1.get_variable(name, shape=original.get_tensor(name).shape)
             for name in sorted(model_vars)

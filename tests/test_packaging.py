@@ -188,3 +188,44 @@ def test_twine_check(dist):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("PASSED") == 2, result.stdout
+
+
+# Links users follow from PyPI ------------------------------------------------------------------
+
+PLACEHOLDERS = ("example.com", "example.org", "your-org", "your_org", "yourname", "username")
+
+
+def repository_url() -> str:
+    """The repository mkdocs.yml names (``repo_url``): the one base every link shares."""
+    for line in (ROOT / "mkdocs.yml").read_text(encoding="utf-8").splitlines():
+        if line.startswith("repo_url:"):
+            return line.split(":", 1)[1].strip().rstrip("/")
+    raise AssertionError("mkdocs.yml has no repo_url")
+
+
+def test_project_urls_are_the_repositorys_and_no_placeholders():
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]
+    repository = repository_url()
+    assert urls["Repository"] == repository and urls["Homepage"].startswith(repository)
+    assert urls["Issues"] == f"{repository}/issues"
+    assert urls["Changelog"] == f"{repository}/blob/main/CHANGELOG.md"
+    for name, url in urls.items():
+        assert url.startswith("https://"), name
+        assert not any(p in url.lower() for p in PLACEHOLDERS), url
+
+
+def test_readme_links_resolve_on_pypi():
+    """PyPI shows the README without the repository: a relative link (docs/guide.md) leads
+    nowhere there. Links into the repository must name files that exist."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r"(?:href|src)=\"([^\"]+)\"", text)
+    assert links, "the README links to its documentation"
+    blob = f"{repository_url()}/blob/main/"
+    for link in links:
+        assert re.match(r"https?://", link), f"README: {link} does not resolve on PyPI"
+        assert not any(p in link.lower() for p in PLACEHOLDERS), link
+        if link.startswith(blob):
+            path = link.removeprefix(blob).split("#")[0]
+            assert (ROOT / path).is_file(), f"README: {link} names no file of the repository"

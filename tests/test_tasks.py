@@ -20,8 +20,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return tf_.make_model_dir(tmp_path_factory.mktemp("tiny"))
+def model_dir(tiny_model_root):
+    return tiny_model_root / "model"
 
 
 def _adam(lr=3e-3):
@@ -82,8 +82,10 @@ def test_multi_label_classifier_learns_and_tunes_thresholds(model_dir, tmp_path)
     thresholds = clf.tune_thresholds(dev)
     assert thresholds.shape == (3,) and np.all((thresholds > 0) & (thresholds < 1))
     scores = clf.evaluate_examples(test)
-    assert scores["micro_f1"] >= 0.9 and scores["macro_f1"] >= 0.9
-    assert results["loss"] < 0.4 and results["micro_f1"] >= 0.9
+    # Over 5 seeds (docs/training.md, "Reproducible runs"): F1 0.92 to 1.0, loss 0.08 to 0.22;
+    # untrained: F1 0.41 to 0.62, loss 0.69.
+    assert scores["micro_f1"] >= 0.8 and scores["macro_f1"] >= 0.8, scores
+    assert results["loss"] < 0.4 and results["micro_f1"] >= 0.8, results
     first = clf.classify([test[0].text])[0]
     assert tuple(sorted(first["labels"])) == test[0].label
     again = load_task(clf.save_pretrained(tmp_path / "ml"))
@@ -149,6 +151,18 @@ def test_token_classifier_rejects_bad_labels(model_dir):
         TokenClassifier.from_pretrained(model_dir, labels=["O", "ORG"])
 
 
+def test_task_models_refuse_a_dict_of_texts_instead_of_classifying_its_keys(model_dir):
+    classifier = SequenceClassifier.from_pretrained(model_dir, labels=["a", "b"])
+    embedder = Embedder.from_pretrained(model_dir)
+    for call in (classifier.predict_proba, embedder.embed):
+        with pytest.raises(JbertError, match=r"texts: expected .* got dict"):
+            call({"東京へ行く": 1})
+        with pytest.raises(JbertError, match=r"text_pairs: expected .* got set"):
+            call(["a", "b"], {"c", "d"})
+        with pytest.raises(JbertError, match="text_pairs has 1 entries but texts has 2"):
+            call(["a", "b"], ["c"])
+
+
 def test_embedder_pools_over_real_tokens_only(model_dir):
     mean = Embedder.from_pretrained(model_dir, pooling="mean", layers=(-1, -2))
     texts = ["野球の試合", "新しいアプリを更新した。"]
@@ -208,7 +222,8 @@ def test_mixed_precision_keeps_logits_float32_and_trains(model_dir):
     assert tagger.encoder(inputs)["sequence_output"].dtype == "bfloat16"
     history = tagger.fit(data, epochs=3, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
-    assert history.history["loss"][-1] < history.history["loss"][0]
+    # Over 6 seeds the loss fell by 66% to 70%; untrained, by 2% (docs/training.md).
+    assert history.history["loss"][-1] < 0.7 * history.history["loss"][0], history.history
 
 
 def test_trainer_fine_tunes_a_task_and_keeps_the_best_as_a_model_directory(model_dir, tmp_path):

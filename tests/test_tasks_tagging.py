@@ -4,6 +4,7 @@ valid sequence (checked by brute force)."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -11,13 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.metrics.sequence_labeling import get_entities
-from seqeval.scheme import IOB2, IOBES, Tokens
+from seqeval.scheme import BILOU, IOB2, IOBES, Tokens
 
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tasks.tagging import (
     SCHEMES,
     convert_tags,
     detect_scheme,
+    entities_in_text,
     entity_types,
     is_valid,
     labels_for,
@@ -29,8 +31,10 @@ from jbert_tf2.tasks.tagging import (
 )
 
 TYPES = ("PER", "ORG", "LOC", "DATE")
-PREFIXES = {"BIO": "BI", "BIOES": "BIES", "IO": "I"}
-SEQEVAL_SCHEMES = {"BIO": IOB2, "BIOES": IOBES}
+PREFIXES = {"BIO": "BI", "BIOES": "BIES", "BILOU": "BILU", "IO": "I"}
+SEQEVAL_SCHEMES = {"BIO": IOB2, "BIOES": IOBES, "BILOU": BILOU}
+# BILOU's letters for BIOES' (L = last, U = unit), written from the scheme's definition.
+BILOU_LETTERS = {"E": "L", "S": "U"}
 SETTINGS = settings(max_examples=150, deadline=None)
 
 
@@ -82,8 +86,16 @@ def render(entities, length, scheme):
                 prefix = "S"
             else:
                 prefix = "B" if position == start else "E" if position == end - 1 else "I"
+            if scheme == "BILOU":
+                prefix = BILOU_LETTERS.get(prefix, prefix)
             tags[position] = f"{prefix}-{kind}"
     return tags
+
+
+def as_bioes(tags):
+    """BILOU tags in BIOES' letters."""
+    swap = {"L": "E", "U": "S"}
+    return [tag if tag == "O" else swap.get(tag[0], tag[0]) + tag[1:] for tag in tags]
 
 
 def valid_by_rules(tags, scheme) -> bool:
@@ -93,19 +105,21 @@ def valid_by_rules(tags, scheme) -> bool:
         prefix, kind = ("O", "") if tag == "O" else (tag[0], tag[2:])
         if prefix not in "O" + PREFIXES[scheme]:
             return False
+        if scheme == "BILOU":  # the BIOES rules with L for E and U for S
+            prefix = {"L": "E", "U": "S"}.get(prefix, prefix)
         if (
             scheme == "BIO"
             and prefix == "I"
             and not (prev_prefix in ("B", "I") and prev_type == kind)
         ):
             return False
-        if scheme == "BIOES":
+        if scheme in ("BIOES", "BILOU"):
             if prev_prefix in ("B", "I") and not (prefix in ("I", "E") and kind == prev_type):
                 return False
             if prev_prefix not in ("B", "I") and prefix in ("I", "E"):
                 return False
         prev_prefix, prev_type = prefix, kind
-    return not (scheme == "BIOES" and prev_prefix in ("B", "I"))
+    return not (scheme in ("BIOES", "BILOU") and prev_prefix in ("B", "I"))
 
 
 def seqeval_spans(tags):
@@ -138,6 +152,55 @@ def test_strict_bioes_equals_seqeval_iobes(tags):
     assert spans(tags, "BIOES", strict=True) == seqeval_strict_spans(tags, "BIOES")
 
 
+@SETTINGS
+@given(sequences("BILU"))
+def test_strict_bilou_equals_seqeval_bilou(tags):
+    assert spans(tags, "BILOU", strict=True) == seqeval_strict_spans(tags, "BILOU")
+
+
+@SETTINGS
+@given(sequences("BILU"))
+def test_bilou_is_read_as_the_bioes_sequence_it_spells(tags):
+    """Any BILOU sequence, valid or not, gives the entities of the same sequence written in
+    BIOES' letters, in both readings (seqeval's default mode is the BIOES reference)."""
+    bioes = as_bioes(tags)
+    assert spans(tags) == spans(bioes) == seqeval_spans(bioes)
+    assert spans(tags, "BILOU", strict=True) == spans(bioes, "BIOES", strict=True)
+
+
+def test_bilou_entities_equal_those_of_the_equivalent_bio_tags():
+    bio = ["B-PER", "I-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-LOC", "O", "B-ORG"]
+    bilou = ["B-PER", "I-PER", "L-PER", "O", "U-LOC", "B-LOC", "L-LOC", "O", "U-ORG"]
+    entities = [("PER", 0, 3), ("LOC", 4, 5), ("LOC", 5, 7), ("ORG", 8, 9)]
+    assert spans(bio) == entities == seqeval_spans(bio)
+    assert spans(bilou) == entities == spans(bilou, "BILOU", strict=True)
+    assert spans(bilou, "biluo") == entities  # spaCy's spelling of the name
+    assert convert_tags(bio, "BILOU") == bilou and convert_tags(bilou, "BIO") == bio
+    assert detect_scheme(bilou) == "BILOU" and is_valid(bilou, "BILOU")
+    assert not is_valid(bilou, "BIOES") and not is_valid(as_bioes(bilou), "BILOU")
+    assert labels_for(["PER"], "BILOU") == ["O", "B-PER", "I-PER", "L-PER", "U-PER"]
+    text = "山田 太郎 さん が 東京 大阪 神戸 で NHK"
+    word_spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    from_bio = entities_in_text(text, word_spans, bio, "BIO")
+    assert entities_in_text(text, word_spans, bilou, "BILOU") == from_bio
+    assert [e["text"] for e in from_bio] == ["山田 太郎 さん", "東京", "大阪 神戸", "NHK"]
+    with pytest.raises(JbertError, match=r"'L-PER' at position 2 .*BIOES"):
+        spans(bilou, "BIOES")
+    with pytest.raises(JbertError, match=r"mix BIOES prefixes .* BILOU prefixes"):
+        detect_scheme([["S-PER"], ["U-PER"]])
+
+
+@SETTINGS
+@given(batches("BILU"))
+def test_span_scores_equal_seqeval_strict_bilou(batch):
+    true, pred = batch
+    ours = span_scores(true, pred, strict=True, scheme="BILOU")
+    assert_scores_equal_seqeval(true, pred, ours, mode="strict", scheme=BILOU)
+    assert span_scores(true, pred) == span_scores(
+        [as_bioes(t) for t in true], [as_bioes(p) for p in pred]
+    )
+
+
 def test_hand_examples_of_default_and_strict_reading():
     tags = ["I-PER", "I-PER", "O", "B-LOC", "E-LOC", "B-ORG", "O", "I-ORG", "E-DATE"]
     expected = [("PER", 0, 2), ("LOC", 3, 5), ("ORG", 5, 6), ("ORG", 7, 8), ("DATE", 8, 9)]
@@ -167,6 +230,10 @@ def test_strict_bio_rejects_bioes_prefixes_like_seqeval():
 def test_valid_sequences_round_trip_and_keep_spans(layout):
     entities, length = layout
     bio, bioes = render(entities, length, "BIO"), render(entities, length, "BIOES")
+    bilou = render(entities, length, "BILOU")
+    assert spans(bilou) == entities == spans(bilou, "BILOU", strict=True)
+    assert convert_tags(bio, "BILOU") == bilou and convert_tags(bilou, "BIOES") == bioes
+    assert is_valid(bilou, "BILOU") and repair(bilou, "BILOU") == bilou
     assert spans(bio) == entities == spans(bioes)
     assert spans(bio, "BIO", strict=True) == entities == spans(bioes, "BIOES", strict=True)
     assert convert_tags(bio, "BIOES") == bioes == convert_tags(bio, "BIOES", source="BIO")
@@ -266,6 +333,7 @@ def test_detect_scheme():
     assert detect_scheme(["O", "I-PER", "B-PER"]) == "BIO"
     assert detect_scheme([["I-PER", "O"], []]) == "IO"
     assert detect_scheme(["O", "O"]) == "BIO" and detect_scheme([]) == "BIO"
+    assert detect_scheme([["O", "B-PER", "L-PER"], ["O"]]) == "BILOU"
 
 
 # Scores
@@ -333,6 +401,20 @@ def test_bad_tag_names_tag_and_position(bad):
         spans(["O", "B-PER", bad])
 
 
+def test_tags_in_a_dict_or_set_are_refused_not_read_as_keys():
+    """A dict iterates its keys and a set has no order: either would be a silently wrong
+    sentence."""
+    for bad in ({"B-PER": 1, "O": 2}, {"B-PER", "O"}, "B-PER"):
+        with pytest.raises(JbertError, match="not a list"):
+            spans(bad)
+        with pytest.raises(JbertError, match="not a list"):
+            convert_tags(bad, "BIO")
+    with pytest.raises(JbertError, match="not a list"):
+        detect_scheme([{"B-PER": 1}])
+    with pytest.raises(JbertError, match="not a list"):
+        labels_for({"PER": 1}, "BIO")
+
+
 def test_length_mismatch_names_sentence_and_lengths():
     with pytest.raises(JbertError, match=r"sentence 1 has 2 true tags but 3 predicted"):
         span_scores([["O"], ["O", "O"]], [["O"], ["O", "O", "O"]])
@@ -343,8 +425,8 @@ def test_length_mismatch_names_sentence_and_lengths():
 
 
 def test_bad_scheme_labels_and_spans():
-    with pytest.raises(JbertError, match=r"'BILOU'.*BIO, BIOES, IO"):
-        convert_tags(["O"], "BILOU")
+    with pytest.raises(JbertError, match=r"'IOBX'.*BIO, BIOES, BILOU, IO"):
+        convert_tags(["O"], "IOBX")
     with pytest.raises(JbertError, match=r"'PER'.*repeated"):
         labels_for(["PER", "PER"], "BIO")
     with pytest.raises(JbertError, match=r"overlaps"):

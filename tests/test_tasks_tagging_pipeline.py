@@ -74,3 +74,41 @@ def test_outputs_of_other_texts_are_refused(pipeline):
         pipeline.decode(windows, np.zeros((5, 2, 4)))
     with pytest.raises(JbertError, match="label indexes"):
         pipeline.decode_ids(windows, np.full((5, 2), 3))
+
+
+def test_a_bilou_tagger_finds_the_entities_of_the_equivalent_bio_tagger(pipeline):
+    """BILOU (L = last, U = unit) is BIOES with other letters: scores that spell B L U O O give
+    the entities that B I B O O give a BIO tagger; an invalid argmax is repaired the same way."""
+    tokenizer = pipeline.tokenizer
+    bilou_labels = ["O", "B-X", "I-X", "L-X", "U-X"]
+    bilou = TaggingPipeline(tokenizer, bilou_labels, "BILOU", 32, word_splitter="tokenizer")
+    bio = TaggingPipeline(tokenizer, LABELS, "BIO", 32, word_splitter="tokenizer")
+    sentence = bilou.sentences(TEXT)[0]
+    windows = bilou.windows([sentence.words])
+    assert windows.origins == [(0, 0)]  # one window: the whole sentence
+    o, b, _, last, unit = np.eye(5) * 5
+    tags = bilou.decode(windows, np.stack([[b, last, unit, o, o]]))
+    assert tags == [["B-X", "L-X", "U-X", "O", "O"]]
+    expected = bio.entities([sentence], [["B-X", "I-X", "B-X", "O", "O"]])
+    assert bilou.entities([sentence], tags) == expected
+    assert [e["text"] for e in expected[0]] == ["ab c", "de"]
+    # argmax ids L, O, B, O, I: an L after O opens an entity; B and I left open get closed.
+    repaired = bilou.decode_ids(windows, np.array([[3, 0, 1, 0, 2]]))
+    assert repaired == [["U-X", "O", "U-X", "O", "U-X"]]
+
+
+def test_texts_that_are_no_list_of_texts_are_refused(pipeline):
+    """A dict would be tagged as its keys, bytes as their byte values: a clear error instead;
+    one str or UTF-8 bytes is one text."""
+    for texts, message in (
+        ({"ab c": 1}, "got dict"),
+        ({"ab", "c"}, "got set"),
+        (3, "got int"),
+        ([["ab", "c"]], r"texts\[0\]: expected a str, got list"),
+    ):
+        with pytest.raises(JbertError, match=message):
+            pipeline.sentences(texts)
+    assert pipeline.sentences(b"ab c")[0].words == pipeline.sentences("ab c")[0].words
+    for word_lists in (["ab c"], "ab c", [["ab"], "c"]):  # a text is no list of words
+        with pytest.raises(JbertError, match=r"word_lists\[\d\] is a str, not a list of words"):
+            pipeline.windows(word_lists)

@@ -77,6 +77,29 @@ def test_combining_accent_composes_into_the_letter_before_it():
     ]
 
 
+def test_a_cluster_gets_the_finest_spans_its_normalization_allows():
+    """e + U+0301 + U+0301: NFKC composes the first mark only; é is the first two code points,
+    the mark left over is the third. A letter joined with a mark across another mark (a +
+    U+0301 + U+0323 -> ạ + U+0301) draws on both ends: the cluster keeps one span."""
+    text = "e\u0301\u0301x"
+    aligned = align(text, nfkc)
+    assert aligned.text == "\u00e9\u0301x"
+    assert _pairs(text, aligned) == [("\u00e9", "e\u0301"), ("\u0301", "\u0301"), ("x", "x")]
+    reordered = "a\u0301\u0323"
+    aligned = align(reordered, nfkc)
+    assert aligned.text == "\u1ea1\u0301"
+    assert _pairs(reordered, aligned) == [("\u1ea1", reordered), ("\u0301", reordered)]
+    ligature = align("\ufb01", nfkc)
+    assert _pairs("\ufb01", ligature) == [("f", "\ufb01"), ("i", "\ufb01")]
+
+
+def test_a_very_long_cluster_keeps_one_correct_span_quickly():
+    text = "e" + "\u0301" * 5000
+    aligned = align(text, nfkc)
+    assert aligned.text == unicodedata.normalize("NFKC", text)
+    assert aligned.span(0, len(aligned.text)) == (0, len(text))
+
+
 def test_conjoining_jamo_compose_across_starters():
     """Hangul jamo are all starters, yet NFKC joins them into one syllable."""
     text = "\u1100\u1161\u11a8x"
@@ -164,6 +187,10 @@ def test_nfkc_spans_tile_the_text_and_each_renormalizes_to_its_output(text):
     for start, end, out in groups:
         assert start == position and end > start, (text, groups)
         assert unicodedata.normalize("NFKC", text[start:end]) == out, (text, start, end)
+        for cut in range(start + 1, end):  # finest: no cut gives each side its own output
+            left = unicodedata.normalize("NFKC", text[start:cut])
+            right = unicodedata.normalize("NFKC", text[cut:end])
+            assert not (left and right and left + right == out), (text, start, cut, end)
         position = end
     assert position == len(text)
 

@@ -124,6 +124,7 @@ def test_class_ranges_are_the_references_over_every_code_point(hf, is_control):
         assert _code_points(got[name]) == code_points, name
 
 
+@pytest.mark.slow
 def test_predicates_agree_with_google_on_every_code_point():
     for cp in range(sys.maxunicode + 1):
         char = chr(cp)

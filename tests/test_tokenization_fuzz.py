@@ -159,6 +159,7 @@ def test_mecab_pieces_cut_long_texts_at_line_breaks_or_spaces():
     assert mecab_pieces("短い文。") == ["短い文。"]
 
 
+@pytest.mark.slow
 def test_mecab_does_not_crash_on_a_long_run_of_letters(tokenizer_files):
     """MeCab segfaulted (killing Python) on 'a' * 200_000, and took quadratic time on runs."""
     code = (

@@ -65,6 +65,7 @@ def test_twin_matches_python_tokenizer(tokenizer_files, name):
         assert _equal_or_tied(pairs["input_ids"][row].numpy(), want_pairs["input_ids"][row], scores)
 
 
+@pytest.mark.slow
 def test_twin_in_a_keras_model_and_saved_model(tokenizer_files, tmp_path):
     import keras
 

@@ -91,6 +91,84 @@ def test_non_string_input_is_a_clear_error(small):
     assert small.tokenize(b"a b") == ["a", "b"]  # UTF-8 bytes are decoded, as Google's code does
 
 
+@pytest.mark.parametrize(
+    ("texts", "message"),
+    [
+        (
+            {"a": 1},
+            r"texts: expected a str, or a list .* got dict \(a dict's iteration gives its keys",
+        ),
+        ({"a b", "c"}, r"got set \(a set has no order"),
+        (frozenset(["a"]), r"got frozenset \(a set has no order"),
+        (5, r"texts: expected a str, or a list .* got int"),
+        (None, r"texts is None; pass a str, or a list"),
+        ([["a", "b"]], r"texts\[0\]: expected a str, got list \(one text per entry; the second"),
+        ([b"a", 3], r"texts\[1\]: expected a str, got int"),
+        (np.array([["a", "b"]]), r"got ndarray \(it has 2 dimensions"),
+        ([{"a": 1}], r"texts\[0\]: expected a str, got dict"),
+    ],
+)
+def test_a_batch_that_is_not_texts_is_refused_naming_its_type(small, texts, message):
+    """A dict would be tokenized as its keys and a set in no order: silently wrong batches."""
+    calls = [
+        lambda: small(texts, max_seq_length=8),
+        lambda: small.encode_batch(texts),
+        lambda: small.id_rows(texts),
+    ]
+    if texts is not None and not message.startswith("texts\\["):  # None: no pairs
+        calls.append(lambda: small(["a"], texts, max_seq_length=8))
+    for call in calls:
+        with pytest.raises(JbertError, match=message.replace("texts", "(texts|text_pairs)")):
+            call()
+
+
+def test_single_text_methods_refuse_a_dict_naming_it(small):
+    for method in ("encode", "tokenize", "tokenize_with_offsets", "token_ids", "word_spans"):
+        with pytest.raises(JbertError, match=r"^text: expected a str, got dict$"):
+            getattr(small, method)({"a": 1})
+
+
+def test_ordered_batches_of_any_kind_give_the_list_result(small):
+    expected = small(["a b", "c"], max_seq_length=8)
+    for texts in (
+        ("a b", "c"),
+        iter(["a b", "c"]),
+        (t for t in ["a b", "c"]),
+        np.array(["a b", "c"]),
+    ):
+        got = small(texts, max_seq_length=8)
+        assert all(np.array_equal(got[k], expected[k]) for k in expected), type(texts)
+    assert np.array_equal(small(b"a b")["input_ids"], small(["a b"])["input_ids"])
+
+
+def test_token_and_id_conversion_takes_one_or_a_list_never_characters_or_keys(small):
+    """One token gives one id (HF's convention), not the ids of its characters; a dict or a
+    set, or ids that are not integers, are refused."""
+    vocab = {t: i for i, t in enumerate(SPECIALS + list("abcdefgh"))}
+    assert small.convert_tokens_to_ids("[CLS]") == vocab["[CLS]"]
+    assert small.convert_tokens_to_ids("abc") == vocab["[UNK]"]  # one unknown token
+    assert small.convert_tokens_to_ids(["a", "zz"]) == [vocab["a"], vocab["[UNK]"]]
+    assert small.convert_ids_to_tokens(vocab["b"]) == "b"
+    assert small.convert_ids_to_tokens(np.int64(vocab["b"])) == "b"
+    assert small.convert_ids_to_tokens(np.array([2, 6])) == ["[CLS]", "b"]
+    for bad, message in (
+        ({"a": 1}, "got dict"),
+        ({"a"}, "got set"),
+        ([1], r"tokens\[0\] is 1, not a str"),
+    ):
+        with pytest.raises(JbertError, match=message):
+            small.convert_tokens_to_ids(bad)
+    for bad, message in (
+        ("ab", "ids is a str"),
+        (np.zeros((2, 2), int), "of 2 dimensions"),
+        ({1: 2}, "got dict"),
+        ([1, "2"], r"ids\[1\] is '2'"),
+        ([1.5], r"ids\[0\] is 1.5"),
+    ):
+        with pytest.raises(JbertError, match=message):
+            small.convert_ids_to_tokens(bad)
+
+
 def test_vocab_errors_name_the_file_and_line(tmp_path):
     with pytest.raises(VocabError, match="vocabulary file not found"):
         BertTokenizer(tmp_path / "missing.txt")

@@ -90,12 +90,53 @@ def _same_sigma(text):
     return text.replace("ς", "σ")
 
 
+def _spelled(tok, tokens):
+    """What ``tokens`` spell in normalized text: without '##', whitespace and '▁'."""
+    text = "".join("".join(t.removeprefix("##") for t in tokens).split())
+    return text.replace("\u2581", "") if isinstance(tok, SentencePieceTokenizer) else text
+
+
+def _normalized(tok, normalize, text):
+    got = "".join(normalize(text).split())
+    return got.replace("\u2581", "") if isinstance(tok, SentencePieceTokenizer) else got
+
+
+def _spacing(normalize, char):
+    """True when ``char`` normalizes to a space (U+200B does for SentencePiece)."""
+    return any(c.isspace() or c == "\u2581" for c in normalize(f"x{char}x")[1:])
+
+
+def _finer_span(tok, normalize, text, start, end, tokens):
+    """A finer span for a group of tokens, if one exists: a narrower span whose normalized
+    text still spells the group, or a cut of the span and of the group into two such parts.
+    None when the group's span is the finest."""
+    if end - start < 2 or any(_spacing(normalize, c) for c in text[start:end]):
+        return None  # spaces are not compared (SentencePiece's '▁', its dummy prefix)
+    spelled = _same_sigma(_spelled(tok, tokens))
+
+    def spells(a, b, wanted):
+        return _same_sigma(_normalized(tok, normalize, text[a:b])) == wanted
+
+    for a, b in ((start + 1, end), (start, end - 1)):
+        if spells(a, b, spelled):
+            return (a, b)
+    for k in range(1, len(tokens)):
+        left, right = _spelled(tok, tokens[:k]), _spelled(tok, tokens[k:])
+        for cut in range(start + 1, end):
+            if left and right and spells(start, cut, left) and spells(cut, end, right):
+                return (start, cut, end)
+    return None
+
+
 def check_offsets(tok, normalize, text, exact=True):
-    """Spans lie in the text, in order; each token is its span's normalized text.
+    """Spans lie in the text, in order; each token is its span's normalized text; no finer
+    span would do.
 
     One original character can give several tokens ('…' -> '...' under NFKC, split by MeCab;
     '국' -> three jamo under NFD, split by WordPiece): tokens with overlapping (or empty) spans
-    form one group, whose joined text is the group's span's normalized text.
+    form one group, whose joined text is the group's span's normalized text. A group whose span
+    could be cut in two, each part spelling its own tokens ('e' + U+0301 + U+0301 -> 'é' and
+    U+0301 under NFKC), or narrowed, has a span coarser than the text allows.
     """
     groups = []
     previous_start = 0
@@ -120,6 +161,8 @@ def check_offsets(tok, normalize, text, exact=True):
         if isinstance(tok, SentencePieceTokenizer):
             expected, got = expected.replace("\u2581", ""), got.replace("\u2581", "")
         assert _same_sigma(got) == _same_sigma(expected), (text, tokens, text[start:end], got)
+        finer = _finer_span(tok, normalize, text, start, end, tokens)
+        assert finer is None, (text, tokens, (start, end), finer)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -196,6 +239,51 @@ def test_one_odd_combining_sequence_leaves_other_offsets_exact(tokenizer_files):
     assert all(len(src) <= 3 for _, src in spans)
 
 
+# The issue's case: e + U+0301 + U+0301 is 'é' + U+0301 under NFKC, which MeCab splits into two
+# words; 'é' comes from the first two code points, U+0301 from the last. Spans by hand, per
+# tokenizer (Google's uncased rules drop the marks; the cased ones keep each mark apart).
+_ACCENTS = "e\u0301\u0301"
+_ACCENT_SPANS = {
+    "basic-lower": [(0, 1)],
+    "basic-cased": [(0, 1), (1, 2), (2, 3)],
+    "mecab-cased": [(0, 2), (2, 3)],
+    "mecab-lower": [(0, 2), (2, 3)],
+    "mecab-character": [(0, 2), (2, 3)],
+    "sentencepiece": [(0, 2), (2, 3)],
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_combining_cluster_split_in_two_gives_each_token_its_own_code_points(
+    tokenizer_files, case
+):
+    build, normalize = CASES[case]
+    tok = _cached(case, build, tokenizer_files)
+    if normalize == "sentencepiece":
+        normalize = _cached("sentencepiece-normalizer", sentencepiece_norm, tokenizer_files)
+    pieces = [(s, e) for t, s, e in tok.tokenize_with_offsets(_ACCENTS) if t != "\u2581"]
+    assert pieces == _ACCENT_SPANS[case]
+    for text in (
+        _ACCENTS,
+        f"東京{_ACCENTS}タワー",
+        f"ﬁ{_ACCENTS}",
+        "a\u0323\u0301\u0301",
+        "Ａ\u0301\u0301",
+    ):
+        check_offsets(tok, normalize, text)
+
+
+def test_characters_that_normalization_truly_merges_share_one_span(tokenizer_files):
+    """A ligature's letters, and a letter joined with a mark across another mark, come from
+    the same original characters: no finer span exists, so the tokens share it."""
+    tok = BertTokenizer(tokenizer_files["mecab_unidic_lite"], False, word_tokenizer="mecab")
+    assert [(s, e) for _, s, e in tok.tokenize_with_offsets("ﬁ")] == [(0, 1), (0, 1)]
+    text = "a\u0301\u0323"  # NFKC: ạ (a + U+0323, around U+0301) then U+0301
+    assert unicodedata.normalize("NFKC", text) == "\u1ea1\u0301"
+    spans = {(s, e) for _, s, e in tok.tokenize_with_offsets(text)}
+    assert spans == {(0, 3)}
+
+
 def test_sentencepiece_spans_cover_exactly_the_characters_a_piece_draws_on(tokenizer_files):
     tok = SentencePieceTokenizer(tokenizer_files["spm_model"], tokenizer_files["spm_vocab"])
 
@@ -207,6 +295,11 @@ def test_sentencepiece_spans_cover_exactly_the_characters_a_piece_draws_on(token
     assert "".join(t for t, _ in pieces) == "10点"
     assert all(src == "1㍘"[: len(src)] or src == "㍘" for _, src in pieces)
     assert any(t.startswith("1") and src.startswith("1") for t, src in pieces)
+    # a character the normalizer drops (DEL) belongs to no piece; one it makes a space of
+    # (U+200B) is the space's own
+    assert "".join(src for _, src in spans("DEL\x7fx")) == "DELx"
+    pieces = tok.tokenize_with_offsets("a\u200bb")
+    assert [("a\u200bb"[s:e], s < e) for t, s, e in pieces if t == "\u2581"] == [("\u200b", True)]
     for token, src in spans("ab  cd ef  "):
         assert src == src.strip() or token == "\u2581"  # dropped whitespace stays outside
         assert src.strip() == token.strip("\u2581")

@@ -55,7 +55,8 @@ def script(*args: str) -> list[str]:
 def script_env(**extra: str) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if name != "TF_CONFIG"}
     paths = [str(ROOT), env.get("PYTHONPATH", "")]
-    env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=os.pathsep.join(filter(None, paths)), **extra)
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=os.pathsep.join(filter(None, paths)))
+    env.update(TF_DETERMINISTIC_OPS="1", **extra)  # op determinism, as in this process (conftest)
     return env
 
 
@@ -182,7 +183,8 @@ def test_best_epoch_history_curves_and_one_trace(tmp_path):
     assert len(traces) <= 2  # traced once, maybe once more with a None length; not per shape
     assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert all(len(values) == 3 for values in history.values())
-    assert history["loss"][-1] < history["loss"][0]
+    # Over 5 seeds the loss fell 3.9% to 17%; without training it moves by 0.1% (docs/training.md)
+    assert history["loss"][-1] < 0.98 * history["loss"][0], history["loss"]
     assert json.loads((tmp_path / "history.json").read_text()) == history
 
     best_epoch = int(np.argmax(history["val_loss"])) + 1  # monitor_mode="max": the worst loss
@@ -235,6 +237,7 @@ def test_curves_are_skipped_with_one_note_without_matplotlib(tmp_path, monkeypat
     assert not (tmp_path / "a.png").exists()
 
 
+@pytest.mark.slow
 def test_corrupt_newest_checkpoint_falls_back_to_the_previous_one(tmp_path):
     def make():
         return Trainer(
@@ -262,6 +265,7 @@ def test_corrupt_newest_checkpoint_falls_back_to_the_previous_one(tmp_path):
     assert_identical(expected, variables_of(second.model))
 
 
+@pytest.mark.slow
 def test_checkpoints_of_another_model_are_refused_and_kept(tmp_path):
     Trainer(ts.small_model, tmp_path, strategy="cpu", epochs=1, progress=False).fit(train_data)
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
@@ -278,6 +282,7 @@ def test_checkpoints_of_another_model_are_refused_and_kept(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
 
 
+@pytest.mark.slow
 def test_mixed_float16_wraps_the_optimizer_and_restores_the_policy(tmp_path, capsys):
     trainer = Trainer(ts.small_model, tmp_path, strategy="cpu", mixed_precision="float16", epochs=1)
     history = trainer.fit(train_data)

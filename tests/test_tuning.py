@@ -13,8 +13,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return tf_.make_model_dir(tmp_path_factory.mktemp("tiny"))
+def model_dir(tiny_model_root):
+    return tiny_model_root / "model"
 
 
 def test_random_search_completes_every_trial_and_reloads_the_best(model_dir, tmp_path):
@@ -107,3 +107,38 @@ def test_jbert_tune_command(model_dir, tmp_path, capsys):
     assert best.labels == sorted(tf_.TOPICS) and best.tokenizer is not None
     assert set(json.loads((out / "best_hyperparameters.json").read_text())) >= {"learning_rate"}
     assert main([*argv[:-1], "--space={not json"]) == 2
+
+
+def test_the_score_jbert_tune_records_is_the_one_best_model_reproduces(model_dir, tmp_path):
+    """keras-tuner keeps the weights of a trial's best epoch: the score it records must be that
+    epoch's too, not the last epoch's. 37 dev texts: batches of 32 leave a partial one."""
+    import json
+    import warnings
+
+    from jbert_tf2.cli.tune import main
+    from jbert_tf2.data.processors import get_processor
+    from jbert_tf2.tasks import load_task
+
+    data = tf_.write_topic_splits(tmp_path / "data", (("train", 48, 1), ("dev", 37, 2)))
+    out = tmp_path / "out"
+    argv = [
+        "--task_name=tsv",
+        f"--data_dir={data}",
+        f"--init_checkpoint={model_dir}",
+        f"--output_dir={out}",
+        "--max_seq_length=48",
+        "--max_trials=1",
+        '--space={"learning_rate": 1e-3, "batch_size": 16, "epochs": 4}',
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(argv) == 0
+    skipped = [w for w in caught if "Skipping variable loading" in str(w.message)]
+    assert not skipped, "reloading the best epoch's weights warns about the optimizer"
+    (trial,) = json.loads((out / "trials.json").read_text())
+    best = load_task(out / "best_model")
+    dev = get_processor("tsv").examples(data, "dev")
+    predicted = best.predict_proba([e.text for e in dev]).argmax(axis=-1)
+    correct = sum(best.labels[k] == e.label for k, e in zip(predicted, dev, strict=True))
+    # Keras' accuracy: correct / count in float32
+    assert trial["score"] == float(np.float32(correct) / np.float32(len(dev)))

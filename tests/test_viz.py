@@ -21,8 +21,8 @@ IN_TSV = "野球<b>&試合"
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return tf_.make_model_dir(tmp_path_factory.mktemp("viz"))
+def model_dir(tiny_model_root):
+    return tiny_model_root / "model"
 
 
 @pytest.fixture(scope="module")

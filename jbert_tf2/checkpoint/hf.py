@@ -1,4 +1,5 @@
-"""HF transformers format: ``config.json`` + ``model.safetensors`` with HF's parameter names.
+"""HF transformers format: ``config.json`` + ``model.safetensors`` with HF's parameter names
+(read also from TF's ``tf_model.h5``, `hf_h5`).
 
 The names come from the table in `names` (plus the transpose rule for dense kernels), so any
 model that lists canonical weights can be written or read; transformers is not needed here.
@@ -9,9 +10,11 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
+from jbert_tf2.checkpoint.hf_h5 import TF_WEIGHTS_FILE, read_tf_h5
 from jbert_tf2.checkpoint.names import HF_BUFFER_SUFFIXES, HF_TIED_NAMES, to_hf_name
 from jbert_tf2.config import BertConfig, read_config
 from jbert_tf2.errors import CheckpointError, JbertError
@@ -87,25 +90,88 @@ def write_hf_model(
         shutil.copyfile(source, out_dir / (target or Path(source).name))
 
 
-def read_hf_model(path: Path) -> tuple[BertConfig, dict[str, np.ndarray]]:
-    """Read an HF BERT / ELECTRA directory: its config and its weights by HF name."""
+SAFETENSORS_INDEX = "model.safetensors.index.json"
+HF_WEIGHT_FILES = (
+    "model.safetensors",
+    SAFETENSORS_INDEX,
+    TF_WEIGHTS_FILE,
+    f"{TF_WEIGHTS_FILE}.index.json",
+    "pytorch_model.bin",
+)
+
+
+def has_hf_weights(path: Path) -> bool:
+    """Whether ``path`` holds one of the weight files an HF directory has."""
+    return any((path / name).is_file() for name in HF_WEIGHT_FILES)
+
+
+def read_hf_model(path: Path) -> tuple[BertConfig, dict[str, np.ndarray], str]:
+    """Read an HF BERT / ELECTRA directory: its config, its weights by HF (PyTorch) name and
+    the weight file read (``model.safetensors`` or its shards, else TF's ``tf_model.h5``)."""
+    readers = {
+        "model.safetensors": _load_safetensors,
+        SAFETENSORS_INDEX: _load_safetensors_shards,
+        TF_WEIGHTS_FILE: read_tf_h5,
+    }
+    source = next((name for name in readers if (path / name).is_file()), None)
+    if source is None:
+        _refuse_weight_files(path)
+    config, _ = read_config(path / "config.json")
+    return config, readers[source](path / source), source
+
+
+def _refuse_weight_files(path: Path) -> NoReturn:
+    """The weight files an HF directory may hold that are not read, each with the way out."""
+    if (path / f"{TF_WEIGHTS_FILE}.index.json").is_file():
+        raise JbertError(
+            f"{path / (TF_WEIGHTS_FILE + '.index.json')}: sharded TF weights are not read; "
+            "download the model's model.safetensors (`hf download REPO model.safetensors`) "
+            "and convert that"
+        )
+    if (path / "pytorch_model.bin").is_file():
+        raise JbertError(
+            f"{path / 'pytorch_model.bin'}: pickled PyTorch weights are not read (unsafe: "
+            "loading a pickle runs the code in it); get model.safetensors instead: "
+            "`hf download REPO model.safetensors` (most models on the hub have it), or with "
+            "transformers: AutoModel.from_pretrained(DIR).save_pretrained(OUT, "
+            "safe_serialization=True), then convert OUT"
+        )
+    raise JbertError(f"{path}: no model.safetensors or {TF_WEIGHTS_FILE} in this HF directory")
+
+
+def _load_safetensors(weights_file: Path) -> dict[str, np.ndarray]:
     from safetensors.numpy import load_file
 
-    config_file = path / "config.json"
-    weights_file = path / "model.safetensors"
-    if not weights_file.is_file():
-        if (path / "pytorch_model.bin").is_file():
-            raise JbertError(
-                f"{path / 'pytorch_model.bin'}: pickled PyTorch weights are not read (unsafe); "
-                "save the model with safetensors (model.save_pretrained(dir)) and convert that"
-            )
-        raise JbertError(f"{path}: no model.safetensors in this HF directory")
-    config, _ = read_config(config_file)
     try:
-        weights = load_file(str(weights_file))
+        return load_file(str(weights_file))
     except Exception as exc:
         raise CheckpointError(f"{weights_file}: cannot be read ({exc})") from None
-    return config, weights
+
+
+def _load_safetensors_shards(index_file: Path) -> dict[str, np.ndarray]:
+    """The shards ``model.safetensors.index.json`` lists (``weight_map``: name -> file in
+    the same directory), every listed weight checked present."""
+    try:
+        weight_map = json.loads(index_file.read_text(encoding="utf-8"))["weight_map"]
+        shards = sorted(set(weight_map.values()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CheckpointError(
+            f"{index_file}: not a safetensors index ({exc}); download it again"
+        ) from None
+    weights: dict[str, np.ndarray] = {}
+    for shard in shards:
+        if not isinstance(shard, str) or Path(shard).name != shard:
+            raise CheckpointError(f"{index_file}: names {shard!r}, not a file beside it")
+        if not (index_file.parent / shard).is_file():
+            raise CheckpointError(f"{index_file}: lists {shard}, which is missing; download it")
+        weights.update(_load_safetensors(index_file.parent / shard))
+    missing = sorted(set(weight_map) - set(weights))
+    if missing:
+        raise CheckpointError(
+            f"{index_file}: {', '.join(missing[:5])} not found in the shards it names; "
+            "download them again"
+        )
+    return weights
 
 
 def from_hf_weights(

@@ -277,14 +277,7 @@ def match_weights(
         if len(missing) > 25:
             lines.append(f"  ... and {len(missing) - 25} more missing")
         lines += wrong[:25]
-        if unmapped and any(
-            re.search(r"output_(weights|bias)$", n) and "/" not in n for n in unmapped
-        ):
-            lines.append(
-                "likely cause: a fine-tuned checkpoint with a task head (output_weights); "
-                "convert the pretrained checkpoint"
-            )
-        elif wrong and not allow_unmapped:
+        if wrong and not allow_unmapped:
             lines.append("likely cause: the config does not describe this checkpoint (--config)")
         elif allow_unmapped:
             lines.append(

@@ -66,6 +66,9 @@ HF_RULES: list[tuple[str, str, bool]] = [
     (r"^generator_predictions/LayerNorm/gamma$", "generator_predictions/LayerNorm/weight", False),
     (r"^generator_predictions/LayerNorm/beta$", "generator_predictions/LayerNorm/bias", False),
     (r"^generator_predictions/output_bias$", "generator_lm_head/bias", False),
+    # a task model's head: HF's BertFor{Sequence,Token}Classification / ElectraForTokenClassification
+    (r"^task/dense/kernel$", "classifier/weight", True),
+    (r"^task/dense/bias$", "classifier/bias", False),
 ]
 
 # HF weights tied to others (decoders tied to the word embeddings); read as duplicates.

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +23,30 @@ from jbert_tf2.tokenization.settings import MECAB_DICTIONARIES, TOKENIZER_NAMES
 
 TRUE = ("true", "t", "1", "yes", "y")
 FALSE = ("false", "f", "0", "no", "n")
+
+
+class _ShowTensorFlowLogs(argparse.Action):
+    """``--verbose``: let TensorFlow's own log lines through (``JBERT_TF_LOGS=1``, read by
+    `jbert_tf2.backend` when the command imports TensorFlow, after parsing)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        os.environ["JBERT_TF_LOGS"] = "1"
+        setattr(namespace, self.dest, True)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """The parser of every command: argparse with ``--verbose``, which shows TensorFlow's own
+    log lines on stderr (hidden by default, so stderr holds the command's messages)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument(
+            "--verbose",
+            nargs=0,
+            default=False,
+            action=_ShowTensorFlowLogs,
+            help="also show TensorFlow's own log lines (same as JBERT_TF_LOGS=1)",
+        )
 
 
 def parse_bool(flag: str) -> Callable[[str], bool]:
@@ -68,8 +95,8 @@ def non_negative_float(flag: str, upper: float | None = None) -> Callable[[str],
             number = float(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"--{flag}={value}: expected a number") from None
-        if not number >= 0 or (upper is not None and number > upper):
-            bound = f"between 0 and {upper}" if upper is not None else "0 or more"
+        if not 0 <= number < math.inf or (upper is not None and number > upper):
+            bound = f"between 0 and {upper}" if upper is not None else "a finite number, 0 or more"
             raise argparse.ArgumentTypeError(f"--{flag}={value}: must be {bound}")
         return number
 
@@ -77,7 +104,28 @@ def non_negative_float(flag: str, upper: float | None = None) -> Callable[[str],
 
 
 def run_command(prog: str, body: Callable[[], int | None]) -> int:
-    """Run ``body``; a user error prints ``prog: error: ...`` and returns 2 (no traceback)."""
+    """Run ``body``; a user error prints ``prog: error: ...`` and returns 2 (no traceback).
+    Our own warnings print as ``prog: warning: ...`` lines."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_printer(prog, warnings.showwarning)
+        return _run(prog, body)
+
+
+def _warning_printer(prog: str, default: Callable) -> Callable:
+    """``showwarning`` for a command: jbert_tf2's warnings as one ``prog: warning:`` line,
+    others as Python shows them."""
+    package = str(Path(__file__).resolve().parent.parent)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if str(Path(filename).resolve()).startswith(package):
+            print(f"{prog}: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
+
+
+def _run(prog: str, body: Callable[[], int | None]) -> int:
     try:
         return body() or 0
     except JbertError as exc:
@@ -90,6 +138,25 @@ def run_command(prog: str, body: Callable[[], int | None]) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def check_text_input(path: str | Path, flag: str) -> Path:
+    """An input text file that exists, is a file and holds some text: a missing, empty or
+    blank file (a failed download, a wrong name) is refused here, named, instead of giving an
+    empty result."""
+    path = Path(path)
+    if path.is_dir():
+        raise JbertError(f"{flag}={path}: is a directory; name a text file")
+    if not path.is_file():
+        raise JbertError(f"{flag}={path}: no such file")
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            if block.strip():
+                return path
+    raise JbertError(
+        f"{flag}={path}: the file is empty (no text, only blank lines); pass the file with "
+        "your text, one per line"
+    )
 
 
 def add_model_flags(parser: argparse.ArgumentParser) -> None:
@@ -116,10 +183,14 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mecab_dic", choices=MECAB_DICTIONARIES, help="MeCab dictionary")
 
 
-def resolve_model_dir(args: argparse.Namespace, work_dir: Path, quiet: bool = False) -> Path:
+def resolve_model_dir(
+    args: argparse.Namespace, work_dir: Path, quiet: bool = False, head: dict | None = None
+) -> Path:
     """The model directory ``--init_checkpoint`` names. A TF1 checkpoint is converted into
     ``work_dir`` (strict, with jbert-convert's report and errors) unless a previous run
-    already did; a model directory is used as it is."""
+    already did; a model directory is used as it is. ``head``: the ``task`` / ``task_name`` /
+    ``labels`` / ``labels_from`` conversion options a fine-tuned TF1 checkpoint's head is
+    converted with (Google's and ELECTRA's scripts predicted with the checkpoint's head)."""
     from jbert_tf2.model_dir import is_model_dir
 
     if not args.init_checkpoint:
@@ -130,8 +201,16 @@ def resolve_model_dir(args: argparse.Namespace, work_dir: Path, quiet: bool = Fa
     source = Path(args.init_checkpoint)
     if is_model_dir(source):
         return source
+    for flag in ("bert_config_file", "vocab_file", "model_file"):
+        given = getattr(args, flag, None)
+        if given and not Path(given).is_file():
+            what = "is a directory; name the file in it" if Path(given).is_dir() else "no such file"
+            raise JbertError(f"--{flag}={given}: {what}")
     marker = work_dir.with_name(work_dir.name + ".source")
     wanted = _conversion_record(args, source)
+    head = {k: v for k, v in (head or {}).items() if v is not None}
+    if isinstance(head.get("labels"), str):  # a labels file decides the converted head
+        wanted["labels"] = str(Path(head["labels"]).resolve())
     if is_model_dir(work_dir):
         try:
             earlier = json.loads(marker.read_text(encoding="utf-8"))
@@ -167,11 +246,24 @@ def resolve_model_dir(args: argparse.Namespace, work_dir: Path, quiet: bool = Fa
         tokenizer=tokenizer,
         do_lower_case=lower,
         mecab_dic=args.mecab_dic,
+        head_optional=True,
+        **head,
     )
     write_text(marker, json.dumps(wanted, indent=1) + "\n")
     if not quiet:
         print(report.format())
     return work_dir
+
+
+def check_max_seq_length_flag(args: argparse.Namespace, model_dir: Path) -> None:
+    """``--max_seq_length`` against the position embeddings of the model in ``model_dir``
+    (`jbert_tf2.config.check_max_seq_length`, the one check)."""
+    from jbert_tf2.config import check_max_seq_length
+    from jbert_tf2.model_dir.config_file import read_config_file
+
+    config = read_config_file(model_dir)[0]
+    source = getattr(args, "init_checkpoint", None) or model_dir
+    check_max_seq_length(args.max_seq_length, config, "--max_seq_length", str(source))
 
 
 def _conversion_record(args: argparse.Namespace, source: Path) -> dict:

@@ -10,12 +10,12 @@ import importlib.util
 import os
 import sys
 
-from jbert_tf2.cli.common import run_command
+from jbert_tf2.cli.common import CommandParser, run_command
 from jbert_tf2.tokenization.settings import MECAB_DICTIONARIES, TOKENIZER_NAMES
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="jbert-convert",
         description=(
             "Convert a Google TF1 BERT / ELECTRA checkpoint into a jbert_tf2 model directory, "
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ckpt",
         metavar="CKPT",
         help="TF1 checkpoint prefix (model.ckpt-1400000), a directory with a 'checkpoint' file, "
+        "an HF transformers directory (model.safetensors or tf_model.h5), "
         "or (with --to hf|tf1) a jbert model directory",
     )
     parser.add_argument(
@@ -42,7 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="bert_config.json / config.json / config.ini "
         "(default: found next to the checkpoint, else read from the weights)",
     )
-    parser.add_argument("--vocab", help="vocab.txt or SentencePiece *.vocab")
+    parser.add_argument(
+        "--vocab",
+        help="vocab.txt or SentencePiece *.vocab (default: found beside the checkpoint); "
+        "replaces the one found there",
+    )
+    parser.add_argument(
+        "--no-tokenizer",
+        dest="no_tokenizer",
+        action="store_true",
+        help="record no tokenizer (convert the weights alone, e.g. when the vocabulary beside "
+        "them lacks BERT's special tokens)",
+    )
     parser.add_argument(
         "--spm-model",
         "--spm_model",
@@ -81,8 +93,38 @@ def build_parser() -> argparse.ArgumentParser:
         default="jbert",
         help="output format (default: jbert model directory)",
     )
+    parser.add_argument(
+        "--task",
+        choices=("sequence_classification", "multi_label", "token_classification"),
+        help="what a fine-tuned Google head (output_weights) was trained as: softmax over the "
+        "pooled output (default), a sigmoid per label, or a tag per token",
+    )
+    parser.add_argument(
+        "--task_name",
+        "--task-name",
+        dest="task_name",
+        help="the ELECTRA head to take (task_specific/<name>/) and, for the task names "
+        "jbert-run-classifier knows (mnli, livedoor, ...), its labels",
+    )
+    parser.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="the fine-tuned head's labels, one a line, in the model's order",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it exists")
     return parser
+
+
+def task_labels(task_name: str | None, labels: str | None) -> tuple[object, str | None]:
+    """``(labels, where from)`` for a fine-tuned head: ``--labels FILE`` as given, else the
+    fixed labels of the processor ``--task_name`` names (none: the conversion numbers them)."""
+    if labels is not None or task_name is None:
+        return labels, None
+    from jbert_tf2.data.processors import PROCESSORS
+
+    processor = PROCESSORS.get(task_name.lower())
+    fixed = getattr(processor, "fixed_labels", None) if processor is not None else None
+    return (list(fixed), f"--task_name {task_name}") if fixed else (None, None)
 
 
 def _numpy_backend_available() -> bool:
@@ -104,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     from jbert_tf2.conversion.convert import convert
 
     def body() -> int:
+        labels, labels_from = task_labels(args.task_name, args.labels)
+        head = {"task": args.task, "task_name": args.task_name, "labels": labels}
+        if labels_from:
+            head["labels_from"] = labels_from
         report = convert(
             args.ckpt,
             args.output,
@@ -118,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             tokenizer=args.tokenizer,
             do_lower_case=args.do_lower_case,
             mecab_dic=args.mecab_dic,
+            no_tokenizer=args.no_tokenizer,
+            **{k: v for k, v in head.items() if v is not None},
         )
         print(report.format())
         return 0

@@ -18,14 +18,19 @@ import functools
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 
 from jbert_tf2.cli.common import (
+    CommandParser,
     add_bool,
+    check_max_seq_length_flag,
+    check_text_input,
     non_negative_float,
     parse_bool,
     positive_int,
     run_command,
 )
+from jbert_tf2.cli.outputs import Outputs, add_overwrite_flag, file_output
 from jbert_tf2.errors import DataError, JbertError
 from jbert_tf2.tokenization.settings import (
     DEFAULT_MECAB_DICTIONARY,
@@ -39,7 +44,7 @@ JOB_SEED_STRIDE = 1_000_003  # job j of an ELECTRA run uses random_seed + j * th
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=PROG,
         description="Write BERT (masked LM + next sentence) or ELECTRA pretraining TFRecords "
         "from text files: one sentence per line, a blank line between documents.",
@@ -120,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="parallel jobs (electra; default: 1)",
     )
     add_bool(parser, "progress", True, "show progress on stderr")
+    add_overwrite_flag(parser)
     return parser
 
 
@@ -252,10 +258,20 @@ def run(args: argparse.Namespace) -> int:
     from jbert_tf2.pretraining.bert_data import expand_files
 
     check_args(args)
-    make_tokenizer = tokenizer_factory(args)
-    tokenizer = make_tokenizer()  # a bad vocabulary or model fails here, once
     inputs = expand_files(args.input_file, "--input_file")
     outputs = output_files(args)
+    planned = planned_outputs(inputs, outputs)
+    for output in planned:
+        output.check(args.overwrite)
+    for path in inputs:
+        check_text_input(path, "--input_file")
+    make_tokenizer = tokenizer_factory(args)
+    tokenizer = make_tokenizer()  # a bad vocabulary or model fails here, once
+    if args.model_dir:
+        from jbert_tf2.model_dir.config_file import has_jbert_config
+
+        if has_jbert_config(args.model_dir):
+            check_max_seq_length_flag(args, Path(args.model_dir))
     if args.format == "bert":
         written, documents = write_bert(args, tokenizer, inputs, outputs)
     elif args.num_processes == 1:
@@ -264,7 +280,28 @@ def run(args: argparse.Namespace) -> int:
         written, documents = write_electra_parallel(args, make_tokenizer, inputs, outputs)
     if not documents:
         raise no_text(args)
+    for output in planned:
+        output.record(*output.names)
     return 0
+
+
+def planned_outputs(inputs: list[str], outputs: list[str]) -> list[Outputs]:
+    """Each output file (local ones: ``gs://`` paths are written as they are), never an input
+    file or a directory."""
+    read = {Path(p).resolve() for p in inputs if "://" not in p}
+    planned = []
+    for name in outputs:
+        if "://" in name:
+            continue
+        path = Path(name)
+        if path.resolve() in read:
+            raise JbertError(
+                f"--output_file={name}: is also an --input_file; write the records elsewhere"
+            )
+        if path.is_dir():
+            raise JbertError(f"--output_file={name}: is a directory; name a file in it")
+        planned.append(file_output(path, PROG, "--output_file"))
+    return planned
 
 
 def no_text(args: argparse.Namespace) -> DataError:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from jbert_tf2.cli.common import positive_int, run_command
+from jbert_tf2.cli.common import CommandParser, positive_int, run_command
+from jbert_tf2.cli.outputs import add_overwrite_flag
+from jbert_tf2.errors import JbertError
 
 PROG = "jbert-export"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = CommandParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "model_dir",
         help="a fine-tuned model directory (save_pretrained / "
@@ -40,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int("max_seq_length"),
         help="truncation length of the text signatures (default: the model's)",
     )
+    add_overwrite_flag(parser)
     return parser
 
 
@@ -49,13 +53,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from jbert_tf2.config import check_max_seq_length
     from jbert_tf2.export import export_saved_model, load_saved_model
     from jbert_tf2.tasks import load_task
 
-    task = load_task(args.model_dir)
+    source, base = Path(args.model_dir), Path(args.output)
+    if not source.is_dir():
+        what = "is a file, not a model directory" if source.exists() else "no such directory"
+        raise JbertError(
+            f"{source}: {what}; pass the fine-tuned model directory (save_pretrained's, or "
+            "jbert-run-classifier's output_dir/model)"
+        )
+    if base.exists() and not base.is_dir():
+        raise JbertError(f"--output={base}: is a file; name a directory to export into")
+    task = load_task(source)
     if args.max_seq_length:
+        check_max_seq_length(args.max_seq_length, task.config, "--max_seq_length", args.model_dir)
         task.max_seq_length = args.max_seq_length
-    target = export_saved_model(task, args.output, args.name, args.version)
+    target = export_saved_model(task, args.output, args.name, args.version, args.overwrite)
     loaded = load_saved_model(target)
     print(f"{PROG}: wrote {target}")
     for key, function in sorted(loaded.signatures.items()):

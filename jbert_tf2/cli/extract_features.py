@@ -27,41 +27,26 @@ import numpy as np
 
 from jbert_tf2.atomic_files import write_directory, written_aside
 from jbert_tf2.cli.common import (
+    CommandParser,
     add_bool,
     add_model_flags,
+    check_max_seq_length_flag,
+    check_text_input,
     positive_int,
     resolve_model_dir,
     run_command,
 )
+from jbert_tf2.cli.outputs import add_overwrite_flag, file_output
 from jbert_tf2.cli.progress import Progress, Truncations, chunks
 from jbert_tf2.errors import JbertError
 
 PROG = "jbert-extract-features"
 PAIR = re.compile(r"^(.*) \|\|\| (.*)$")
 CHUNK_LINES = 256  # lines sorted by length together; their outputs are held until written
-NPY_FILES = {
-    "token_vectors.npy",
-    "token_offsets.npy",
-    "token_segments.npy",
-    "line_starts.npy",
-    "tokens.txt",
-    "sentence_vectors.npy",
-    "layers.json",
-}
-
-
-def _check_earlier_result(target: Path) -> None:
-    """An existing --output_file directory may only be an earlier --format npy result."""
-    names = {p.name for p in target.iterdir()}
-    if "layers.json" not in names or not names <= NPY_FILES:
-        raise JbertError(
-            f"--output_file={target}: an existing directory that is not an earlier "
-            "--format npy result; name a new directory"
-        )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=PROG,
         description="Hidden states of every token (or sentence vectors) for each line of a "
         "text file, with the flags of google-research/bert's extract_features.py.",
@@ -86,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write one vector per line instead of per token (npy: sentence_vectors.npy)",
     )
     add_bool(parser, "progress", True, "show progress on stderr")
+    add_overwrite_flag(parser)
     return parser
 
 
@@ -253,18 +239,16 @@ def check_args(args: argparse.Namespace) -> tuple[Path, Path]:
         if not getattr(args, flag):
             raise JbertError(f"--{flag} is required (as in Google's extract_features.py)")
     source, target = Path(args.input_file), Path(args.output_file)
-    if not source.is_file():
-        raise JbertError(f"--input_file={source}: no such file")
     if target.resolve() == source.resolve():
         raise JbertError(f"--output_file={target}: is the input file; write somewhere else")
+    check_text_input(source, "--input_file")
     if target.is_dir() and args.format == "json":
         raise JbertError(f"--output_file={target}: is a directory; name a file for JSON lines")
-    if target.is_dir():
-        _check_earlier_result(target)
     if target.exists() and not target.is_dir() and args.format == "npy":
         raise JbertError(f"--output_file={target}: is a file; name a directory for --format npy")
-    if not target.parent.exists():
+    if not target.parent.is_dir():
         raise JbertError(f"--output_file={target}: its directory {target.parent} does not exist")
+    file_output(target, PROG, "--output_file").check(args.overwrite)
     return source, target
 
 
@@ -282,6 +266,7 @@ def run(args: argparse.Namespace) -> int:
         from jbert_tf2.model_dir import read_model_dir
 
         config = read_model_dir(model_dir, with_tokenizer=False).config
+        check_max_seq_length_flag(args, model_dir)
         layers = parse_layers(args.layers, config.num_hidden_layers)
         extractor = Extractor(model_dir, layers, args.max_seq_length, args.batch_size)
         total = count_lines(source)
@@ -290,17 +275,16 @@ def run(args: argparse.Namespace) -> int:
 
         def fill_npy(partial: Path) -> None:
             write_npy(extractor, source, partial, args, progress, truncations)
-            if target.is_dir():
-                _check_earlier_result(target)  # still only an earlier result
 
         try:
             if args.format == "json":
                 with written_aside(target) as partial:
                     write_json(extractor, source, partial, args, progress, truncations)
             else:
-                write_directory(target, fill_npy, overwrite=target.is_dir())
+                write_directory(target, fill_npy, overwrite=True)  # checked above
         finally:
             progress.finish()
+    file_output(target, PROG, "--output_file").record(target.name)
     truncations.warn(progress.done)
     print(f"{PROG}: wrote {target}")
     return 0

@@ -25,7 +25,15 @@ from pathlib import Path
 import numpy as np
 
 from jbert_tf2.atomic_files import write_text, written_aside
-from jbert_tf2.cli.common import add_bool, add_model_flags, resolve_model_dir, run_command
+from jbert_tf2.cli.common import (
+    CommandParser,
+    add_bool,
+    add_model_flags,
+    check_max_seq_length_flag,
+    resolve_model_dir,
+    run_command,
+)
+from jbert_tf2.cli.outputs import Outputs, add_overwrite_flag, run_outputs
 from jbert_tf2.cli.progress import Progress, Truncations, chunks
 from jbert_tf2.cli.training_flags import add_training_flags, fine_tune, load_finetuned
 from jbert_tf2.errors import JbertError
@@ -35,7 +43,7 @@ CHUNK_EXAMPLES = 256  # test examples predicted together; only their results are
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=PROG,
         description="Fine-tune and evaluate a BERT / ELECTRA classifier with the flags of "
         "google-research/bert's run_classifier.py.",
@@ -55,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         "attention over the tokens) and heatmaps for the first N test examples (default: 0)",
     )
     add_bool(parser, "progress", True, "show --do_predict's progress on stderr")
+    add_overwrite_flag(parser)
     return parser
 
 
@@ -65,7 +74,10 @@ def check_args(args: argparse.Namespace) -> None:
     if not (args.do_train or args.do_eval or args.do_predict):
         raise JbertError("at least one of --do_train, --do_eval or --do_predict must be true")
     if not Path(args.data_dir).is_dir():
-        raise JbertError(f"--data_dir={args.data_dir}: no such directory")
+        what = "is a file" if Path(args.data_dir).exists() else "no such directory"
+        raise JbertError(
+            f"--data_dir={args.data_dir}: {what}; name the directory of the .tsv files"
+        )
     if args.attention_examples < 0:
         raise JbertError(f"--attention_examples={args.attention_examples}: must be 0 or more")
     if args.attention_examples and not args.do_predict:
@@ -73,6 +85,16 @@ def check_args(args: argparse.Namespace) -> None:
     output = Path(args.output_dir)
     if output.exists() and not output.is_dir():
         raise JbertError(f"--output_dir={output}: exists and is not a directory")
+
+
+def outputs(args: argparse.Namespace) -> Outputs:
+    """What this run writes in ``--output_dir`` (checked before any data is read)."""
+    results = ["eval_results.txt"] if args.do_eval else []
+    if args.do_predict:
+        results.append("test_results.tsv")
+    if args.do_predict and args.attention_examples:
+        results.append("attention")
+    return run_outputs(args.output_dir, PROG, args.init_checkpoint, args.do_train, results)
 
 
 def task_class(multi_label: bool):
@@ -146,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
     from jbert_tf2.data.processors import get_processor
 
     check_args(args)
+    planned = outputs(args)
+    planned.check(args.overwrite)
     processor = get_processor(args.task_name, args.multi_label)
     output = Path(args.output_dir)
     train_examples = processor.examples(args.data_dir, "train") if args.do_train else None
@@ -154,12 +178,14 @@ def run(args: argparse.Namespace) -> int:
     test_count = (
         sum(1 for _ in processor.iter_examples(args.data_dir, "test")) if args.do_predict else 0
     )
-    output.mkdir(parents=True, exist_ok=True)
-    model_dir = resolve_model_dir(args, output / "init_model")
+    planned.claim(args.overwrite)
+    model_dir = resolve_model_dir(args, output / "init_model", head=tf1_head(args, processor))
+    check_max_seq_length_flag(args, model_dir)
     global_step = 0
     if args.do_train:
         labels = processor.labels(train_examples)
         model, global_step = train(args, model_dir, labels, train_examples, dev_examples)
+        planned.record("model")
     else:
         model = load_finetuned(args, task_class(args.multi_label), model_dir)
     if args.do_eval:
@@ -168,15 +194,31 @@ def run(args: argparse.Namespace) -> int:
         lines = [f"{key} = {result[key]}" for key in sorted(result)]
         print("\n".join(f"  {line}" for line in lines))
         write_text(output / "eval_results.txt", "".join(line + "\n" for line in lines))
+        planned.record("eval_results.txt")
     if args.do_predict:
         rows = predict(args, model, processor.iter_examples(args.data_dir, "test"), test_count)
+        planned.record("test_results.tsv")
         print(f"wrote {output / 'test_results.tsv'} ({rows} rows)")
         if args.attention_examples:
             first = processor.iter_examples(args.data_dir, "test")
             write_attention(
                 model, list(itertools.islice(first, args.attention_examples)), output / "attention"
             )
+            planned.record("attention")
     return 0
+
+
+def tf1_head(args, processor) -> dict:
+    """How a fine-tuned TF1 ``--init_checkpoint``'s head is read: softmax (Google's
+    run_classifier) or a sigmoid per label (``--multi_label``), ELECTRA's head of
+    ``--task_name``, and the task's fixed labels."""
+    fixed = processor.fixed_labels
+    return {
+        "task": "multi_label" if args.multi_label else "sequence_classification",
+        "task_name": args.task_name,
+        "labels": list(fixed) if fixed else None,
+        "labels_from": f"--task_name={args.task_name}" if fixed else None,
+    }
 
 
 def predict(args, model, examples: Iterable, total: int) -> int:

@@ -20,12 +20,14 @@ to ``DATA/models/NAME/finetuning_models/TASK_model``, scores to
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from jbert_tf2.atomic_files import write_text
-from jbert_tf2.cli.common import run_command
+from jbert_tf2.cli.common import CommandParser, run_command
+from jbert_tf2.cli.outputs import Outputs, add_overwrite_flag
 from jbert_tf2.errors import JbertError
 
 PROG = "jbert-run-finetuning"
@@ -77,7 +79,7 @@ TAGGING_TASKS = ("ner", "chunk")  # chunk: CoNLL-2000 files, the tag in the last
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=PROG, description="Fine-tune an ELECTRA model with run_finetuning.py's arguments."
     )
     parser.add_argument(
@@ -97,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--hparams", default="{}", help="JSON dict of hyperparameters, or a .json file holding one"
     )
+    add_overwrite_flag(parser)
     return parser
 
 
@@ -106,7 +109,12 @@ def read_hparams(text: str) -> dict:
         path = Path(text.strip())
         if not path.is_file():
             raise JbertError(f"--hparams={text}: no such file")
-        source, text = str(path), path.read_text(encoding="utf-8")
+        try:
+            source, text = str(path), path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise JbertError(
+                f"{path}: not UTF-8 ({exc.reason} at byte {exc.start}); save it as UTF-8"
+            ) from None
     try:
         given = json.loads(text)
     except ValueError as exc:
@@ -125,7 +133,25 @@ def read_hparams(text: str) -> dict:
     }
     if isinstance(hparams["task_names"], str):
         hparams["task_names"] = [hparams["task_names"]]
+    check_hparam_types(hparams, source)
     return hparams
+
+
+def check_hparam_types(hparams: dict, source: str) -> None:
+    """Each value of the type its default has: ``"do_train": "false"`` would otherwise be
+    true, and a list where a number belongs would fail deep inside a task."""
+    names = hparams["task_names"]
+    if not isinstance(names, list) or not names or not all(isinstance(t, str) for t in names):
+        raise JbertError(
+            f'{source}: task_names={names!r}; expected a list of task names like ["mrpc"]'
+        )
+    for key, default in DEFAULTS.items():
+        value = hparams[key]
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise JbertError(f"{source}: {key}={value!r}; expected true or false")
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and not number:
+            raise JbertError(f"{source}: {key}={value!r}; expected a number")
 
 
 def derived_defaults(given: dict) -> dict:
@@ -136,7 +162,7 @@ def derived_defaults(given: dict) -> dict:
     if given.get("model_size") == "large":
         derived.update(learning_rate=5e-5, layerwise_lr_decay=0.9)
     tasks = given.get("task_names", DEFAULTS["task_names"])
-    tasks = [tasks] if isinstance(tasks, str) else list(tasks)
+    tasks = [tasks] if isinstance(tasks, str) else tasks if isinstance(tasks, list) else []
     if "rte" in tasks or "sts" in tasks:
         derived["num_train_epochs"] = 10.0
     if "chunk" in tasks:
@@ -184,10 +210,20 @@ def task_argv(hparams: dict, data_dir: Path, model_name: str, task: str) -> list
         argv.append(_flag(key, hparams[key]))
     task_data = data_dir / "finetuning_data" / task
     if task in TAGGING_TASKS:
-        argv += [_flag("data_dir", task_data), "--tagging_scheme=BIOES"]
+        argv += [_flag("data_dir", task_data), "--tagging_scheme=BIOES", _flag("task_name", task)]
     else:
         argv += [_flag("data_dir", task_data), _flag("task_name", task)]
     return argv
+
+
+def parse_task_args(command, argv: list[str]) -> argparse.Namespace:
+    """The task command's arguments; a bad value (from --hparams) is this command's error."""
+    parser = command.build_parser()
+    parser.exit_on_error = False
+    try:
+        return parser.parse_args(argv)
+    except argparse.ArgumentError as exc:
+        raise JbertError(f"--hparams: {exc}; fix that value in --hparams") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,18 +252,25 @@ def run(args: argparse.Namespace) -> int:
     if hparams["num_trials"] != 1:
         print(f"{PROG}: num_trials={hparams['num_trials']}: running one trial per task")
     results_dir = data_dir / "models" / args.model_name / "results"
+    runs = []
     for task in hparams["task_names"]:
         command = run_ner if task in TAGGING_TASKS else run_classifier
-        task_args = command.build_parser().parse_args(
-            task_argv(hparams, data_dir, args.model_name, task)
-        )
+        task_args = parse_task_args(command, task_argv(hparams, data_dir, args.model_name, task))
         task_args.layerwise_lr_decay = hparams["layerwise_lr_decay"]
         task_args.weight_decay = hparams["weight_decay_rate"]
+        task_args.overwrite = args.overwrite
+        results = Outputs(results_dir, (f"{task}_results.txt",), PROG, "--model-name")
+        task_outputs = dataclasses.replace(command.outputs(task_args), flag="--model-name")
+        for planned in (task_outputs, results):  # every task's, before the first runs
+            planned.check(args.overwrite)
+        runs.append((task, command, task_args, results))
+    for task, command, task_args, results in runs:
         command.run(task_args)
-        results = Path(task_args.output_dir) / "eval_results.txt"
-        if results.is_file():
+        evaluated = Path(task_args.output_dir) / "eval_results.txt"
+        if evaluated.is_file():
             results_dir.mkdir(parents=True, exist_ok=True)
-            write_text(results_dir / f"{task}_results.txt", results.read_text())
+            write_text(results_dir / f"{task}_results.txt", evaluated.read_text())
+            results.record(f"{task}_results.txt")
             print(f"{PROG}: {task} results in {results_dir / f'{task}_results.txt'}")
     return 0
 

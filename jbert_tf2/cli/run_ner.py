@@ -29,7 +29,15 @@ from pathlib import Path
 import numpy as np
 
 from jbert_tf2.atomic_files import write_text, written_aside
-from jbert_tf2.cli.common import add_bool, add_model_flags, resolve_model_dir, run_command
+from jbert_tf2.cli.common import (
+    CommandParser,
+    add_bool,
+    add_model_flags,
+    check_max_seq_length_flag,
+    resolve_model_dir,
+    run_command,
+)
+from jbert_tf2.cli.outputs import Outputs, add_overwrite_flag, run_outputs
 from jbert_tf2.cli.progress import Progress, chunks
 from jbert_tf2.cli.training_flags import add_training_flags, fine_tune, load_finetuned
 from jbert_tf2.errors import JbertError
@@ -41,7 +49,7 @@ EXTENSIONS = (".bio", ".conll", ".conllu", ".txt", ".tsv", ".iob", ".jsonl")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=PROG,
         description="Fine-tune and evaluate a BERT / ELECTRA named-entity tagger on "
         "CoNLL-style files, with run_classifier.py's flags.",
@@ -58,10 +66,29 @@ def build_parser() -> argparse.ArgumentParser:
         default="BIOES",
         help="the scheme the model predicts (data in another scheme is converted)",
     )
+    parser.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="the tags of a fine-tuned TF1 --init_checkpoint's head, one a line, in its order "
+        "(Google-style NER scripts, ELECTRA's tagging tasks)",
+    )
+    parser.add_argument(
+        "--task_name",
+        help="the ELECTRA head (task_specific/<name>/) of a fine-tuned TF1 --init_checkpoint",
+    )
     add_model_flags(parser)
     add_training_flags(parser, learning_rate=5e-5)
     add_bool(parser, "progress", True, "show --do_predict's progress on stderr")
+    add_overwrite_flag(parser)
     return parser
+
+
+def outputs(args: argparse.Namespace) -> Outputs:
+    """What this run writes in ``--output_dir`` (checked before any data is read)."""
+    results = ["eval_results.txt"] if args.do_eval else []
+    if args.do_predict:
+        results += ["test_predictions.jsonl", "test_results.txt"]
+    return run_outputs(args.output_dir, PROG, args.init_checkpoint, args.do_train, results)
 
 
 def find_file(args: argparse.Namespace, split: str) -> Path:
@@ -69,7 +96,8 @@ def find_file(args: argparse.Namespace, split: str) -> Path:
     if given:
         path = Path(given)
         if not path.is_file():
-            raise JbertError(f"--{split}_file={path}: no such file")
+            what = "is a directory; name the file in it" if path.is_dir() else "no such file"
+            raise JbertError(f"--{split}_file={path}: {what}")
         return path
     if not args.data_dir:
         raise JbertError(f"pass --{split}_file or --data_dir holding a {split} file")
@@ -242,12 +270,16 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output_dir)
     if output.exists() and not output.is_dir():
         raise JbertError(f"--output_dir={output}: exists and is not a directory")
+    planned = outputs(args)
+    planned.check(args.overwrite)
     train = read_sentences(find_file(args, "train")) if args.do_train else None
     dev = read_sentences(find_file(args, "dev")) if args.do_eval else None
     test_file = find_file(args, "test") if args.do_predict else None
     test = survey_test(test_file) if args.do_predict else None  # checked now, streamed later
-    output.mkdir(parents=True, exist_ok=True)
-    model_dir = resolve_model_dir(args, output / "init_model")
+    planned.claim(args.overwrite)
+    head = {"task": "token_classification", "task_name": args.task_name, "labels": args.labels}
+    model_dir = resolve_model_dir(args, output / "init_model", head=head)
+    check_max_seq_length_flag(args, model_dir)
     global_step = 0
     if args.do_train:
         types = tagging.entity_types([s.tags for s in train if s.tags])
@@ -265,20 +297,24 @@ def run(args: argparse.Namespace) -> int:
             train,
             dev,
         )
+        planned.record("model")
     else:
         tagger = load_finetuned(args, TokenClassifier, model_dir)
     if args.do_eval:
         write_results(
             output / "eval_results.txt", evaluate(args, tagger, dev, global_step), "Eval results"
         )
+        planned.record("eval_results.txt")
     if args.do_predict:
         scores = predict(args, tagger, test_file, test)
+        planned.record("test_predictions.jsonl")
         if scores is not None:
             write_results(
                 output / "test_results.txt",
                 {f"test_{k}": v for k, v in scores.items() if k != "per_type"},
                 "Test results",
             )
+            planned.record("test_results.txt")
     return 0
 
 

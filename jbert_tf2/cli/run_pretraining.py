@@ -28,7 +28,14 @@ import sys
 from pathlib import Path
 
 from jbert_tf2.atomic_files import write_text
-from jbert_tf2.cli.common import add_bool, non_negative_float, positive_int, run_command
+from jbert_tf2.cli.common import (
+    CommandParser,
+    add_bool,
+    non_negative_float,
+    positive_int,
+    run_command,
+)
+from jbert_tf2.cli.outputs import TRAINING_STATE, Outputs, add_overwrite_flag
 from jbert_tf2.cli.training_flags import add_distribution_flags
 from jbert_tf2.errors import JbertError, op_error_summary
 from jbert_tf2.pretraining.bert_data import expand_files
@@ -87,7 +94,7 @@ ELECTRA_DEFAULTS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = CommandParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--input_file", help="TFRecord files (comma-separated, globs allowed)")
     parser.add_argument("--output_dir", help="checkpoints and the pretrained model")
     parser.add_argument("--bert_config_file", help="the model's sizes (bert_config.json)")
@@ -127,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", "--data_dir", dest="data_dir", help="ELECTRA: data dir")
     parser.add_argument("--model-name", "--model_name", dest="model_name", help="ELECTRA: name")
     parser.add_argument("--hparams", default="{}", help="ELECTRA: JSON or a .json file")
+    add_overwrite_flag(parser)
     return parser
 
 
@@ -169,13 +177,18 @@ def check_records(files: list[str], args: argparse.Namespace) -> None:
 
 def electra_args(args: argparse.Namespace) -> argparse.Namespace:
     """ELECTRA's --data-dir / --model-name / --hparams as this command's arguments."""
-    text = args.hparams
+    text, source = args.hparams, "--hparams"
     if text.strip().endswith(".json") and not text.strip().startswith("{"):
-        text = Path(text.strip()).read_text(encoding="utf-8")
+        path = Path(text.strip())
+        if not path.is_file():
+            raise JbertError(f"--hparams={text}: no such file; pass a JSON object or a .json file")
+        text, source = path.read_text(encoding="utf-8", errors="replace"), str(path)
     try:
         given = json.loads(text)
     except ValueError as exc:
-        raise JbertError(f"--hparams: not valid JSON ({exc})") from None
+        raise JbertError(f"{source}: not valid JSON ({exc})") from None
+    if not isinstance(given, dict):
+        raise JbertError(f'{source}: expected a JSON object like {{"model_size": "small"}}')
     unknown = set(given) - set(ELECTRA_DEFAULTS)
     if unknown:
         raise JbertError(
@@ -185,6 +198,11 @@ def electra_args(args: argparse.Namespace) -> argparse.Namespace:
     h = {**ELECTRA_DEFAULTS, **given}
     if h["model_size"] not in ELECTRA_SIZES:
         raise JbertError(f"--hparams model_size={h['model_size']!r}: small, base or large")
+    if not isinstance(h["model_hparam_overrides"], dict):
+        raise JbertError(
+            f"--hparams model_hparam_overrides={h['model_hparam_overrides']!r}: expected a "
+            'JSON object like {"hidden_size": 128}'
+        )
     data = Path(args.data_dir)
     vocab = h["vocab_file"] or str(data / "vocab.txt")
     sizes = {**ELECTRA_SIZES[h["model_size"]], **h["model_hparam_overrides"]}
@@ -333,9 +351,12 @@ def run(args: argparse.Namespace) -> int:
             raise JbertError(f"--{flag} is required")
     if not (args.do_train or args.do_eval):
         raise JbertError("at least one of --do_train or --do_eval must be true")
+    planned = outputs(args)
+    planned.check(args.overwrite)
+    config = model_config(args)
+    check_model_inputs(args, config)
     files = expand_files(args.input_file, "--input_file")
     check_records(files, args)
-    config = model_config(args)
     assets = tokenizer_assets(args)
     init_weights = _init_weights(args)
 
@@ -358,7 +379,7 @@ def run(args: argparse.Namespace) -> int:
         return model
 
     output = Path(args.output_dir)
-    output.mkdir(parents=True, exist_ok=True)
+    planned.claim(args.overwrite)
     make = datasets(args, files)
     trainer = Trainer(
         model_fn,
@@ -380,7 +401,36 @@ def run(args: argparse.Namespace) -> int:
         last = {k: v[-1] for k, v in history.items()}
         lines = [f"{k} = {last[k]}" for k in sorted(last)]
         write_text(output / "train_results.txt", "".join(f"{line}\n" for line in lines))
+        planned.record("model", "train_results.txt")
     return 0
+
+
+def outputs(args: argparse.Namespace) -> Outputs:
+    """What pretraining writes in ``--output_dir`` (checked before anything is read)."""
+    flag = "--model-name" if getattr(args, "electra_sizes", None) else "--output_dir"
+    names = (*TRAINING_STATE, "model", "train_results.txt") if args.do_train else ()
+    return Outputs(Path(args.output_dir), names, PROG, flag, fresh=TRAINING_STATE)
+
+
+def check_model_inputs(args: argparse.Namespace, config) -> None:
+    """``--max_seq_length`` within the position embeddings (the one check), and a vocabulary
+    that fits the embedding table (shorter: a warning; longer: ids without an embedding)."""
+    from jbert_tf2.config import check_max_seq_length
+    from jbert_tf2.model_dir.vocabulary_check import vocabulary_rows, warn_short_vocabulary
+    from jbert_tf2.tokenization.vocab import load_vocab
+
+    where = args.bert_config_file or "the model_size of --hparams"
+    check_max_seq_length(args.max_seq_length, config, "--max_seq_length", where)
+    if not args.vocab_file or not Path(args.vocab_file).is_file():
+        return
+    rows = vocabulary_rows(load_vocab(args.vocab_file))
+    if rows > config.vocab_size:
+        raise JbertError(
+            f"--vocab_file={args.vocab_file}: {rows} rows, more than vocab_size="
+            f"{config.vocab_size} in {where}; ids past {config.vocab_size - 1} have no "
+            "embedding: pass the vocabulary the config was made for, or fix vocab_size"
+        )
+    warn_short_vocabulary(rows, config.vocab_size, args.vocab_file, where)
 
 
 def _init_weights(args: argparse.Namespace):

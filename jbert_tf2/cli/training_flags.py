@@ -58,6 +58,7 @@ def add_distribution_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num_tpu_cores", type=positive_int("num_tpu_cores"), default=8)
     parser.add_argument(
         "--strategy",
+        type=strategy_name,
         default=None,
         help="auto, tpu[:NAME], mirrored, multiworker or cpu (default: tpu with --use_tpu, else "
         "auto)",
@@ -66,6 +67,19 @@ def add_distribution_flags(parser: argparse.ArgumentParser) -> None:
         "--mixed_precision", choices=("float16", "bfloat16"), help="mixed-precision training"
     )
     parser.add_argument("--seed", type=int, default=12345, help="shuffling and dropout seed")
+
+
+def strategy_name(value: str) -> str:
+    """``--strategy``, checked when the flags are read (not after the data)."""
+    from jbert_tf2.training.strategy import SPECS
+
+    name = value.strip().lower()
+    known = {"auto", "tpu", "mirrored", "multiworker", "multi_worker", "multi-worker", "cpu"}
+    if name in known or name == "default" or name.startswith("tpu:"):
+        return value.strip()
+    raise argparse.ArgumentTypeError(
+        f"--strategy={value}: unknown; choose one of {', '.join(SPECS)}"
+    )
 
 
 def strategy_spec(args: argparse.Namespace) -> str:

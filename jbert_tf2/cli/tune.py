@@ -20,12 +20,15 @@ from pathlib import Path
 
 from jbert_tf2.atomic_files import write_text
 from jbert_tf2.cli.common import (
+    CommandParser,
     add_bool,
     add_model_flags,
+    check_max_seq_length_flag,
     positive_int,
     resolve_model_dir,
     run_command,
 )
+from jbert_tf2.cli.outputs import CONVERTED_MODEL, Outputs, add_overwrite_flag
 from jbert_tf2.errors import JbertError
 
 PROG = "jbert-tune"
@@ -33,7 +36,7 @@ TUNERS = ("random", "bayesian", "hyperband")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = CommandParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--data_dir", required=True, help="directory with train.tsv and dev.tsv")
     parser.add_argument(
         "--task_name", required=True, help="a run_classifier task (tsv, livedoor, ...)"
@@ -58,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "warmup_proportion, dropout, layerwise_lr_decay, trainable_layers",
     )
     parser.add_argument("--seed", type=int, default=0)
+    add_overwrite_flag(parser)
     return parser
 
 
@@ -69,8 +73,64 @@ def read_space(text: str) -> dict:
     if not isinstance(space, dict):
         raise JbertError('--space: expected a JSON object like {"batch_size": [16, 32]}')
     if isinstance(space.get("learning_rate"), list) and len(space["learning_rate"]) == 2:
+        low, high = space["learning_rate"]
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
+        if not numbers or not 0 < low < high:
+            raise JbertError(
+                f"--space: learning_rate={space['learning_rate']}: a range is [low, high] with "
+                "0 < low < high, e.g. [1e-5, 1e-4]"
+            )
         space["learning_rate"] = tuple(space["learning_rate"])  # [low, high]: a log range
+    for key, value in space.items():
+        check_space_value(key, value)
     return space
+
+
+def outputs(args: argparse.Namespace) -> Outputs:
+    """What the search writes in ``--output_dir``; keras-tuner's ``search/`` is continued by
+    the same command run again, and started afresh with ``--overwrite`` when another's."""
+    from jbert_tf2.model_dir import is_model_dir
+
+    converted = () if is_model_dir(args.init_checkpoint or "") else CONVERTED_MODEL
+    names = (*converted, "search", "trials.json", "best_hyperparameters.json", "best_model")
+    return Outputs(Path(args.output_dir), names, PROG, "--output_dir", (*converted, "search"))
+
+
+# What each tunable takes: integers or numbers, and the allowed interval (closed, open).
+SPACE_VALUES = {
+    "learning_rate": (float, 0.0, None, "a number above 0"),
+    "batch_size": (int, 1, None, "an integer of at least 1"),
+    "epochs": (int, 1, None, "an integer of at least 1"),
+    "warmup_proportion": (float, 0.0, 1.0, "a number from 0 to 1"),
+    "dropout": (float, 0.0, 1.0, "a number from 0 to below 1"),
+    "layerwise_lr_decay": (float, 0.0, 1.0, "a number above 0, at most 1"),
+    "trainable_layers": (int, 0, None, "null (all) or an integer of at least 0"),
+}
+
+
+def check_space_value(key: str, value) -> None:
+    """A fixed value, a choice (list) or the learning rate's range, each of the type and in
+    the interval the hyperparameter takes (a trial would otherwise fail with a traceback)."""
+    if key not in SPACE_VALUES:
+        return  # TaskHyperModel names the unknown ones
+    kind, low, high, wanted = SPACE_VALUES[key]
+    choices = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not choices or not all(_in_range(key, c, kind, low, high) for c in choices):
+        raise JbertError(f"--space: {key}={json.dumps(value)}: each value must be {wanted}")
+
+
+def _in_range(key: str, choice, kind: type, low: float, high: float | None) -> bool:
+    if key == "trainable_layers" and choice is None:
+        return True
+    if not isinstance(choice, (int, float)) or isinstance(choice, bool):
+        return False
+    if kind is int and not float(choice).is_integer():
+        return False
+    if key in ("learning_rate", "layerwise_lr_decay"):  # above 0
+        return choice > low and (high is None or choice <= high)
+    if key == "dropout":
+        return low <= choice < high
+    return choice >= low and (high is None or choice <= high)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,19 +139,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    import keras_tuner
-
+    from jbert_tf2.backend import import_quietly
     from jbert_tf2.cli.run_classifier import task_class
     from jbert_tf2.data.processors import get_processor
     from jbert_tf2.tuning import TaskHyperModel, check_trials
 
+    keras_tuner = import_quietly("keras_tuner")
+
     space = read_space(args.space)
+    output = Path(args.output_dir)
+    if output.exists() and not output.is_dir():
+        raise JbertError(f"--output_dir={output}: exists and is not a directory")
+    planned = outputs(args)
+    planned.check(args.overwrite)
     processor = get_processor(args.task_name, args.multi_label)
     train = processor.examples(args.data_dir, "train")
     dev = processor.examples(args.data_dir, "dev")
-    output = Path(args.output_dir)
-    output.mkdir(parents=True, exist_ok=True)
+    planned.claim(args.overwrite)
     model_dir = resolve_model_dir(args, output / "init_model")
+    check_max_seq_length_flag(args, model_dir)
     cls = task_class(args.multi_label)
     hypermodel = TaskHyperModel(
         cls,
@@ -138,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
     write_text(output / "best_hyperparameters.json", json.dumps(best_hp.values, indent=1) + "\n")
     best = tuner.get_best_models(1)[0]
     best.save_pretrained(output / "best_model", overwrite=True)
+    planned.record("trials.json", "best_hyperparameters.json", "best_model")
     score = tuner.oracle.get_best_trials(1)[0].score
     print(
         f"{PROG}: {len(trials)} trials completed; best {name} = {score} with "

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from jbert_tf2.atomic_files import check_output_dir, write_directory
 from jbert_tf2.checkpoint import hf as hf_format
+from jbert_tf2.checkpoint import task_heads
 from jbert_tf2.checkpoint.inspection import Report, expected_weights, generator_weights
 from jbert_tf2.checkpoint.tf1 import write_tf1_checkpoint
 from jbert_tf2.config import EXACT_ACT_KEY
@@ -32,10 +33,63 @@ _HF_BERT_ARCHITECTURES = {
 }
 
 
+def _hf_task_architecture(md: ModelDirectory, report: Report) -> str:
+    """The transformers class whose head computes what the task model's head does."""
+    task, family = md.task.task, md.config.model_type
+    if family == "bert":
+        return (
+            "BertForTokenClassification"
+            if task == "token_classification"
+            else "BertForSequenceClassification"
+        )
+    if task == "token_classification":
+        if md.task.options.get("segment_id"):
+            report.add(
+                "note: this tagger feeds token type 1 at every position (ELECTRA's tagging); "
+                "pass token_type_ids of ones to ElectraForTokenClassification"
+            )
+        return "ElectraForTokenClassification"
+    raise JbertError(
+        "--to hf: transformers' ElectraForSequenceClassification puts a dense layer and a GELU "
+        "before its output layer, while ELECTRA's fine-tuned head is one dense layer on [CLS]; "
+        "no HF class computes this model's logits. Keep it as a jbert model directory or write "
+        "it back with --to tf1"
+    )
+
+
+def _add_hf_labels(out: Path, md: ModelDirectory) -> None:
+    """Labels and problem type in HF's config.json, as transformers' pipelines read them."""
+    path = out / "config.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    labels = md.task.labels
+    data["id2label"] = {str(i): label for i, label in enumerate(labels)}
+    data["label2id"] = {label: i for i, label in enumerate(labels)}
+    if md.task.task == "multi_label_classification":
+        data["problem_type"] = "multi_label_classification"
+    elif md.task.task == "sequence_classification":
+        data["problem_type"] = "single_label_classification"
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def write_hf(md: ModelDirectory, out: Path, report: Report) -> None:
     config = md.config
     main = [c for c in md.components if c != "generator"]
     names = list(expected_weights(config, main))
+    if md.task is not None:
+        architecture = _hf_task_architecture(md, report)
+        names += [task_heads.HEAD_KERNEL, task_heads.HEAD_BIAS]
+        hf_format.write_hf_model(
+            out,
+            config,
+            architecture,
+            _subset(md.weights, names),
+            tokenizer_files=md.tokenizer_files,
+        )
+        _add_hf_labels(out, md)
+        report.add(f"wrote: HF {architecture} ({md.task.task}, {len(md.task.labels)} labels)")
+        if md.task.task == "multi_label_classification":
+            report.add("note: apply a sigmoid per label to HF's logits (problem_type multi_label)")
+        return
     if config.model_type == "bert":
         heads = tuple(c for c in ("mlm", "nsp") if c in md.components)
         architecture = _HF_BERT_ARCHITECTURES[heads]
@@ -77,8 +131,35 @@ def write_jbert(md: ModelDirectory, out: Path, report: Report) -> None:
     report.add("wrote: jbert model directory")
 
 
+def _tf1_weights(md: ModelDirectory, report: Report) -> dict:
+    """The weights under TF1 names: a task head as Google's ``output_weights`` (BERT) or
+    ELECTRA's ``task_specific/<task>/dense`` (ELECTRA), the rest as they are."""
+    weights = dict(md.weights)
+    if md.task is None:
+        return weights
+    head = {n: weights.pop(n) for n in (task_heads.HEAD_KERNEL, task_heads.HEAD_BIAS)}
+    if md.config.model_type == "bert":
+        weights.update(task_heads.to_google(head))
+        script = {
+            "sequence_classification": "run_classifier.py (softmax)",
+            "multi_label_classification": "a multi-label run_classifier (a sigmoid per label)",
+            "token_classification": "a BERT NER script (output_weights on every token)",
+        }[md.task.task]
+        report.add(f"head: output_weights, output_bias, as {script} names them")
+        return weights
+    name = md.task.tf1_task_name
+    if name is None:
+        raise JbertError(
+            "--to tf1: ELECTRA's run_finetuning reads a head under task_specific/<task name>/; "
+            "this model records no task name: pass --task_name (e.g. --task_name mnli)"
+        )
+    weights.update(task_heads.to_electra(head, name))
+    report.add(f"head: task_specific/{name}/dense (ELECTRA's run_finetuning, task {name})")
+    return weights
+
+
 def write_tf1(md: ModelDirectory, out: Path, report: Report) -> None:
-    write_tf1_checkpoint(md.weights, out / "model.ckpt")
+    write_tf1_checkpoint(_tf1_weights(md, report), out / "model.ckpt")
     google = {
         k: v
         for k, v in md.config.to_dict().items()
@@ -112,7 +193,16 @@ def write_tf1(md: ModelDirectory, out: Path, report: Report) -> None:
 def convert(
     ckpt: str, out_dir: str, to: str = "jbert", overwrite: bool = False, **options
 ) -> Report:
-    """Read ``ckpt`` (TF1 / jbert / HF), check it, and write ``out_dir`` in format ``to``."""
+    """Read ``ckpt`` (TF1 / jbert / HF), check it, and write ``out_dir`` in format ``to``.
+
+    ``options`` are `jbert-convert`'s flags: ``config_file``, ``vocab``, ``spm_model``,
+    ``tokenizer``, ``do_lower_case``, ``mecab_dic``, ``family``, ``hidden_act``,
+    ``generator_config_file``; for a fine-tuned TF1 checkpoint ``task``
+    (``"sequence_classification"`` (default for Google's ``output_weights``),
+    ``"multi_label"`` or ``"token_classification"``), ``task_name`` (the ELECTRA head to take
+    from a multi-task checkpoint; with ``to="tf1"``, the ELECTRA task name to write a task
+    model's head under) and ``labels`` (a file with one label a line, or a list of names).
+    """
     writers = {"jbert": write_jbert, "hf": write_hf, "tf1": write_tf1}
     if to not in writers:
         raise JbertError(f"--to {to}: unknown format; use jbert, hf or tf1")
@@ -120,6 +210,9 @@ def convert(
     if out.resolve() == Path(ckpt).resolve() or Path(ckpt).resolve().is_relative_to(out.resolve()):
         raise JbertError(f"{out}: is the input itself; write to another directory")
     md, report = read_source(ckpt, **options)
+    electra_task = md.task is not None and md.config.model_type == "electra"
+    if options.get("task_name") and electra_task and md.task.tf1_task_name is None:
+        md.task.tf1_task_name = options["task_name"]
     write_directory(out, lambda tmp: writers[to](md, tmp, report), overwrite)
     report.add(f"output: {out}")
     return report

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from jbert_tf2.checkpoint import hf as hf_format
 from jbert_tf2.checkpoint.inspection import (
     Report,
@@ -17,7 +15,6 @@ from jbert_tf2.checkpoint.inspection import (
     embedding_size_from_weights,
     expected_weights,
     find_beside,
-    generator_weights,
     heads_by_rule,
     inferred_config,
     match_weights,
@@ -26,8 +23,9 @@ from jbert_tf2.checkpoint.inspection import (
 from jbert_tf2.checkpoint.names import is_optimizer_variable
 from jbert_tf2.checkpoint.tf1 import read_tf1_checkpoint, resolve_checkpoint
 from jbert_tf2.config import read_config
+from jbert_tf2.conversion.hf_source import from_hf
+from jbert_tf2.conversion.task_heads import take_task_head
 from jbert_tf2.conversion.tokenizer_files import find_tokenizer_files, tokenizer_settings
-from jbert_tf2.errors import CheckpointError
 from jbert_tf2.model_dir import ModelDirectory, is_model_dir, read_model_dir
 
 
@@ -42,8 +40,16 @@ def from_tf1(
     tokenizer: str | None = None,
     do_lower_case: bool | None = None,
     mecab_dic: str | None = None,
+    no_tokenizer: bool = False,
+    task: str | None = None,
+    task_name: str | None = None,
+    labels=None,
+    labels_from: str | None = None,
+    head_optional: bool = False,
 ) -> tuple[ModelDirectory, Report]:
-    """Read a TF1 checkpoint (and the files beside it) into a checked `ModelDirectory`."""
+    """Read a TF1 checkpoint (and the files beside it) into a checked `ModelDirectory`; a
+    fine-tuned head becomes a task (`task_heads.take_task_head`: ``task``, ``task_name``,
+    ``labels``)."""
     prefix = resolve_checkpoint(ckpt)
     report = Report(source=f"{prefix} (TF1 checkpoint)")
     weights, skipped = read_tf1_checkpoint(prefix, skip=is_optimizer_variable)
@@ -112,12 +118,25 @@ def from_tf1(
         )
     report.add(f"components: {', '.join(components)}")
 
+    weights, head = take_task_head(
+        weights, config, prefix, report, task, task_name, labels, labels_from, head_optional
+    )
     expected = expected_weights(config, components, generator_config, untied)
     matched = match_weights(weights, expected, prefix)
+    if head is not None:
+        matched.update(head.weights)
+        components.append("task")
     report.mapped, report.skipped = len(matched), skipped
 
     settings, files = tokenizer_settings(
-        vocab_path, spm_path, tokenizer, do_lower_case, mecab_dic, report, config.vocab_size
+        vocab_path,
+        spm_path,
+        tokenizer,
+        do_lower_case,
+        mecab_dic,
+        report,
+        config.vocab_size,
+        no_tokenizer,
     )
     return (
         ModelDirectory(
@@ -128,68 +147,14 @@ def from_tf1(
             generator_untied=untied,
             tokenizer=settings,
             tokenizer_files=files,
+            task=head.settings if head is not None else None,
         ),
         report,
     )
 
 
-def _same_embeddings(disc_hf: dict, gen_hf: dict) -> bool:
-    """Whether the HF generator's embeddings are the discriminator's (ELECTRA's tied setting)."""
-    for name, value in disc_hf.items():
-        if name.startswith("electra.embeddings."):
-            other = gen_hf.get(name)
-            if other is None or other.shape != value.shape or not np.array_equal(other, value):
-                return False
-    return True
-
-
-def from_hf(path: str) -> tuple[ModelDirectory, Report]:
-    """Read an HF BERT / ELECTRA directory (and a ``generator/`` one beside it) into canonical names."""
-    directory = Path(path)
-    report = Report(source=f"{directory} (HF transformers directory)")
-    config, hf_weights = hf_format.read_hf_model(directory)
-    report.family = config.model_type
-    # HF names are the canonical ones with "." for "/"; the generator is its own directory
-    slashed = [n.replace(".", "/") for n in hf_weights]
-    components = [c for c in detect_components(slashed, config.model_type) if c != "generator"]
-    prefix = f"{config.model_type}."
-    hf_weights = {
-        (n if n.startswith((prefix, "cls.", "discriminator_predictions.")) else prefix + n): v
-        for n, v in hf_weights.items()
-    }
-    expected = expected_weights(config, components)
-    weights, unused = hf_format.from_hf_weights(hf_weights, list(expected))
-    generator_config, untied = None, False
-    if (directory / "generator" / "config.json").is_file():
-        generator_config, gen_hf = hf_format.read_hf_model(directory / "generator")
-        generator_config = generator_config.replace(model_type="electra")
-        components.append("generator")
-        untied = not _same_embeddings(hf_weights, gen_hf)
-        gen_expected = generator_weights(generator_config, untied)
-        gen_weights, gen_unused = hf_format.from_hf_weights(gen_hf, list(gen_expected), True)
-        unused += [f"generator/{n}" for n in gen_unused]
-        weights.update(gen_weights)
-        expected.update(gen_expected)
-        if untied:
-            report.add("generator: its own embeddings (untied from the discriminator's)")
-    if unused:
-        raise CheckpointError(
-            f"{directory}: weights with no place in the model: {', '.join(unused[:20])}"
-        )
-    matched = match_weights(weights, expected, str(directory))
-    report.mapped = len(matched)
-    files = {}
-    if (directory / "vocab.txt").is_file():
-        files["vocab_file"] = directory / "vocab.txt"
-    settings = None
-    if files:
-        settings, files = tokenizer_settings(files["vocab_file"], None, None, None, None, report)
-    md = ModelDirectory(config, matched, components, generator_config, untied, settings, files)
-    return md, report
-
-
 def from_model_dir(path: str) -> tuple[ModelDirectory, Report]:
-    md = read_model_dir(path)
+    md = read_model_dir(path, with_task=True)
     report = Report(source=f"{path} (jbert model directory)", family=md.config.model_type)
     report.mapped = len(md.weights)
     return md, report
@@ -203,8 +168,8 @@ def read_source(ckpt: str, **options) -> tuple[ModelDirectory, Report]:
     if (
         path.is_dir()
         and (path / "config.json").is_file()
-        and ((path / "model.safetensors").is_file() or (path / "pytorch_model.bin").is_file())
+        and hf_format.has_hf_weights(path)
         and not (path / "checkpoint").is_file()
     ):
-        return from_hf(ckpt)
+        return from_hf(ckpt, **options)
     return from_tf1(ckpt, **options)

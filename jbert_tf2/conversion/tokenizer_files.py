@@ -6,10 +6,12 @@ choice as `TokenizerSettings`, which the model directory writes to ``tokenizer.j
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from jbert_tf2.checkpoint.inspection import Report, find_beside, single_file
 from jbert_tf2.errors import CheckpointError, JbertError
+from jbert_tf2.model_dir.vocabulary_check import short_vocabulary_message, vocabulary_rows
 from jbert_tf2.tokenization.settings import DEFAULT_MECAB_DICTIONARY, TokenizerSettings
 
 
@@ -30,10 +32,17 @@ def tokenizer_settings(
     mecab_dic: str | None,
     report: Report,
     model_vocab_size: int | None = None,
+    no_tokenizer: bool = False,
+    reason: str = "as given",
 ) -> tuple[TokenizerSettings | None, dict[str, Path]]:
     """What ``tokenizer.json`` records, and the files to copy beside it. The files are checked
-    now, with file and line; with ``model_vocab_size``, a vocabulary whose ids reach past the
-    model's embeddings is refused and one of another size gets a warning."""
+    now, with file and line. A vocabulary problem never blocks the weights: a vocabulary
+    without the special tokens the tokenizer needs records no tokenizer, and one with fewer
+    ids than the model's ``model_vocab_size`` is recorded; both say so in the report and in
+    one warning. Only a vocabulary whose ids reach past the embedding table is refused."""
+    if no_tokenizer:
+        report.add("tokenizer: none (--no-tokenizer)")
+        return None, {}
     if tokenizer is None:
         tokenizer = "sentencepiece" if spm_model else "wordpiece" if vocab else None
     if tokenizer is None:
@@ -45,8 +54,30 @@ def tokenizer_settings(
         )
     if tokenizer != "sentencepiece" and vocab is None:
         raise JbertError(f"--tokenizer {tokenizer} needs a WordPiece vocabulary: pass --vocab")
-    ids = _load_files(tokenizer, vocab, spm_model)
-    reason = "as given"
+    problems = []
+    ids = _read_vocabulary(tokenizer, vocab, spm_model)
+    if ids and model_vocab_size is not None:
+        size_problem = _check_vocab_size(vocab, vocabulary_rows(ids), model_vocab_size)
+        problems += [size_problem] if size_problem else []
+    needed = ("[CLS]", "[SEP]") if tokenizer == "sentencepiece" else _TOKENIZER_SPECIALS
+    missing = [token for token in needed if ids and token not in ids]
+    if missing:
+        problems.insert(
+            0,
+            f"{vocab.name} has no {', '.join(missing)}, which the {tokenizer} tokenizer needs "
+            "(BERT's input is [CLS] a [SEP] b [SEP]); the weights are converted but no "
+            "tokenizer is recorded: pass --vocab FILE with BERT's special tokens to record "
+            "one, or --no-tokenizer to convert without one and silence this",
+        )
+        report.add(f"tokenizer: none ({vocab.name} has no {', '.join(missing)})")
+        _warn(problems, report)
+        return None, {}
+    if ids and tokenizer != "sentencepiece" and "[MASK]" not in ids:
+        problems.append(
+            f"{vocab.name} has no [MASK]: the tokenizer is recorded, but masked-LM "
+            "pretraining (jbert-create-pretraining-data) cannot use it"
+        )
+    _load_files(tokenizer, vocab, spm_model)
     if do_lower_case is None:
         if tokenizer == "sentencepiece":
             do_lower_case, reason = True, "yoheikikuta's default"
@@ -58,8 +89,6 @@ def tokenizer_settings(
             reason = (
                 "the vocabulary has upper-case tokens" if cased else "the vocabulary is lower-case"
             )
-    if ids and model_vocab_size is not None:
-        _check_vocab_size(vocab, max(ids.values()) + 1, model_vocab_size, report)
     files = {}
     if vocab is not None:
         files["vocab_file"] = vocab
@@ -73,38 +102,69 @@ def tokenizer_settings(
         source="the tokenizer options (--tokenizer, --do-lower-case, --mecab-dic)",
     )
     shown = ", ".join(p.name for p in files.values())
-    report.add(f"tokenizer: {tokenizer} ({shown}), do_lower_case={do_lower_case} ({reason})")
+    dictionary = f", mecab_dic={settings.mecab_dic}" if settings.mecab_dic else ""
+    report.add(
+        f"tokenizer: {tokenizer} ({shown}), do_lower_case={do_lower_case}{dictionary} ({reason})"
+    )
+    if problems:
+        _warn(problems, report)
     return settings, files
 
 
-def _load_files(tokenizer: str, vocab: Path | None, spm_model: Path | None) -> dict[str, int]:
-    """Load the tokenizer files as the tokenizers will, so bad ones fail now; the vocabulary."""
+# What `BertTokenizer` cannot work without (unknown pieces, the [CLS] a [SEP] b [SEP] layout).
+_TOKENIZER_SPECIALS = ("[UNK]", "[CLS]", "[SEP]")
+
+
+def _check_vocab_size(vocab: Path, rows: int, model_vocab_size: int) -> str | None:
+    """Ids past the embedding table are refused (this vocabulary is another model's); fewer
+    rows than the table are a warning naming both numbers (`model_dir.vocabulary_check`)."""
+    if rows > model_vocab_size:
+        raise CheckpointError(
+            f"{vocab}: has ids up to {rows - 1} but the model's vocab_size is "
+            f"{model_vocab_size}; this vocabulary does not belong to the checkpoint (pass the "
+            "right one with --vocab, or --no-tokenizer to convert the weights alone)"
+        )
+    return short_vocabulary_message(rows, model_vocab_size, str(vocab), "the checkpoint")
+
+
+def _warn(problems: list[str], report: Report) -> None:
+    """One warning (and one report line) for everything wrong with the vocabulary."""
+    message = "; ".join(problems)
+    report.add(f"warning: {message}")
+    warnings.warn(message, TokenizerWarning, stacklevel=2)
+
+
+class TokenizerWarning(UserWarning):
+    """The tokenizer files do not fit the converted model (or name a tokenizer jbert cannot
+    build); the weights were converted anyway, and the warning says what was recorded."""
+
+
+def _read_vocabulary(tokenizer: str, vocab: Path | None, spm_model: Path | None) -> dict:
+    """Token -> id of the vocabulary file (none for a SentencePiece model alone), read without
+    requiring special tokens; a malformed file is an error naming the line, with the way out."""
+    from jbert_tf2.tokenization.vocab import VocabError, load_vocab
+
+    if vocab is None:
+        return {}
+    try:
+        return load_vocab(vocab, required=(), tab_separated=tokenizer == "sentencepiece")
+    except VocabError as exc:
+        raise VocabError(f"{exc} (or pass --no-tokenizer to convert the weights alone)") from None
+
+
+def _load_files(tokenizer: str, vocab: Path | None, spm_model: Path | None) -> None:
+    """Load the tokenizer files as the tokenizers will, so bad ones fail now."""
     from jbert_tf2.tokenization.sentencepiece_tokenizer import (
         SentencePieceTokenizer,
         load_sentencepiece,
     )
-    from jbert_tf2.tokenization.vocab import load_vocab
 
     if tokenizer != "sentencepiece":
-        return load_vocab(vocab)
+        return
     if vocab is None:
         load_sentencepiece(spm_model)
-        return {}
-    return SentencePieceTokenizer(spm_model, vocab).vocab
-
-
-def _check_vocab_size(vocab: Path, count: int, model_vocab_size: int, report: Report) -> None:
-    if count > model_vocab_size:
-        raise CheckpointError(
-            f"{vocab}: has ids up to {count - 1} but the model's vocab_size is "
-            f"{model_vocab_size}; this vocabulary does not belong to the checkpoint "
-            "(pass the right one with --vocab)"
-        )
-    if count != model_vocab_size:
-        report.add(
-            f"warning: {vocab.name} has {count} entries but vocab_size is "
-            f"{model_vocab_size}; check that this vocabulary belongs to the checkpoint"
-        )
+        return
+    SentencePieceTokenizer(spm_model, vocab)
 
 
 def find_tokenizer_files(

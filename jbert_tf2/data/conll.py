@@ -19,8 +19,8 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from jbert_tf2.data.examples import TaggedSentence, read_utf8, utf8_lines
-from jbert_tf2.errors import DataError
+from jbert_tf2.data.examples import TaggedSentence, check_path, read_utf8, utf8_lines
+from jbert_tf2.errors import DataError, JbertError
 
 MAX_SENTENCE_TOKENS = 10_000
 TAG_FORM = "O or B-, I-, E-, S-, U-, L- followed by a type (e.g. B-PERSON)"
@@ -50,6 +50,7 @@ def join_words(
 ) -> tuple[str, list[tuple[int, int]]]:
     """A text rebuilt from words and each word's (start, end) in it; a space follows word i when
     ``spaces_after[i]``, or, without ``spaces_after``, where `needs_space` says so."""
+    _check_words(words, spaces_after)
     parts: list[str] = []
     spans = []
     position = 0
@@ -66,6 +67,28 @@ def join_words(
         spans.append((position, position + len(word)))
         position += len(word)
     return "".join(parts), spans
+
+
+def _check_words(words, spaces_after) -> None:
+    """`join_words`' arguments: a list of non-empty words (a str would be read as its
+    characters, a dict as its keys) and, when given, one bool per word."""
+    if isinstance(words, (str, bytes)) or not isinstance(words, Sequence):
+        raise JbertError(
+            f"words is a {type(words).__name__}, not a list of words; pass one sentence's "
+            "words, e.g. join_words(['東京', 'へ', '行く'])"
+        )
+    for index, word in enumerate(words):
+        if not isinstance(word, str) or not word:
+            raise JbertError(f"words[{index}] is {word!r}; every word is a non-empty str")
+    if spaces_after is not None and (
+        isinstance(spaces_after, (str, bytes))
+        or not isinstance(spaces_after, Sequence)
+        or len(spaces_after) != len(words)
+    ):
+        raise JbertError(
+            f"spaces_after is {spaces_after!r:.80}; pass one bool per word ({len(words)}), "
+            "or None to decide by the characters"
+        )
 
 
 def locate_words(words: Sequence[str], text: str) -> list[tuple[int, int]]:
@@ -101,7 +124,7 @@ def read_conll(
     multiword-token (``1-2``) and empty-node (``1.1``) lines are skipped; the column arguments
     are not used.
     """
-    name = os.fspath(path)
+    name = check_path(path)
     lines = read_utf8(path).split("\n")
     return list(_sentences(name, lines, token_column, tag_column, delimiter))
 
@@ -114,7 +137,7 @@ def iter_conll(
 ) -> Iterator[TaggedSentence]:
     """`read_conll`'s sentences one at a time, read from the file as they are taken (a file of
     any size in little memory); the same checks and errors, each when its line is reached."""
-    name = os.fspath(path)
+    name = check_path(path)
     return _sentences(name, utf8_lines(path), token_column, tag_column, delimiter)
 
 

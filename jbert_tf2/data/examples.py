@@ -95,8 +95,19 @@ def _lines(path, file: Path, keepends: bool) -> Iterator[str]:
         yield ""
 
 
+def check_path(path: object, argument: str = "path") -> str:
+    """``path`` as a str, or a clear error when it is no path (a list of files, None)."""
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise DataError(
+            f"{argument}={path!r:.80}: expected the path of one file (a str or pathlib.Path), "
+            f"got {type(path).__name__}"
+        ) from None
+
+
 def _check_file(path: str | os.PathLike) -> Path:
-    file = Path(path)
+    file = Path(check_path(path))
     if not file.exists():
         raise DataError(f"{path}: no such file; check the path")
     if file.is_dir():

@@ -5,31 +5,51 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import pairwise
 
 from jbert_tf2.data.conll import TAG_FORM, is_tag, join_words, locate_words
-from jbert_tf2.data.examples import TaggedSentence, TextExample, read_utf8, utf8_lines
-from jbert_tf2.errors import DataError
+from jbert_tf2.data.examples import (
+    TaggedSentence,
+    TextExample,
+    check_path,
+    read_utf8,
+    utf8_lines,
+)
+from jbert_tf2.errors import DataError, JbertError
 
 
 def read_jsonl(
     path: str | os.PathLike,
     text_key: str = "text",
-    text_b_key: str = "text_b",
-    label_key: str = "label",
+    text_b_key: str | None = "text_b",
+    label_key: str | Sequence[str] | None = "label",
 ) -> list[TextExample]:
     """Objects such as ``{"text": "...", "text_b": "...", "label": "sports"}`` as `TextExample`s.
 
     ``text_b`` and ``label`` may be absent or null (None). A label is a string, an integer (read
     as its decimal string, like a TSV cell) or a list of strings (multi-label, a tuple).
+
+    ``label_key`` may also be a list of keys, each holding one binary label (``true`` /
+    ``false`` or 1 / 0, as in one-column-per-label multi-label sets): the example's label is
+    the tuple of the keys that are true, in ``label_key``'s order (an empty tuple when none
+    is); a line with none of the keys (or all null) is unlabelled (None). ``text_b_key=None``
+    reads no second text, ``label_key=None`` no label.
     """
-    name = os.fspath(path)
+    name = check_path(path)
+    text_key = _key_argument(text_key, "text_key", optional=False)
+    text_b_key = _key_argument(text_b_key, "text_b_key", optional=True)
+    label_keys = _label_keys(label_key)
     examples = []
     for where, source, record in _records(path):
         text = _string(where, record, text_key, "text_key")
-        text_b = _string(where, record, text_b_key, None)
-        label = _label(where, record.get(label_key), label_key)
+        text_b = None if text_b_key is None else _string(where, record, text_b_key, None)
+        if label_keys is None:
+            label = None
+        elif isinstance(label_keys, str):
+            label = _label(where, record.get(label_keys), label_keys)
+        else:
+            label = _binary_labels(where, record, label_keys)
         examples.append(TextExample(text, text_b, label, source=source))
     if not examples:
         raise DataError(
@@ -60,7 +80,7 @@ def iter_jsonl_tagged(path: str | os.PathLike) -> Iterator[TaggedSentence]:
 
 
 def _tagged(path: str | os.PathLike, lines: Iterable[str]) -> Iterator[TaggedSentence]:
-    name = os.fspath(path)
+    name = check_path(path)
     found = 0
     for where, source, record in _records(path, lines):
         if "tokens" in record:
@@ -87,7 +107,7 @@ def _records(
 ) -> Iterator[tuple[str, str, dict]]:
     """(message prefix, "file:line", object) for every non-blank line (of ``lines``, the
     file's lines, when given)."""
-    name = os.fspath(path)
+    name = check_path(path)
     if lines is None:
         lines = read_utf8(path).split("\n")
     for number, line in enumerate(lines, 1):
@@ -128,6 +148,56 @@ def _string(where: str, record: dict, key: str, argument: str | None) -> str | N
             f"{where}: {key!r} is {json.dumps(value, ensure_ascii=False)}, expected a non-empty string"
         )
     return value
+
+
+def _key_argument(key: object, argument: str, optional: bool) -> str | None:
+    """A reader's key argument: a non-empty str (or None where ``optional``)."""
+    if key is None and optional:
+        return None
+    if isinstance(key, str) and key:
+        return key
+    raise JbertError(
+        f"{argument}={key!r}: expected the name of a JSON key, a non-empty str"
+        + (" (or None for none)" if optional else "")
+        + f", e.g. {argument}='{argument.removesuffix('_key')}'"
+    )
+
+
+def _label_keys(label_key: object) -> str | tuple[str, ...] | None:
+    """``label_key`` checked: one key (str), several keys of binary labels (a list or tuple of
+    distinct non-empty str), or None."""
+    if label_key is None or (isinstance(label_key, str) and label_key):
+        return label_key
+    if isinstance(label_key, (list, tuple)):
+        keys = tuple(label_key)
+        if keys and all(isinstance(k, str) and k for k in keys) and len(set(keys)) == len(keys):
+            return keys
+        problem = "is empty" if not keys else "must hold distinct non-empty strings"
+        raise JbertError(
+            f"label_key={label_key!r}: a list of label keys {problem}; pass one key per "
+            "binary label, e.g. label_key=['sports', 'politics'], or one key, label_key='label'"
+        )
+    what = "an empty key" if label_key == "" else f"a {type(label_key).__name__}"
+    raise JbertError(
+        f"label_key={label_key!r} is {what}; pass the key of the label "
+        "(a str, e.g. 'label'), a list of keys each holding a binary label (multi-label, e.g. "
+        "['sports', 'politics']), or None for no label"
+    )
+
+
+def _binary_labels(where: str, record: dict, keys: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The keys whose binary label is true; None when the line has none of them."""
+    values = [record.get(key) for key in keys]
+    if all(value is None for value in values):
+        return None
+    for key, value in zip(keys, values, strict=True):
+        if value is None or not (isinstance(value, bool) or value in (0, 1)):
+            shown = "absent" if key not in record else json.dumps(value, ensure_ascii=False)
+            raise DataError(
+                f"{where}: label key {key!r} is {shown}; with a list of label keys each one "
+                "holds a binary label: write true / false or 1 / 0 under every key"
+            )
+    return tuple(key for key, value in zip(keys, values, strict=True) if value)
 
 
 def _label(where: str, value: object, key: str) -> str | tuple[str, ...] | None:

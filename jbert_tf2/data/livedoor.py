@@ -20,7 +20,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TypeVar
 
-from jbert_tf2.data.examples import TextExample, read_utf8
+from jbert_tf2.data.examples import TextExample, check_path, read_utf8
 from jbert_tf2.errors import DataError
 
 TEXT_CHOICES = ("title", "body", "title+body")
@@ -94,7 +94,7 @@ def split_examples(
 
 
 def _text_dir(path: str | os.PathLike) -> Path:
-    root = Path(path)
+    root = Path(check_path(path))
     if not root.is_dir():
         raise DataError(f"{path}: no such directory; {_LAYOUT}")
     if (root / "text").is_dir():

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from jbert_tf2.data.examples import TextExample, read_utf8, utf8_lines
+from jbert_tf2.data.examples import TextExample, check_path, read_utf8, utf8_lines
 from jbert_tf2.errors import DataError
 
 _DELIMITERS = {".tsv": "\t", ".txt": "\t", ".csv": ","}
@@ -44,7 +44,7 @@ def read_table(
     ``label_separator`` into a tuple (duplicates and empty pieces dropped). With ``labels``, a
     label outside it is an error naming the line.
     """
-    name = os.fspath(path)
+    name = check_path(path)
     content = read_utf8(path)
     sep = delimiter or _delimiter_from_suffix(name)
     rows = iter(list(_rows(name, io.StringIO(content, newline=""), sep, quotechar)))
@@ -78,7 +78,7 @@ def iter_table(
     """`read_table`'s examples one at a time, reading the file as they are taken, so a file of
     any size is read in little memory; the same checks and errors, each raised when its row is
     reached (a missing file or unknown extension at once)."""
-    name = os.fspath(path)
+    name = check_path(path)
     sep = delimiter or _delimiter_from_suffix(name)
     lines = _split_lone_cr(utf8_lines(path, keepends=True))
     return _examples(

@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jbert_tf2.atomic_files import write_directory
+from jbert_tf2.atomic_files import restore_moved_aside, write_directory
 from jbert_tf2.errors import JbertError
 
 if TYPE_CHECKING:
@@ -92,9 +92,11 @@ def export_saved_model(
     base_dir: str | os.PathLike,
     name: str | None = None,
     version: int | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write ``task`` as ``base_dir/name/version/`` (next free version by default), atomically:
-    the version directory appears only when complete, and an existing one is never replaced."""
+    the version directory appears only when complete, and an existing one is replaced only
+    with ``overwrite``."""
     from jbert_tf2.backend import tensorflow
 
     tf = tensorflow()
@@ -104,16 +106,19 @@ def export_saved_model(
     model_base = Path(base_dir) / name
     version = next_version(model_base) if version is None else int(version)
     target = model_base / str(version)
-    if target.exists():
-        raise JbertError(f"{target}: version {version} already exists; pick another --version")
+    if target.exists() and not overwrite:
+        raise JbertError(
+            f"{target}: version {version} already exists; pick another --version, or pass "
+            "--overwrite to replace it"
+        )
     module, signatures = build_module(task)
 
     def fill(partial: Path) -> None:
         tf.saved_model.save(module, str(partial), signatures=signatures)
         _write_assets(task, partial / ASSETS)
 
-    # overwrite=False: a version directory that appears meanwhile is kept, not replaced
-    return write_directory(target, fill, overwrite=False)
+    # without overwrite, a version directory that appears meanwhile is kept, not replaced
+    return write_directory(target, fill, overwrite=overwrite)
 
 
 def _write_assets(task, directory: Path) -> None:
@@ -133,7 +138,7 @@ def load_saved_model(path: str | os.PathLike):
     from jbert_tf2.backend import tensorflow
 
     tf = tensorflow()
-    path = Path(path)
+    path = restore_moved_aside(path)  # a killed --overwrite had moved it aside: back
     if not (path / "saved_model.pb").is_file():
         raise JbertError(f"{path}: no saved_model.pb; pass a version directory like export/clf/1")
     try:

@@ -22,11 +22,14 @@ class TaskSettings:
         task: the task's name (``SequenceClassifier.task``, ...; `load_task` picks the class by it).
         labels: the label names in output order, or None (`Embedder`).
         options: the constructor options beyond encoder and labels (``max_seq_length``, ...).
+        tf1_task_name: the ELECTRA task whose ``task_specific/<name>/`` head a converted TF1
+            checkpoint held (`jbert-convert --to tf1` writes the head back under it).
     """
 
     task: str
     labels: list[str] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    tf1_task_name: str | None = None
 
     @classmethod
     def from_dict(cls, data: Any, source: str | os.PathLike) -> TaskSettings:
@@ -40,10 +43,16 @@ class TaskSettings:
             raise JbertError(f"{source}: 'labels' is not a list of names; save the model again")
         if not isinstance(options, dict):
             raise JbertError(f"{source}: 'options' is not an object; save the model again")
-        return cls(data["task"], labels, options)
+        tf1_task_name = data.get("tf1_task_name")
+        if tf1_task_name is not None and not isinstance(tf1_task_name, str):
+            raise JbertError(f"{source}: 'tf1_task_name' is not a name; convert the model again")
+        return cls(data["task"], labels, options, tf1_task_name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"task": self.task, "labels": self.labels, "options": self.options}
+        data = {"task": self.task, "labels": self.labels, "options": self.options}
+        if self.tf1_task_name is not None:
+            data["tf1_task_name"] = self.tf1_task_name
+        return data
 
 
 def read_task_settings(directory: str | os.PathLike) -> TaskSettings | None:

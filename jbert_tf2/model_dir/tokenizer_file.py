@@ -78,4 +78,27 @@ def load_tokenizer(directory: str | os.PathLike) -> Tokenizer:
             else "pass the model directory that jbert-convert wrote"
         )
         raise JbertError(f"{directory / TOKENIZER_FILE}: not found; {hint}")
-    return settings.build(directory)
+    tokenizer = settings.build(directory)
+    _warn_if_shorter_than_model(tokenizer, directory, settings)
+    return tokenizer
+
+
+def _warn_if_shorter_than_model(
+    tokenizer: Tokenizer, directory: Path, settings: TokenizerSettings
+) -> None:
+    """`warn_short_vocabulary` against the model beside the tokenizer (its ``config.json``)."""
+    from jbert_tf2.model_dir.config_file import has_jbert_config, read_config_file
+    from jbert_tf2.model_dir.layout import CONFIG_FILE
+    from jbert_tf2.model_dir.vocabulary_check import vocabulary_rows, warn_short_vocabulary
+
+    if not has_jbert_config(directory):
+        return
+    config = read_config_file(directory)[0]
+    name = settings.vocab_file or settings.spm_model_file or TOKENIZER_FILE
+    warn_short_vocabulary(
+        vocabulary_rows(tokenizer.vocab),
+        config.vocab_size,
+        str(directory / name),
+        str(directory / CONFIG_FILE),
+        stacklevel=3,
+    )

@@ -11,12 +11,14 @@ back. Keras' own ``model.save("x.keras")`` works too (labels included, tokenizer
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from jbert_tf2.backend import keras
+from jbert_tf2.config import check_max_seq_length
 from jbert_tf2.errors import JbertError
 from jbert_tf2.model_dir import (
     TASK_FILE,
@@ -69,13 +71,10 @@ class TaskModel(ServingMixin, keras.Model):
         self.labels = list(labels) if labels is not None else None
         limit = encoder.config.max_position_embeddings
         self.max_seq_length = min(128, limit) if max_seq_length is None else int(max_seq_length)
-        if self.max_seq_length > limit:
-            raise JbertError(
-                f"max_seq_length={max_seq_length} exceeds the model's max_position_embeddings "
-                f"({encoder.config.max_position_embeddings}); use at most that"
-            )
+        check_max_seq_length(self.max_seq_length, encoder.config)
         self.tokenizer = None
         self.tokenizer_assets: TokenizerAssets | None = None
+        self.tf1_task_name: str | None = None  # the ELECTRA task of a converted TF1 head
 
     @property
     def config(self):
@@ -162,6 +161,19 @@ class TaskModel(ServingMixin, keras.Model):
 
     # Saving and loading ---------------------------------------------------------------
 
+    def load_weights(self, filepath, *args, **kwargs):
+        """Keras ``load_weights``. A weights file saved while training (keras-tuner's best
+        epoch, a Keras checkpoint) also holds the optimizer's state, which a model that has
+        not trained yet cannot take: Keras' "Skipping variable loading for optimizer" is
+        expected then and not shown (it still is when a built optimizer does not match)."""
+        if self.optimizer is not None and self.optimizer.built:
+            return super().load_weights(filepath, *args, **kwargs)
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="Skipping variable loading for optimizer", category=UserWarning
+            )
+            return super().load_weights(filepath, *args, **kwargs)
+
     def get_config(self) -> dict:
         return {
             "encoder": keras.saving.serialize_keras_object(self.encoder),
@@ -210,6 +222,7 @@ class TaskModel(ServingMixin, keras.Model):
             cls(encoder, labels=labels, **options) if cls.needs_labels else cls(encoder, **options)
         )
         model.ensure_built()
+        model.tf1_task_name = saved.tf1_task_name if saved is not None else None
         weights = md.weights
         if saved is None:
             assign_weights(encoder, weights, str(path / WEIGHTS_FILE))
@@ -227,7 +240,7 @@ class TaskModel(ServingMixin, keras.Model):
 
     def task_settings(self) -> TaskSettings:
         """What ``task.json`` records: the task's name, labels and `task_options`."""
-        return TaskSettings(self.task, self.labels, self.task_options())
+        return TaskSettings(self.task, self.labels, self.task_options(), self.tf1_task_name)
 
     def save_pretrained(self, out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
         """Write a model directory (config, weights incl. head, tokenizer) plus ``task.json``;

@@ -102,12 +102,12 @@ class SequenceClassifier(TaskModel):
         `Features.truncated_rows` itself)."""
         from jbert_tf2.data.examples import TextExample
         from jbert_tf2.data.features import encode_classification
+        from jbert_tf2.tokenization.text import check_batch
 
-        if isinstance(texts, str):
-            texts = [texts]
-        if isinstance(text_pairs, str):
-            text_pairs = [text_pairs]
-        pairs = text_pairs if text_pairs is not None else [None] * len(texts)
+        texts = check_batch(texts, "texts")
+        pairs = (
+            check_batch(text_pairs, "text_pairs") if text_pairs is not None else [None] * len(texts)
+        )
         if len(pairs) != len(texts):
             raise JbertError(
                 f"text_pairs has {len(pairs)} entries but texts has {len(texts)}; pass one each"

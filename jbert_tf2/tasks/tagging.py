@@ -1,9 +1,12 @@
 """Tag schemes for token classification (NER): parse, convert, repair, decode and score.
 
-Tags are ``O`` or ``PREFIX-TYPE`` (``B-ORG``, ``I-ORG``, ``E-ORG``, ``S-ORG``). Schemes:
+Tags are ``O`` or ``PREFIX-TYPE`` (``B-ORG``, ``I-ORG``, ``E-ORG``, ``S-ORG``, ``L-ORG``,
+``U-ORG``). Schemes:
 
 - ``BIO`` (IOB2): ``B`` begins an entity, ``I`` continues it.
 - ``BIOES`` (IOBES): ``B`` begin, ``I`` inside, ``E`` end, ``S`` a single-word entity.
+- ``BILOU`` (BILUO, spaCy's name): BIOES with other letters, ``L`` (last) for ``E`` and ``U``
+  (unit) for ``S``; read, decoded and scored exactly as the BIOES sequence it spells.
 - ``IO``: every entity word is ``I``; adjacent entities of one type cannot be told apart.
 
 Entities are ``(type, start, end)`` over word indices with ``end`` exclusive.
@@ -11,26 +14,37 @@ Entities are ``(type, start, end)`` over word indices with ``end`` exclusive.
 Reading is seqeval's (the reference for NER scores): by default ("non-strict", conlleval's
 reading) any sequence is accepted and a word continues the open entity only when it is ``I-X``
 or ``E-X`` after ``B-X`` or ``I-X``; every other non-``O`` word begins a new entity, so invalid
-sequences (``I-X`` after ``O``, a ``B-X`` never closed by ``E-X``) still yield entities. Strict
-reading keeps only well-formed entities of the scheme (``B I*`` in BIO, ``B I* E`` or ``S`` in
-BIOES) and rejects prefixes the scheme lacks.
+sequences (``I-X`` after ``O``, a ``B-X`` never closed by ``E-X``) still yield entities
+(``L`` / ``U`` read as ``E`` / ``S``). Strict reading keeps only well-formed entities of the
+scheme (``B I*`` in BIO, ``B I* E`` or ``S`` in BIOES, ``B I* L`` or ``U`` in BILOU) and rejects
+prefixes the scheme lacks.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence, Sized
+from collections.abc import Iterable, Mapping, Sequence, Sized
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 
 import numpy as np
 
 from jbert_tf2.errors import JbertError
 
-SCHEMES = ("BIO", "BIOES", "IO")
+SCHEMES = ("BIO", "BIOES", "BILOU", "IO")
 
 # Prefixes per scheme, and each type's labels in `labels_for` order.
-_PREFIXES = {"BIO": ("B", "I"), "BIOES": ("B", "I", "E", "S"), "IO": ("I",)}
-_ALIASES = {"IOB2": "BIO", "IOBES": "BIOES"}
+_PREFIXES = {
+    "BIO": ("B", "I"),
+    "BIOES": ("B", "I", "E", "S"),
+    "BILOU": ("B", "I", "L", "U"),
+    "IO": ("I",),
+}
+_ALIASES = {"IOB2": "BIO", "IOBES": "BIOES", "BILUO": "BILOU"}
+# BILOU's last and unit prefixes are BIOES' end and single: entities are read from the BIOES
+# letters, so both schemes share one reading, one decoder and one scorer.
+_AS_BIOES = {"L": "E", "U": "S"}
+_PREFIX_LETTERS = "B, I, E, S, L, U"
 # Log-probabilities below this (``-inf`` for probability 0) are raised to it so that a valid
 # path through an impossible label still outranks an invalid path.
 _LOG_PROB_FLOOR = -1e30
@@ -39,15 +53,22 @@ Span = tuple[str, int, int]
 
 
 def check_scheme(scheme: str) -> str:
-    """The canonical scheme name (``BIO``, ``BIOES`` or ``IO``); accepts IOB2 / IOBES too."""
+    """The canonical scheme name (``BIO``, ``BIOES``, ``BILOU`` or ``IO``); accepts IOB2,
+    IOBES and BILUO too."""
     name = str(scheme).upper()
     name = _ALIASES.get(name, name)
     if name not in SCHEMES:
         raise JbertError(
             f"unknown tag scheme {scheme!r}; use one of {', '.join(SCHEMES)} "
-            "(IOB2 and IOBES are accepted as BIO and BIOES)"
+            "(IOB2, IOBES and BILUO are accepted as BIO, BIOES and BILOU)"
         )
     return name
+
+
+def _reading_scheme(scheme: str | None) -> str | None:
+    """The scheme whose rules read ``scheme``'s sequences once `_parse` has turned L / U into
+    E / S: BIOES for BILOU, else the scheme itself."""
+    return "BIOES" if scheme == "BILOU" else scheme
 
 
 @lru_cache(maxsize=4096)
@@ -55,7 +76,13 @@ def _split(tag: str) -> tuple[str, str] | None:
     """``(prefix, type)`` of a well-formed tag (``("O", "")`` for ``O``), else None."""
     if tag == "O":
         return "O", ""
-    if len(tag) < 3 or tag[0] not in "BIES" or tag[1] != "-" or tag[2] == "-" or tag.endswith("-"):
+    if (
+        len(tag) < 3
+        or tag[0] not in "BIESLU"
+        or tag[1] != "-"
+        or tag[2] == "-"
+        or tag.endswith("-")
+    ):
         return None
     return tag[0], tag[2:]
 
@@ -64,14 +91,17 @@ _SENTENCE_TAGS = "one sentence's tags as a list of strings, e.g. ['B-ORG', 'I-OR
 
 
 def _tag_list(tags, name: str = "tags", what: str = _SENTENCE_TAGS) -> list:
-    """``tags`` as a list; a string or something that is not a sequence is a clear error."""
-    if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable):
-        raise JbertError(f"{name} is {tags!r}, not a list; pass {what}")
+    """``tags`` as a list; a string, a dict or set (keys, no order) or something that is not a
+    sequence is a clear error."""
+    if isinstance(tags, (str, bytes, Mapping, AbstractSet)) or not isinstance(tags, Iterable):
+        shown = repr(tags) if len(repr(tags)) <= 80 else f"a {type(tags).__name__}"
+        raise JbertError(f"{name} is {shown}, not a list; pass {what}")
     return list(tags)
 
 
 def _parse(tags: Sequence[str], scheme: str | None = None, sentence: int | None = None):
-    """``[(prefix, type)]`` for a sentence; raises naming the first bad tag and its position."""
+    """``[(prefix, type)]`` for a sentence, BILOU's L / U as E / S; raises naming the first bad
+    tag and its position."""
     allowed = None if scheme is None else ("O", *_PREFIXES[scheme])
     where = "" if sentence is None else f" of sentence {sentence}"
     tags = _tag_list(tags, "tags" if sentence is None else f"sentence {sentence}")
@@ -81,7 +111,7 @@ def _parse(tags: Sequence[str], scheme: str | None = None, sentence: int | None 
         if pair is None:
             raise JbertError(
                 f"tag {tag!r} at position {position}{where} is not 'O' or PREFIX-TYPE with "
-                "PREFIX one of B, I, E, S and a non-empty TYPE (e.g. 'B-ORG'); fix the tag"
+                f"PREFIX one of {_PREFIX_LETTERS} and a non-empty TYPE (e.g. 'B-ORG'); fix the tag"
             )
         if allowed is not None and pair[0] not in allowed:
             raise JbertError(
@@ -89,7 +119,8 @@ def _parse(tags: Sequence[str], scheme: str | None = None, sentence: int | None 
                 f"{scheme} scheme does not use (it uses {', '.join(allowed)}); pass the "
                 "sequence's real scheme or convert it with convert_tags"
             )
-        parsed.append(pair)
+        prefix = pair[0]
+        parsed.append((_AS_BIOES[prefix], pair[1]) if prefix in _AS_BIOES else pair)
     return parsed
 
 
@@ -113,7 +144,8 @@ def entity_types(tags_or_sequences: Iterable) -> list[str]:
 
 def labels_for(types: Iterable[str], scheme: str) -> list[str]:
     """The label list for a classifier: ``O`` first, then per type (in the order given)
-    ``B-X, I-X`` (BIO), ``B-X, I-X, E-X, S-X`` (BIOES) or ``I-X`` (IO)."""
+    ``B-X, I-X`` (BIO), ``B-X, I-X, E-X, S-X`` (BIOES), ``B-X, I-X, L-X, U-X`` (BILOU) or
+    ``I-X`` (IO)."""
     scheme = check_scheme(scheme)
     labels = ["O"]
     seen = set()
@@ -131,12 +163,22 @@ def labels_for(types: Iterable[str], scheme: str) -> list[str]:
 def detect_scheme(tags_or_sequences: Iterable) -> str:
     """The scheme of one sentence or a list of sentences, from the prefixes used.
 
-    ``E`` or ``S`` anywhere: BIOES; else ``B`` anywhere: BIO; else ``I``: IO; only ``O``: BIO
-    (every scheme reads an all-``O`` sequence the same way).
+    ``E`` or ``S`` anywhere: BIOES; ``L`` or ``U`` anywhere: BILOU (both is an error); else
+    ``B`` anywhere: BIO; else ``I``: IO; only ``O``: BIO (every scheme reads an all-``O``
+    sequence the same way).
     """
     prefixes = set()
     for index, sentence in enumerate(_sentences(tags_or_sequences)):
-        prefixes.update(prefix for prefix, _ in _parse(sentence, sentence=index))
+        tags = _tag_list(sentence, f"sentence {index}")
+        _parse(tags, sentence=index)  # checks every tag
+        prefixes.update(tag[0] for tag in tags if tag != "O")
+    if prefixes & {"E", "S"} and prefixes & {"L", "U"}:
+        raise JbertError(
+            "the tags mix BIOES prefixes (E, S) with BILOU prefixes (L, U); write all of "
+            "them in one scheme (convert_tags(tags, to='BIOES') reads either)"
+        )
+    if prefixes & {"L", "U"}:
+        return "BILOU"
     if prefixes & {"E", "S"}:
         return "BIOES"
     if "B" in prefixes or "I" not in prefixes:
@@ -161,7 +203,9 @@ def _loose_spans(parsed: list[tuple[str, str]]) -> list[Span]:
 
 
 def _strict_spans(parsed: list[tuple[str, str]], scheme: str) -> list[Span]:
-    """Well-formed entities only: ``B I*`` (BIO), ``B I* E`` or ``S`` (BIOES), ``I+`` (IO)."""
+    """Well-formed entities only: ``B I*`` (BIO), ``B I* E`` or ``S`` (BIOES and BILOU, whose
+    L / U `_parse` made E / S), ``I+`` (IO)."""
+    scheme = _reading_scheme(scheme)
     if scheme == "IO":
         return _loose_spans(parsed)
     found: list[Span] = []
@@ -238,7 +282,8 @@ def tags_from_spans(entities: Iterable[Span], length: int, scheme: str) -> list[
         elif scheme == "BIO":
             inner = ["B"] + ["I"] * (width - 1)
         else:
-            inner = ["S"] if width == 1 else ["B"] + ["I"] * (width - 2) + ["E"]
+            single, last = ("U", "L") if scheme == "BILOU" else ("S", "E")
+            inner = [single] if width == 1 else ["B"] + ["I"] * (width - 2) + [last]
         tags[start:end] = [f"{prefix}-{kind}" for prefix in inner]
     return tags
 
@@ -266,7 +311,7 @@ def is_valid(tags: Sequence[str], scheme: str) -> bool:
     scheme = check_scheme(scheme)
     tags = _tag_list(tags)
     parsed = _parse(tags)
-    if any(prefix not in ("O", *_PREFIXES[scheme]) for prefix, _ in parsed):
+    if any(tag != "O" and tag[0] not in _PREFIXES[scheme] for tag in tags):
         return False
     return list(tags) == tags_from_spans(_loose_spans(parsed), len(parsed), scheme)
 
@@ -281,9 +326,10 @@ def _constraints(labels: Sequence[str], scheme: str):
                 f"label {label!r} at index {position} is not 'O' or a {scheme} label "
                 f"(prefixes {', '.join(_PREFIXES[scheme])}); use labels_for(types, {scheme!r})"
             )
-        parsed.append(pair)
+        parsed.append((_AS_BIOES.get(pair[0], pair[0]), pair[1]))
     if len(set(labels)) != len(labels):
         raise JbertError(f"labels {list(labels)!r} repeat a label; pass each label once")
+    scheme = _reading_scheme(scheme)
     prefix = np.array([p for p, _ in parsed])
     type_ids = np.unique([t for _, t in parsed], return_inverse=True)[1]
     same_type = type_ids[:, None] == type_ids[None, :]
@@ -303,7 +349,8 @@ def _constraints(labels: Sequence[str], scheme: str):
 def viterbi_decode(log_probs: np.ndarray, labels: Sequence[str], scheme: str) -> list[str]:
     """The highest-scoring valid tag sequence: per-word scores summed, invalid transitions
     forbidden (BIO: ``I-X`` only after ``B-X``/``I-X``; BIOES also ``B``/``I`` must be closed by
-    ``E`` of the same type and nothing starts with ``I``/``E``). Repairs argmax decoding.
+    ``E`` of the same type and nothing starts with ``I``/``E``; BILOU as BIOES with ``L`` for
+    ``E``). Repairs argmax decoding.
 
     ``log_probs`` is ``[length, len(labels)]`` (log-softmax or logits; ``-inf`` allowed).
     Ties go to the lower label index.

@@ -21,7 +21,7 @@ from jbert_tf2.data.examples import TaggedSentence
 from jbert_tf2.data.features import Features, WordTokenizer, encode_tagging
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.base import Tokenizer
-from jbert_tf2.tokenization.text import check_text
+from jbert_tf2.tokenization.text import check_batch, check_text
 
 WORD_SPLITTERS = ("unidic", "tokenizer")
 TAGGING_TASK = "token_classification"  # the task.json name of TokenClassifier
@@ -79,7 +79,7 @@ class TaggingPipeline:
     Args:
         tokenizer: the model's tokenizer (sub-tokens, and words for ``"tokenizer"``).
         labels: the tagger's labels in output order, e.g. ``["O", "B-ORG", "I-ORG"]``.
-        scheme: ``BIO``, ``BIOES`` or ``IO``.
+        scheme: ``BIO``, ``BIOES``, ``BILOU`` or ``IO``.
         max_seq_length: tokens per window, ``[CLS]`` and ``[SEP]`` included.
         word_splitter: ``"unidic"`` or ``"tokenizer"`` (see `split_words`).
 
@@ -126,10 +126,8 @@ class TaggingPipeline:
 
     def sentences(self, texts: Sequence[str] | str) -> list[TaggedSentence]:
         """Each raw text as its words, with their spans in the text (one text may be a str)."""
-        if isinstance(texts, str):
-            texts = [texts]
         found = []
-        for i, text in enumerate(texts):
+        for i, text in enumerate(check_batch(texts, "texts")):
             text = check_text(text, f"texts[{i}]")
             spans = self.word_spans(text)
             found.append(TaggedSentence([text[s:e] for s, e in spans], None, text, spans))
@@ -146,6 +144,11 @@ class TaggingPipeline:
         room = self.max_seq_length - 2
         runs, origins = [], []
         for index, words in enumerate(word_lists):
+            if isinstance(words, (str, bytes)) or not isinstance(words, Sequence):
+                raise JbertError(
+                    f"word_lists[{index}] is a {type(words).__name__}, not a list of words; pass "
+                    "each sentence's words, e.g. [s.words for s in pipeline.sentences(texts)]"
+                )
             start, used = 0, 0
             for k, word in enumerate(words):
                 size = len(pieces(word)[0])

@@ -2,7 +2,7 @@
 
 Each word's label sits on its first sub-token; the other sub-tokens are left out of the loss and
 the metrics (sample weight 0). Predictions are decoded per word with a Viterbi search over the
-sequences the tag scheme allows (BIO, BIOES or IO), so an ``I-ORG`` never follows ``O`` in the
+sequences the tag scheme allows (BIO, BIOES, BILOU or IO), so an ``I-ORG`` never follows ``O`` in the
 output. `predict_entities` splits raw text into words (MeCab with unidic-lite by default, the
 segmentation of UD Japanese corpora; or the tokenizer's own word splitter), tags them and returns
 each entity as a slice of the input string: 「三代目 J SOUL BROTHERS」 comes back whole, spaces
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jbert_tf2.tasks.tagging as tagging
-from jbert_tf2.backend import keras
+from jbert_tf2.backend import keras, ops
 from jbert_tf2.data.examples import TaggedSentence
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tasks.base import TaskModel
@@ -29,8 +29,10 @@ class TokenClassifier(TaskModel):
     """Sequence output -> dropout -> dense -> logits [batch, seq, labels].
 
     Args:
-        labels: tags such as ``["O", "B-PSN", "I-PSN", ...]``; the scheme (BIO, BIOES, IO) is
+        labels: tags such as ``["O", "B-PSN", "I-PSN", ...]``; the scheme (BIO, BIOES, BILOU, IO) is
             read from them unless ``scheme`` is given.
+        segment_id: the token type fed at every position (0; ELECTRA's tagging tasks used 1,
+            and a tagger converted from one keeps it).
 
     Examples:
         >>> tagger = TokenClassifier.from_pretrained("ja-bert", labels=labels)  # doctest: +SKIP
@@ -50,9 +52,16 @@ class TokenClassifier(TaskModel):
         dropout=None,
         scheme: str | None = None,
         word_splitter: str = "unidic",
+        segment_id: int = 0,
         **kwargs,
     ):
         super().__init__(encoder, labels, max_seq_length, **kwargs)
+        if segment_id not in range(encoder.config.type_vocab_size):
+            raise JbertError(
+                f"segment_id={segment_id}: the model has {encoder.config.type_vocab_size} token "
+                f"types; use 0..{encoder.config.type_vocab_size - 1}"
+            )
+        self.segment_id = int(segment_id)
         self.scheme = tagging.check_scheme(scheme) if scheme else tagging.detect_scheme(self.labels)
         for label in self.labels:
             tagging.spans([label], self.scheme)  # raises a clear error for a malformed tag
@@ -72,6 +81,7 @@ class TokenClassifier(TaskModel):
             "dropout": self.dropout,
             "scheme": self.scheme,
             "word_splitter": self.word_splitter,
+            **({"segment_id": self.segment_id} if self.segment_id else {}),
         }
 
     def build_head(self) -> None:
@@ -81,6 +91,10 @@ class TokenClassifier(TaskModel):
         return self.head.canonical_weights()
 
     def call(self, inputs, training=None):
+        if self.segment_id:
+            # ELECTRA's tagging tasks feed token type 1 at every position (segment_id=1)
+            ids = inputs["segment_ids"]
+            inputs = {**inputs, "segment_ids": ops.full_like(ids, self.segment_id)}
         sequence = self.encoder(inputs, training=training)["sequence_output"]
         return self.head(sequence, training=training)
 

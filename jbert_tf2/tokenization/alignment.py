@@ -8,8 +8,11 @@ string plus, for each of its characters, the span of original characters it came
 The alignment is found without re-implementing Unicode: the transform runs on the whole string
 (that result is the one used), and on each character alone; where the two agree (almost always)
 each character owns its own output. Where they do not (a base letter composing with a following
-combining mark, a final sigma), neighbouring characters are merged into one segment whose
-outputs all share the segment's span.
+combining mark, a final sigma), neighbouring characters are merged into one segment, and the
+segment is then cut wherever its two sides transform apart into the same output (`_refine`):
+NFKC of ``e`` + U+0301 + U+0301 is ``é`` + U+0301, whose ``é`` comes from the first two code
+points and whose U+0301 from the last. Only what the transform truly merges (a ligature's
+letters, a letter and a mark reordered past another mark) shares one span.
 """
 
 from __future__ import annotations
@@ -74,8 +77,33 @@ def align(text: str, transform: Callable[[str], str], char_cache: dict | None = 
             segments[-2:] = [(start, end, joined)]
     if "".join(out for _, _, out in segments) != whole:
         segments = _safe_groups(text, transform, segments)
+    segments = [piece for segment in segments for piece in _refine(text, transform, *segment)]
     starts, ends = _from_segments(text, segments)
     return Aligned(whole, starts, ends)
+
+
+# Longer segments (a letter with dozens of combining marks) keep one span: cutting them costs
+# time quadratic in their length.
+_REFINE_LIMIT = 64
+
+
+def _refine(text, transform, start: int, end: int, out: str) -> list[tuple[int, int, str]]:
+    """The segment ``text[start:end]`` (whose transform is ``out``) cut at every point, from
+    the left, where the part before the cut and the rest transform apart into ``out``: each
+    piece's output is its own text transformed, so a token made of whole pieces has the finest
+    span that still gives it back."""
+    if end - start < 2 or not out or end - start > _REFINE_LIMIT:
+        return [(start, end, out)]
+    pieces = []
+    used = 0
+    for cut in range(start + 1, end):
+        rest = out[used:]
+        left = transform(text[pieces[-1][1] if pieces else start : cut])
+        if rest.startswith(left) and transform(text[cut:end]) == rest[len(left) :]:
+            pieces.append((pieces[-1][1] if pieces else start, cut, left))
+            used += len(left)
+    pieces.append((pieces[-1][1] if pieces else start, end, out[used:]))
+    return pieces
 
 
 def _safe_groups(text, transform, segments):

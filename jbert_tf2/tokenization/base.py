@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from jbert_tf2.errors import JbertError
-from jbert_tf2.tokenization.text import Span, TokenWithSpan, check_text
+from jbert_tf2.tokenization.text import Span, TokenWithSpan, check_batch, check_text
 
 if TYPE_CHECKING:
     from jbert_tf2.tokenization.in_graph import InGraphTokenizer
@@ -143,14 +143,39 @@ class Tokenizer:
         """The tokens of ``text`` (no special tokens added)."""
         return [token for token, _, _ in self.tokenize_with_offsets(text)]
 
-    def convert_tokens_to_ids(self, tokens: Sequence[str]) -> list[int]:
+    def convert_tokens_to_ids(self, tokens: Sequence[str] | str) -> list[int] | int:
+        """The ids of ``tokens`` (unknown tokens: the unknown id); one token (a str) gives one
+        id, as in HF's tokenizers, rather than the ids of its characters."""
         vocab, unk = self.vocab, self.unk_id
+        if isinstance(tokens, str):
+            return vocab.get(tokens, unk)
+        tokens = check_batch(tokens, "tokens")
+        for index, token in enumerate(tokens):
+            if not isinstance(token, str):
+                raise JbertError(
+                    f"tokens[{index}] is {token!r:.40}, not a str; pass tokens as str "
+                    "(tok.tokenize(text) gives them)"
+                )
         return [vocab.get(token, unk) for token in tokens]
 
-    def convert_ids_to_tokens(self, ids: Sequence[int]) -> list[str]:
+    def convert_ids_to_tokens(self, ids: Sequence[int] | int) -> list[str] | str:
+        """The tokens of ``ids`` (ids no token has: the unknown token); one id (an int) gives
+        one token, as in HF's tokenizers."""
         if not hasattr(self, "_inverse"):
             self._inverse = {i: t for t, i in self.vocab.items()}
         unknown = self._inverse.get(self.unk_id, "[UNK]")
+        if isinstance(ids, numbers.Integral) and not isinstance(ids, bool):
+            return self._inverse.get(int(ids), unknown)
+        if isinstance(ids, (str, bytes)) or getattr(ids, "ndim", 1) != 1:
+            raise JbertError(
+                f"ids is a {type(ids).__name__}"
+                + (f" of {ids.ndim} dimensions" if hasattr(ids, "ndim") else "")
+                + "; pass one id (an int) or a list (1-D array) of ids, e.g. enc.input_ids"
+            )
+        ids = check_batch(ids, "ids")
+        for index, value in enumerate(ids):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+                raise JbertError(f"ids[{index}] is {value!r}; pass integer ids")
         return [self._inverse.get(int(i), unknown) for i in ids]
 
     def encode(
@@ -209,9 +234,9 @@ class Tokenizer:
 
     @staticmethod
     def _check_pairs(texts, text_pairs):
-        texts = _check_batch(texts, "texts")
+        texts = check_batch(texts, "texts")
         if text_pairs is not None:
-            text_pairs = _check_batch(text_pairs, "text_pairs")
+            text_pairs = check_batch(text_pairs, "text_pairs")
             if len(text_pairs) != len(texts):
                 raise JbertError(
                     f"text_pairs has {len(text_pairs)} entries but texts has {len(texts)}; "
@@ -307,16 +332,3 @@ class Tokenizer:
                 ids[row, n : n + m] = second
                 segments[row, n : n + m] = 1
         return {"input_ids": ids, "input_mask": mask, "segment_ids": segments}
-
-
-def _check_batch(texts, name: str) -> list:
-    if texts is None:
-        raise JbertError(f"{name} is None; pass a list of strings")
-    if isinstance(texts, (str, bytes)):
-        return [texts]
-    try:
-        return list(texts)
-    except TypeError:
-        raise JbertError(
-            f"{name}: expected a list of strings, got {type(texts).__name__}"
-        ) from None

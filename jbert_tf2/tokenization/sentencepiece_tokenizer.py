@@ -18,6 +18,10 @@ from jbert_tf2.tokenization.base import Tokenizer
 from jbert_tf2.tokenization.text import TokenWithSpan, refuse_surrogates
 from jbert_tf2.tokenization.vocab import VocabError, load_vocab
 
+# How far past a normalized character `_owned_end` looks for the original characters that made
+# it; a longer stretch (thousands of dropped control characters) keeps the whole of it.
+_OWNED_SEARCH_LIMIT = 64
+
 
 def load_sentencepiece(model_file: str | os.PathLike):
     """A `SentencePieceProcessor` for ``model_file``, or an error naming the file."""
@@ -177,12 +181,15 @@ class SentencePieceTokenizer(Tokenizer):
             first = last = None
             for k in range(position, position + len(piece)):
                 owner = owners[k]
-                if normalized[k] == "\u2581" and not (
-                    owner < len(lowered) and lowered[owner].isspace()
+                if (
+                    k == 0
+                    and normalized[k] == "\u2581"
+                    and not (owner < len(lowered) and lowered[owner].isspace())
                 ):
                     continue  # the dummy prefix SentencePiece adds: no original character
-                # a character owns the original text up to the next one's (ｶﾞ -> ガ)
                 end = max(owner + 1, owners[k + 1])
+                if end > owner + 1 and k + 1 == position + len(piece):
+                    end = self._owned_end(lowered, normalized, owners, k)
                 first = owner if first is None else min(first, owner)
                 last = end if last is None else max(last, end)
             if first is None:
@@ -195,6 +202,25 @@ class SentencePieceTokenizer(Tokenizer):
                 out.append((piece, *aligned.span(first, last)))
             position += len(piece)
         return out
+
+    def _owned_end(self, lowered: str, normalized: str, owners: list[int], k: int) -> int:
+        """Where the original text behind ``normalized[k]`` ends: the characters before the
+        next normalized character's owner either joined it (ｶﾞ -> ガ) or were dropped by the
+        normalizer (DEL): the shortest stretch that normalizes to the owner's output."""
+        owner, following = owners[k], owners[k + 1]
+        first = k
+        while first > 0 and owners[first - 1] == owner:
+            first -= 1
+        produced = normalized[first : k + 1]
+        if not lowered[owner].isspace():
+            produced = produced.removeprefix("\u2581")  # the dummy prefix
+        if "\u2581" in produced or following - owner > _OWNED_SEARCH_LIMIT:
+            return following
+        for end in range(owner + 1, following):
+            got = self._normalizer.Normalize(lowered[owner:end])
+            if got.removeprefix("\u2581") == produced:
+                return end
+        return following
 
     def _proto_spans(self, aligned: Aligned) -> list[TokenWithSpan]:
         """Spans from SentencePiece's own byte spans (models whose pieces are not substrings)."""

@@ -6,7 +6,8 @@ same checks without importing each other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 from jbert_tf2.errors import JbertError
 
@@ -25,10 +26,38 @@ def check_text(text, where: str) -> str:
             raise JbertError(
                 f"{where}: bytes that are not UTF-8 ({exc}); decode them first"
             ) from None
-    raise JbertError(
-        f"{where}: expected a str, got {type(text).__name__}"
-        + (" (None: pass an empty string for an empty text)" if text is None else "")
-    )
+    hint = ""
+    if text is None:
+        hint = " (None: pass an empty string for an empty text)"
+    elif isinstance(text, (list, tuple)):
+        hint = " (one text per entry; the second texts of pairs go in text_pairs)"
+    raise JbertError(f"{where}: expected a str, got {type(text).__name__}{hint}")
+
+
+BATCH_FORM = "a str, or a list (tuple, 1-D array, iterator) of str"
+
+
+def check_batch(texts, name: str) -> list:
+    """``texts`` as a list of texts: a str or bytes is one text; a list, tuple, 1-D array or
+    Series, or an iterator gives its items in order (each checked later by `check_text`).
+    A dict (whose iteration gives its keys), a set (no order), a table or a single non-text
+    value is a clear error instead of a silently wrong batch."""
+    if isinstance(texts, (str, bytes)):
+        return [texts]
+    kind = type(texts).__name__
+    if texts is None:
+        raise JbertError(f"{name} is None; pass {BATCH_FORM}")
+    if isinstance(texts, Mapping):
+        problem = "a dict's iteration gives its keys, not texts; pass list(d.values())"
+    elif isinstance(texts, AbstractSet):
+        problem = "a set has no order, so results could not be matched to texts; pass a list"
+    elif isinstance(texts, (Sequence, Iterator)) or getattr(texts, "ndim", None) == 1:
+        return list(texts)
+    elif getattr(texts, "ndim", None) is not None:
+        problem = f"it has {texts.ndim} dimensions; pass a 1-D array, one text per entry"
+    else:
+        problem = "it is not a list of texts"
+    raise JbertError(f"{name}: expected {BATCH_FORM}, got {kind} ({problem})")
 
 
 def disjoint_spans(spans: Sequence[Span]) -> list[Span]:

@@ -1,0 +1,191 @@
+"""`jbert-convert`'s reader of an HF transformers directory: ``config.json`` with
+``model.safetensors`` or TF's ``tf_model.h5``, a ``generator/`` directory beside it (what
+``--to hf`` writes for ELECTRA), ``vocab.txt`` and ``tokenizer_config.json``.
+
+What transformers saves: ``BertModel`` / ``BertForPreTraining`` / ``ElectraModel`` /
+``ElectraForPreTraining`` map onto our encoders and pretraining heads. ``BertForMaskedLM`` has
+no pooler (transformers builds it with ``add_pooling_layer=False``), which Google's BERT and ours
+always have: refused, naming the way out. A standalone ``ElectraForMaskedLM`` (a generator
+published on its own) becomes a generator model directory: its encoder is both the directory's
+encoder (``load``) and the generator's body (``load_generator``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from jbert_tf2.checkpoint import hf as hf_format
+from jbert_tf2.checkpoint.inspection import (
+    Report,
+    detect_components,
+    expected_weights,
+    find_beside,
+    generator_weights,
+    match_weights,
+)
+from jbert_tf2.config import BertConfig
+from jbert_tf2.conversion.hf_tokenizer_config import read_hf_tokenizer_config
+from jbert_tf2.conversion.tokenizer_files import TokenizerWarning, tokenizer_settings
+from jbert_tf2.errors import CheckpointError, JbertError
+from jbert_tf2.model_dir import ModelDirectory
+from jbert_tf2.tokenization.settings import TokenizerSettings
+
+_HEAD_PREFIXES = (
+    "cls.",
+    "discriminator_predictions.",
+    "generator_predictions.",
+    "generator_lm_head.",
+)
+
+
+def _same_embeddings(disc_hf: dict, gen_hf: dict) -> bool:
+    """Whether the HF generator's embeddings are the discriminator's (ELECTRA's tied setting)."""
+    for name, value in disc_hf.items():
+        if name.startswith("electra.embeddings."):
+            other = gen_hf.get(name)
+            if other is None or other.shape != value.shape or not np.array_equal(other, value):
+                return False
+    return True
+
+
+def _with_model_prefix(hf_weights: dict, model_type: str) -> dict:
+    """HF base models (``BertModel``) save their names without the ``bert.`` prefix the models
+    with heads use; give every encoder name the prefix."""
+    prefix = f"{model_type}."
+    return {
+        (n if n.startswith((prefix, *_HEAD_PREFIXES)) else prefix + n): v
+        for n, v in hf_weights.items()
+    }
+
+
+def _check_pooler(config: BertConfig, hf_weights: dict, directory: Path) -> None:
+    if config.model_type == "bert" and "bert.pooler.dense.weight" not in hf_weights:
+        raise CheckpointError(
+            f"{directory}: has no bert.pooler weights: transformers saves BertForMaskedLM "
+            "without the pooler, which Google's BERT (and jbert's BertModel) always has and "
+            "classifiers read. Convert the checkpoint this model was trained from (a TF1 "
+            "checkpoint, or an HF BertForPreTraining / BertModel directory), or load it in "
+            "transformers as BertForPreTraining and save that (its pooler is then newly "
+            "initialised, as transformers does for fine-tuning)"
+        )
+
+
+def _generator_only(config: BertConfig, hf_weights: dict, report: Report):
+    """An ``ElectraForMaskedLM`` on its own: the encoder under ``electra/`` (what ``load``
+    gives) and again as the generator's body under ``generator/`` (``load_generator``)."""
+    encoder = expected_weights(config, ["encoder"])
+    generator = generator_weights(config, untied=False)
+    weights, _ = hf_format.from_hf_weights(hf_weights, list(encoder))
+    gen_weights, unused = hf_format.from_hf_weights(hf_weights, list(generator), True)
+    weights.update(gen_weights)
+    report.add(
+        "generator only (ElectraForMaskedLM): config.json is the generator's; jbert_tf2.load "
+        "gives its encoder and load_generator the masked-LM model (the encoder is stored "
+        "under electra/ and generator/)"
+    )
+    return weights, {**encoder, **generator}, unused
+
+
+def from_hf(
+    path: str,
+    vocab: str | None = None,
+    tokenizer: str | None = None,
+    do_lower_case: bool | None = None,
+    mecab_dic: str | None = None,
+    no_tokenizer: bool = False,
+    **_tf1_options,
+) -> tuple[ModelDirectory, Report]:
+    """Read an HF BERT / ELECTRA directory (and a ``generator/`` one beside it) into canonical
+    names, with the tokenizer its files name (the tokenizer options override them)."""
+    directory = Path(path)
+    config, hf_weights, weights_file = hf_format.read_hf_model(directory)
+    report = Report(source=f"{directory} (HF transformers directory, {weights_file})")
+    report.family = config.model_type
+    hf_weights = _with_model_prefix(hf_weights, config.model_type)
+    # HF names are the canonical ones with "." for "/"; the generator is its own directory
+    found = detect_components([n.replace(".", "/") for n in hf_weights], config.model_type)
+    generator_config, untied = None, False
+    if "generator" in found and "discriminator" not in found:
+        components = ["encoder", "generator"]
+        generator_config = config
+        weights, expected, unused = _generator_only(config, hf_weights, report)
+    else:
+        _check_pooler(config, hf_weights, directory)
+        components = [c for c in found if c != "generator"]
+        expected = expected_weights(config, components)
+        weights, unused = hf_format.from_hf_weights(hf_weights, list(expected))
+    if (directory / "generator" / "config.json").is_file() and generator_config is None:
+        generator_config, gen_hf, _ = hf_format.read_hf_model(directory / "generator")
+        generator_config = generator_config.replace(model_type="electra")
+        components.append("generator")
+        untied = not _same_embeddings(hf_weights, gen_hf)
+        gen_expected = generator_weights(generator_config, untied)
+        gen_weights, gen_unused = hf_format.from_hf_weights(gen_hf, list(gen_expected), True)
+        unused += [f"generator/{n}" for n in gen_unused]
+        weights.update(gen_weights)
+        expected.update(gen_expected)
+        if untied:
+            report.add("generator: its own embeddings (untied from the discriminator's)")
+    if unused:
+        raise CheckpointError(
+            f"{directory}: weights with no place in the model: {', '.join(unused[:20])}"
+        )
+    matched = match_weights(weights, expected, str(directory))
+    report.mapped = len(matched)
+    report.add(f"components: {', '.join(components)}")
+    settings, files = _tokenizer(
+        directory, config, report, vocab, tokenizer, do_lower_case, mecab_dic, no_tokenizer
+    )
+    md = ModelDirectory(config, matched, components, generator_config, untied, settings, files)
+    return md, report
+
+
+def _tokenizer(
+    directory: Path,
+    config: BertConfig,
+    report: Report,
+    vocab: str | None,
+    tokenizer: str | None,
+    do_lower_case: bool | None,
+    mecab_dic: str | None,
+    no_tokenizer: bool,
+) -> tuple[TokenizerSettings | None, dict[str, Path]]:
+    """The tokenizer ``tokenizer_config.json`` names, on ``vocab.txt`` (or ``--vocab``); the
+    command line's options win over the file's."""
+    vocab_path = Path(vocab) if vocab else find_beside(directory, ("vocab.txt",))
+    if vocab_path is not None and not vocab_path.is_file():
+        raise JbertError(f"{vocab_path}: file not found (--vocab)")
+    if no_tokenizer or vocab_path is None:  # a --tokenizer without a vocabulary is refused there
+        return tokenizer_settings(
+            None, None, tokenizer, None, None, report, no_tokenizer=no_tokenizer
+        )
+    reason = "as given"
+    choice = None if tokenizer else read_hf_tokenizer_config(directory)
+    if choice is not None and choice.tokenizer is None:
+        message = (
+            f"{choice.reason}; the weights are converted but no tokenizer is recorded: pass "
+            "--tokenizer (with --mecab-dic, --do-lower-case) to record the nearest one, or "
+            "--no-tokenizer to silence this"
+        )
+        report.add("tokenizer: none (tokenizer_config.json names one jbert cannot build)")
+        report.add(f"warning: {message}")
+        warnings.warn(message, TokenizerWarning, stacklevel=2)
+        return None, {}
+    if choice is not None:
+        tokenizer = choice.tokenizer
+        do_lower_case = choice.do_lower_case if do_lower_case is None else do_lower_case
+        mecab_dic = mecab_dic or choice.mecab_dic
+        reason = choice.reason
+    return tokenizer_settings(
+        vocab_path,
+        None,
+        tokenizer,
+        do_lower_case,
+        mecab_dic,
+        report,
+        config.vocab_size,
+        reason=reason,
+    )

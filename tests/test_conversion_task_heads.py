@@ -1,0 +1,463 @@
+"""Fine-tuned TF1 checkpoints keep their heads: Google's run_classifier ``output_weights`` (softmax,
+multi-label, per token) and ELECTRA's ``task_specific/<task>/dense`` heads (one or several
+tasks) convert into task model directories whose predictions equal the TF1 models'.
+
+References: HF transformers' BertForSequenceClassification / BertForTokenClassification on the
+same weights (their head is Google's math: ``pooled @ W^T + b``), and for ELECTRA a numpy
+re-implementation of ELECTRA's head (``tf.layers.dense`` on the [CLS] hidden state, or on every
+token with token type 1 for tagging) on HF ElectraModel's hidden states.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf1_fixtures as fx
+import torch
+import transformers
+
+import jbert_tf2
+from jbert_tf2.cli.convert import main as convert_main
+from jbert_tf2.errors import JbertError
+from jbert_tf2.tasks import MultiLabelClassifier, SequenceClassifier, TokenClassifier, load_task
+
+SIZES = dict(
+    vocab_size=61,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=40,
+    max_position_embeddings=16,
+)
+NLI = ["contradiction", "entailment", "neutral"]
+NER_ROWS = ["[PAD]", "O", "B-PSN", "I-PSN", "B-ORG", "I-ORG", "X", "[CLS]", "[SEP]"]
+
+
+def run_convert(*args, capsys=None) -> str:
+    code = convert_main([str(a) for a in args])
+    out = capsys.readouterr() if capsys else None
+    assert code == 0, out.err if out else code
+    return out.out if out else ""
+
+
+def convert_error(capsys, *args) -> str:
+    assert convert_main([str(a) for a in args]) == 2
+    return capsys.readouterr().err
+
+
+def close(ours, theirs):
+    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
+    assert ours.shape == theirs.shape
+    assert np.abs(ours - theirs).max() <= 1e-5 * max(1.0, np.abs(theirs).max())
+
+
+def _np(t) -> np.ndarray:
+    return t.detach().numpy().astype(np.float32)
+
+
+def softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+BATCH = fx.random_batch(61, 16, seed=3)
+
+
+def logits_of(model, batch=BATCH) -> np.ndarray:
+    return np.asarray(model(batch, training=False))
+
+
+# ---------------------------------------------------------------- Google's run_classifier
+
+
+@pytest.fixture(scope="module")
+def google_classifier(tmp_path_factory):
+    """A checkpoint as run_classifier.py saves it: bert/*, output_weights [3, hidden],
+    output_bias, Adam slots and global_step; plus HF's BertForSequenceClassification."""
+    root = tmp_path_factory.mktemp("google")
+    hf = fx.hf_random_model(
+        transformers.BertForSequenceClassification,
+        seed=5,
+        hidden_act="gelu_new",
+        num_labels=3,
+        **SIZES,
+    )
+    state = hf.state_dict()
+    variables = fx.encoder_variables(state, "bert", "bert", "bert/embeddings", 2)
+    variables["bert/pooler/dense/kernel"] = _np(state["bert.pooler.dense.weight"]).T
+    variables["bert/pooler/dense/bias"] = _np(state["bert.pooler.dense.bias"])
+    variables["output_weights"] = _np(state["classifier.weight"])  # [num_labels, hidden]
+    variables["output_bias"] = _np(state["classifier.bias"])
+    ckpt = fx.save_tf1_checkpoint(fx.with_optimizer_slots(variables), root / "out" / "model.ckpt-9")
+    fx.google_bert_config(hf.config, root / "out" / "bert_config.json")
+    fx.write_vocab(root / "out" / "vocab.txt", 61)
+    with torch.no_grad():
+        reference = _np(hf(**fx.torch_inputs(BATCH)).logits)
+    return root, ckpt, hf, reference
+
+
+def test_google_softmax_head_by_default(google_classifier, tmp_path, capsys):
+    _, ckpt, _, reference = google_classifier
+    out = run_convert(ckpt, "-o", tmp_path / "clf", "--task_name", "mnli", capsys=capsys)
+    assert "task: sequence_classification (the default" in out
+    assert "labels: 3 from --task_name mnli" in out
+    model = load_task(tmp_path / "clf")
+    assert type(model) is SequenceClassifier and model.labels == NLI
+    logits = logits_of(model)
+    close(logits, reference)
+    close(model.proba_from_logits(list(logits)), softmax(reference.astype(np.float64)))
+
+
+def test_google_multi_label_and_labels_file(google_classifier, tmp_path, capsys):
+    _, ckpt, _, reference = google_classifier
+    (tmp_path / "labels.txt").write_text("sports\nit\nmovie\n", encoding="utf-8")
+    out = run_convert(
+        ckpt,
+        "-o",
+        tmp_path / "ml",
+        "--task",
+        "multi_label",
+        "--labels",
+        tmp_path / "labels.txt",
+        capsys=capsys,
+    )
+    assert "task: multi_label_classification (--task)" in out
+    model = load_task(tmp_path / "ml")
+    assert type(model) is MultiLabelClassifier and model.labels == ["sports", "it", "movie"]
+    logits = logits_of(model)
+    close(model.proba_from_logits(list(logits)), 1 / (1 + np.exp(-reference.astype(np.float64))))
+
+
+def test_google_without_labels_numbers_them(google_classifier, tmp_path, capsys):
+    _, ckpt, _, _ = google_classifier
+    out = run_convert(ckpt, "-o", tmp_path / "clf", capsys=capsys)
+    assert "labels: label_0 ... label_2 (none given" in out
+    assert load_task(tmp_path / "clf").labels == ["label_0", "label_1", "label_2"]
+
+
+def test_google_round_trip_to_tf1_and_hf(google_classifier, tmp_path, capsys):
+    _, ckpt, hf, reference = google_classifier
+    run_convert(ckpt, "-o", tmp_path / "clf", "--task_name", "mnli")
+    out = run_convert(tmp_path / "clf", "-o", tmp_path / "tf1", "--to", "tf1", capsys=capsys)
+    assert "head: output_weights, output_bias" in out
+    # Google's code restores these names: the same head values as the original checkpoint
+    reader = tf.train.load_checkpoint(str(tmp_path / "tf1" / "model.ckpt"))
+    original = tf.train.load_checkpoint(str(ckpt))
+    for name in ("output_weights", "output_bias", "bert/pooler/dense/kernel"):
+        np.testing.assert_array_equal(reader.get_tensor(name), original.get_tensor(name))
+    run_convert(tmp_path / "tf1" / "model.ckpt", "-o", tmp_path / "back", "--task_name", "mnli")
+    close(logits_of(load_task(tmp_path / "back")), reference)
+    run_convert(tmp_path / "clf", "-o", tmp_path / "hf", "--to", "hf")
+    config = json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert config["architectures"] == ["BertForSequenceClassification"]
+    assert config["id2label"] == {"0": "contradiction", "1": "entailment", "2": "neutral"}
+    theirs = transformers.BertForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
+    with torch.no_grad():
+        close(_np(theirs(**fx.torch_inputs(BATCH)).logits), reference)
+
+
+def test_run_classifier_predicts_from_the_tf1_prefix(google_classifier, tmp_path):
+    from jbert_tf2.cli.run_classifier import main as run_classifier
+
+    _, ckpt, hf, _ = google_classifier
+    data = tmp_path / "data"
+    data.mkdir()
+    header = "\t".join(f"c{i}" for i in range(10))
+    rows = ["t5 t6 t7", "t8 t9", "t10 t11 t12 t13 t14"]
+    lines = [header] + ["\t".join(["x"] * 8 + [text, "t20 t21"]) for text in rows]
+    (data / "test_matched.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code = run_classifier(
+        [
+            "--task_name=mnli",
+            "--do_predict=true",
+            f"--data_dir={data}",
+            f"--init_checkpoint={ckpt}",
+            f"--vocab_file={ckpt.parent / 'vocab.txt'}",
+            "--max_seq_length=16",
+            f"--output_dir={tmp_path / 'run'}",
+        ]
+    )
+    assert code == 0
+    written = (tmp_path / "run" / "test_results.tsv").read_text().splitlines()
+    vocab = {t: i for i, t in enumerate((ckpt.parent / "vocab.txt").read_text().split())}
+    expected = []
+    for text in rows:  # Google's features: [CLS] a [SEP] b [SEP], segments 0 then 1
+        a, b = [vocab[t] for t in text.split()], [vocab["t20"], vocab["t21"]]
+        ids = [vocab["[CLS]"], *a, vocab["[SEP]"], *b, vocab["[SEP]"]]
+        segments = [0] * (len(a) + 2) + [1] * (len(b) + 1)
+        inputs = {
+            "input_ids": torch.tensor([ids]),
+            "attention_mask": torch.ones(1, len(ids), dtype=torch.long),
+            "token_type_ids": torch.tensor([segments]),
+        }
+        with torch.no_grad():
+            expected.append(softmax(_np(hf(**inputs).logits)[0].astype(np.float64)))
+    assert len(written) == len(rows)
+    for line, probs in zip(written, expected, strict=True):
+        close([float(v) for v in line.split("\t")], probs)
+
+
+@pytest.fixture(scope="module")
+def google_tagger(tmp_path_factory):
+    """A BERT NER checkpoint (kyzhouhzau/BERT-NER's layout: output_weights on every token, a
+    padding row 0, X / [CLS] / [SEP] rows) and HF's BertForTokenClassification."""
+    root = tmp_path_factory.mktemp("ner")
+    hf = fx.hf_random_model(
+        transformers.BertForTokenClassification,
+        seed=7,
+        hidden_act="gelu_new",
+        num_labels=len(NER_ROWS),
+        **SIZES,
+    )
+    state = hf.state_dict()
+    variables = fx.encoder_variables(state, "bert", "bert", "bert/embeddings", 2)
+    rng = np.random.default_rng(1)  # TF1's BertModel always has a pooler; the tagger ignores it
+    variables["bert/pooler/dense/kernel"] = rng.normal(size=(32, 32)).astype(np.float32)
+    variables["bert/pooler/dense/bias"] = rng.normal(size=32).astype(np.float32)
+    variables["output_weights"] = _np(state["classifier.weight"])
+    variables["output_bias"] = _np(state["classifier.bias"])
+    ckpt = fx.save_tf1_checkpoint(variables, root / "out" / "model.ckpt-3")
+    fx.google_bert_config(hf.config, root / "out" / "bert_config.json")
+    fx.write_vocab(root / "out" / "vocab.txt", 61)
+    (root / "labels.txt").write_text("\n".join(NER_ROWS) + "\n", encoding="utf-8")
+    with torch.no_grad():
+        reference = _np(hf(**fx.torch_inputs(BATCH)).logits)
+    return root, ckpt, reference
+
+
+def test_google_tagger_keeps_the_tags(google_tagger, tmp_path, capsys):
+    root, ckpt, reference = google_tagger
+    out = run_convert(
+        ckpt,
+        "-o",
+        tmp_path / "ner",
+        "--task",
+        "token_classification",
+        "--labels",
+        root / "labels.txt",
+        capsys=capsys,
+    )
+    assert "labels left out of the tagger: [PAD], X, [CLS], [SEP]" in out
+    model = load_task(tmp_path / "ner")
+    assert type(model) is TokenClassifier
+    assert model.labels == ["O", "B-PSN", "I-PSN", "B-ORG", "I-ORG"]
+    valid = BATCH["input_mask"].astype(bool)
+    close(logits_of(model)[valid], reference[..., 1:6][valid])
+    run_convert(tmp_path / "ner", "-o", tmp_path / "hf", "--to", "hf")
+    theirs = transformers.BertForTokenClassification.from_pretrained(tmp_path / "hf").eval()
+    with torch.no_grad():
+        close(_np(theirs(**fx.torch_inputs(BATCH)).logits)[valid], reference[..., 1:6][valid])
+
+
+def test_tagger_needs_labels(google_tagger, tmp_path, capsys):
+    _, ckpt, _ = google_tagger
+    err = convert_error(capsys, ckpt, "-o", tmp_path / "x", "--task", "token_classification")
+    assert "needs its tags: pass --labels FILE" in err
+    assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------- ELECTRA's run_finetuning
+
+
+@pytest.fixture(scope="module")
+def electra_multitask(tmp_path_factory):
+    """An ELECTRA run_finetuning checkpoint fine-tuned on mnli (3 labels) and chunk (tagging,
+    4 tags) at once, and the reference logits of ELECTRA's heads computed in numpy."""
+    root = tmp_path_factory.mktemp("electra")
+    hf = fx.hf_random_model(transformers.ElectraModel, seed=9, embedding_size=24, **SIZES)
+    state = hf.state_dict()
+    variables = fx.encoder_variables(
+        {f"electra.{k}": v for k, v in state.items()},
+        "electra",
+        "electra",
+        "electra/embeddings",
+        2,
+    )
+    rng = np.random.default_rng(0)
+    heads = {
+        "mnli": rng.normal(0, 0.5, (32, 3)).astype(np.float32),
+        "chunk": rng.normal(0, 0.5, (32, 4)).astype(np.float32),
+    }
+    biases = {t: rng.normal(0, 0.5, k.shape[1]).astype(np.float32) for t, k in heads.items()}
+    for task, kernel in heads.items():
+        variables[f"task_specific/{task}/dense/kernel"] = kernel
+        variables[f"task_specific/{task}/dense/bias"] = biases[task]
+    ckpt = fx.save_tf1_checkpoint(fx.with_optimizer_slots(variables), root / "out" / "model.ckpt-5")
+    fx.google_bert_config(hf.config, root / "out" / "bert_config.json")  # ELECTRA: erf GELU
+    fx.write_vocab(root / "out" / "vocab.txt", 61)
+    (root / "chunk_tags.txt").write_text("O\nB-NP\nI-NP\nB-VP\n", encoding="utf-8")
+    inputs = fx.torch_inputs(BATCH)
+    with torch.no_grad():
+        cls_hidden = _np(hf(**inputs).last_hidden_state)[:, 0]
+        tagging_inputs = {**inputs, "token_type_ids": torch.ones_like(inputs["token_type_ids"])}
+        tokens = _np(hf(**tagging_inputs).last_hidden_state)
+    reference = {
+        "mnli": cls_hidden @ heads["mnli"] + biases["mnli"],
+        "chunk": tokens @ heads["chunk"] + biases["chunk"],
+    }
+    return root, ckpt, reference
+
+
+def test_electra_multitask_needs_task_name(electra_multitask, tmp_path, capsys):
+    _, ckpt, _ = electra_multitask
+    err = convert_error(capsys, ckpt, "-o", tmp_path / "x")
+    assert "2 ELECTRA tasks (chunk, mnli); pick one with --task_name" in err
+    err = convert_error(capsys, ckpt, "-o", tmp_path / "x", "--task_name", "qnli")
+    assert "no head task_specific/qnli/; its tasks: chunk, mnli" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_electra_classifier_head(electra_multitask, tmp_path, capsys):
+    _, ckpt, reference = electra_multitask
+    out = run_convert(ckpt, "-o", tmp_path / "mnli", "--task_name", "mnli", capsys=capsys)
+    assert "other heads (not converted; --task_name picks one): chunk" in out
+    assert "task: sequence_classification (ELECTRA's 'mnli' head)" in out
+    model = load_task(tmp_path / "mnli")
+    assert type(model) is SequenceClassifier and model.labels == NLI
+    close(logits_of(model), reference["mnli"])
+    model.save_pretrained(tmp_path / "resaved")  # fine-tuned further, saved: still ELECTRA's mnli
+    assert json.loads((tmp_path / "resaved" / "task.json").read_text())["tf1_task_name"] == "mnli"
+    out = run_convert(tmp_path / "resaved", "-o", tmp_path / "tf1", "--to", "tf1", capsys=capsys)
+    assert "head: task_specific/mnli/dense" in out
+    reader = tf.train.load_checkpoint(str(tmp_path / "tf1" / "model.ckpt"))
+    original = tf.train.load_checkpoint(str(ckpt))
+    for name in ("task_specific/mnli/dense/kernel", "task_specific/mnli/dense/bias"):
+        np.testing.assert_array_equal(reader.get_tensor(name), original.get_tensor(name))
+    err = convert_error(capsys, tmp_path / "mnli", "-o", tmp_path / "hf", "--to", "hf")
+    assert "ElectraForSequenceClassification" in err and "--to tf1" in err
+
+
+def test_electra_tagging_head(electra_multitask, tmp_path, capsys):
+    root, ckpt, reference = electra_multitask
+    out = run_convert(
+        ckpt,
+        "-o",
+        tmp_path / "chunk",
+        "--task_name",
+        "chunk",
+        "--labels",
+        root / "chunk_tags.txt",
+        capsys=capsys,
+    )
+    assert "task: token_classification (ELECTRA's 'chunk' head)" in out
+    model = load_task(tmp_path / "chunk")
+    assert type(model) is TokenClassifier and model.segment_id == 1
+    valid = BATCH["input_mask"].astype(bool)
+    close(logits_of(model)[valid], reference["chunk"][valid])
+
+
+def test_wrong_label_count_names_file_and_numbers(google_classifier, tmp_path, capsys):
+    _, ckpt, _, _ = google_classifier
+    (tmp_path / "labels.txt").write_text("a\nb\n", encoding="utf-8")
+    err = convert_error(capsys, ckpt, "-o", tmp_path / "x", "--labels", tmp_path / "labels.txt")
+    assert f"--labels {tmp_path / 'labels.txt'}: 2 labels, but the head" in err
+    assert "has 3 outputs" in err
+
+
+def test_task_on_a_pretrained_checkpoint_is_refused(tmp_path, capsys):
+    hf = fx.hf_random_model(transformers.BertForPreTraining, seed=1, hidden_act="gelu_new", **SIZES)
+    ckpt = fx.save_tf1_checkpoint(fx.bert_variables(hf), tmp_path / "p" / "model.ckpt-1")
+    err = convert_error(capsys, ckpt, "-o", tmp_path / "x", "--task", "multi_label")
+    assert "has no fine-tuned head" in err and "drop --task" in err
+
+
+def test_unknown_extra_variable_is_still_an_error(google_classifier, tmp_path, capsys):
+    _, ckpt, _, _ = google_classifier
+    reader = tf.train.load_checkpoint(str(ckpt))
+    variables = {
+        n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map() if n != "global_step"
+    }
+    variables["loss/extra_scale"] = np.ones(3, np.float32)
+    extra = fx.save_tf1_checkpoint(variables, tmp_path / "e" / "model.ckpt-1")
+    err = convert_error(capsys, extra, "-o", tmp_path / "x")
+    assert "unmapped (in checkpoint, not in model): loss/extra_scale" in err
+
+
+def test_python_api(google_classifier, tmp_path):
+    _, ckpt, _, reference = google_classifier
+    report = jbert_tf2.convert(
+        str(ckpt), str(tmp_path / "api"), task="multi_label", labels=["a", "b", "c"]
+    )
+    assert "task: multi_label_classification (--task)" in report.format()
+    assert load_task(tmp_path / "api").labels == ["a", "b", "c"]
+    with pytest.raises(JbertError, match="unknown task"):
+        jbert_tf2.convert(str(ckpt), str(tmp_path / "bad"), task="regression")
+
+
+def test_run_ner_predicts_from_the_tf1_prefix(google_tagger, tmp_path, capsys):
+    from jbert_tf2.cli.run_ner import main as run_ner
+    from jbert_tf2.data import read_conll
+
+    root, ckpt, _ = google_tagger
+    data = tmp_path / "data"
+    data.mkdir()
+    words = [["t5", "t6", "t7", "t8"], ["t9", "t10", "t11"], ["t12", "t13", "t14", "t15", "t16"]]
+    (data / "test.bio").write_text(
+        "\n".join("".join(f"{w} O\n" for w in sentence) for sentence in words), encoding="utf-8"
+    )
+    argv = [
+        f"--data_dir={data}",
+        f"--output_dir={tmp_path / 'run'}",
+        f"--init_checkpoint={ckpt}",
+        f"--vocab_file={ckpt.parent / 'vocab.txt'}",
+        f"--labels={root / 'labels.txt'}",
+        "--do_predict",
+        "--max_seq_length=16",
+    ]
+    assert run_ner(argv) == 0, capsys.readouterr().err
+    written = [
+        json.loads(line)
+        for line in (tmp_path / "run" / "test_predictions.jsonl").read_text().splitlines()
+    ]
+    run_convert(
+        ckpt,
+        "-o",
+        tmp_path / "ner",
+        "--task",
+        "token_classification",
+        "--labels",
+        root / "labels.txt",
+    )
+    tagger = load_task(tmp_path / "ner")
+    sentences = read_conll(data / "test.bio")
+    expected = tagger.entities(sentences, tagger.predict_tags(sentences))
+    assert [record["entities"] for record in written] == expected
+    assert any(expected), "the random head should tag some entity"
+
+
+def test_jbert_export_serves_converted_heads(
+    google_classifier, electra_multitask, tmp_path, capsys
+):
+    from jbert_tf2.cli.export import main as export_main
+    from jbert_tf2.export import load_saved_model
+
+    _, ckpt, _, reference = google_classifier
+    run_convert(ckpt, "-o", tmp_path / "clf", "--task_name", "mnli")
+    assert export_main([str(tmp_path / "clf"), "-o", str(tmp_path / "serve"), "--name", "nli"]) == 0
+    loaded = load_saved_model(tmp_path / "serve" / "nli" / "1")
+    out = loaded.signatures["serving_default"](**{k: tf.constant(v) for k, v in BATCH.items()})
+    close(out["probabilities"].numpy(), softmax(reference.astype(np.float64)))
+    assert [s.decode() for s in out["label"].numpy()] == [NLI[i] for i in reference.argmax(-1)]
+
+    root, eckpt, ereference = electra_multitask
+    run_convert(
+        eckpt,
+        "-o",
+        tmp_path / "chunk",
+        "--task_name",
+        "chunk",
+        "--labels",
+        root / "chunk_tags.txt",
+    )
+    assert export_main([str(tmp_path / "chunk"), "-o", str(tmp_path / "serve"), "--name", "c"]) == 0
+    tagger = load_saved_model(tmp_path / "serve" / "c" / "1").signatures["serving_default"]
+    positions = np.array([[1, 2, 3]] * len(BATCH["input_ids"]), np.int32)
+    served = tagger(
+        **{k: tf.constant(v) for k, v in BATCH.items()},
+        labeled_positions=tf.constant(positions),
+    )
+    expected = np.take_along_axis(ereference["chunk"], positions[..., None], axis=1)
+    close(served["logits"].numpy(), expected)
