@@ -175,6 +175,29 @@ def _(ws):
     return [str(hf), "-o", str(ws / "converted")]
 
 
+@case("convert-hf-tf1-option", "convert", "--config: applies to TF1 checkpoints", "drop --config")
+def _(ws):
+    hf = _hf_directory(ws)
+    return [str(hf), "-o", str(ws / "converted"), "--config", str(ws / "ckpt" / "bert_config.json")]
+
+
+@case(
+    "convert-model-dir-tf1-option", "convert", "--vocab: ", "jbert model directory", "drop --vocab"
+)
+def _(ws):
+    vocab = str(ws / "ckpt" / "vocab.txt")
+    return [str(ws / "model"), "-o", str(ws / "converted"), "--to", "hf", "--vocab", vocab]
+
+
+@case("convert-hf-electra-sequence-classifier", "convert", "ElectraForSequenceClassification")
+def _(ws):
+    hf = _hf_directory(ws)
+    config = json.loads((hf / "config.json").read_text(encoding="utf-8"))
+    config["architectures"] = ["ElectraForSequenceClassification"]
+    (hf / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return [str(hf), "-o", str(ws / "converted")]
+
+
 @case(
     "convert-spm-vocab-mismatch", "convert", "wiki-ja.vocab", "wiki-ja.model", "different trainings"
 )

@@ -122,4 +122,17 @@ def _(ws):
     return ["--data-dir", str(ws), "--model-name", "small", "--hparams", str(ws / "hparams.json")]
 
 
+@case("finetuning-vocab-without-specials", "run_finetuning", "no [CLS], [SEP]", "--vocab_file")
+def _(ws):
+    chars = ws / "characters.txt"
+    chars.write_text("[PAD]\n[UNK]\n[BOS]\n[EOS]\n日\n本\n", encoding="utf-8")
+    init = str(ws / "ckpt" / "model.ckpt-10")
+    return finetuning_args(ws, init_checkpoint=init, vocab_file=str(chars))
+
+
+@case("finetuning-labels-file-missing", "run_finetuning", "labels_file", "nope.txt")
+def _(ws):
+    return finetuning_args(ws, task_names=["chunk"], labels_file=str(ws / "nope.txt"))
+
+
 test_bad_input_gets_one_clear_message = sweep_test(CASES)

@@ -136,6 +136,7 @@ def test_sigkill_during_fine_tuning_then_rerun_gives_the_same_model(tmp_path):
 
     code = "import sys; from jbert_tf2.cli.run_classifier import main; sys.exit(main())"
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2")
+    env["TF_DETERMINISTIC_OPS"] = "1"  # the reference runs in this process, under op determinism
     resumed_dir = tmp_path / "resumed"
     pointer = resumed_dir / "checkpoints" / "checkpoint"
     with open(tmp_path / "killed.log", "w") as log:

@@ -461,3 +461,154 @@ def test_jbert_export_serves_converted_heads(
     )
     expected = np.take_along_axis(ereference["chunk"], positions[..., None], axis=1)
     close(served["logits"].numpy(), expected)
+
+
+# ------------------------------------------- a TF1 --init_checkpoint converted by a command
+
+
+def _command_args(parser_module, *argv):
+    return parser_module.build_parser().parse_args(["--output_dir=unused", *map(str, argv)])
+
+
+def _converted_task(work_dir) -> dict:
+    return json.loads((work_dir / "task.json").read_text(encoding="utf-8"))
+
+
+def test_command_conversion_follows_the_head_options(electra_multitask, tmp_path, capsys):
+    """Each option that changes the converted head (--task_name picking one of a multi-task
+    ELECTRA's heads, --multi_label, the labels file and its content) is recorded: a run with
+    other values converts again instead of reusing the head an earlier run converted."""
+    from jbert_tf2.cli import run_classifier, run_ner
+    from jbert_tf2.cli.common import resolve_model_dir
+    from jbert_tf2.data.processors import get_processor
+
+    root, ckpt, reference = electra_multitask
+    work = tmp_path / "out" / "init_model"
+    vocab = f"--vocab_file={ckpt.parent / 'vocab.txt'}"
+    mnli = _command_args(run_classifier, "--task_name=mnli", f"--init_checkpoint={ckpt}", vocab)
+    processor = get_processor("mnli", False)
+    resolve_model_dir(mnli, work, head=run_classifier.tf1_head(mnli, processor))
+    assert _converted_task(work)["tf1_task_name"] == "mnli"
+
+    chunk = _command_args(
+        run_ner,
+        "--task_name=chunk",
+        f"--init_checkpoint={ckpt}",
+        vocab,
+        f"--labels={root / 'chunk_tags.txt'}",
+    )
+    head = {"task": "token_classification", "task_name": "chunk", "labels": chunk.labels}
+    capsys.readouterr()
+    resolve_model_dir(chunk, work, head=head)
+    again = capsys.readouterr().out.splitlines()[0]
+    assert "again (" in again and "task_name" in again, again
+    task = _converted_task(work)
+    assert task["tf1_task_name"] == "chunk" and task["labels"] == ["O", "B-NP", "I-NP", "B-VP"]
+    valid = BATCH["input_mask"].astype(bool)
+    close(logits_of(load_task(work))[valid], reference["chunk"][valid])
+
+    resolve_model_dir(chunk, work, head=head)  # the same options: the conversion is reused
+    assert "by an earlier run" in capsys.readouterr().out
+
+    (root / "chunk_tags2.txt").write_text("O\nB-VP\nI-VP\nB-NP\n", encoding="utf-8")
+    renamed = dict(head, labels=str(root / "chunk_tags2.txt"))
+    resolve_model_dir(chunk, work, head=renamed)
+    assert _converted_task(work)["labels"] == ["O", "B-VP", "I-VP", "B-NP"]
+    (root / "chunk_tags2.txt").write_text("O\nB-X\nI-X\nB-Y\n", encoding="utf-8")  # edited
+    resolve_model_dir(chunk, work, head=renamed)
+    assert _converted_task(work)["labels"] == ["O", "B-X", "I-X", "B-Y"]
+
+
+def test_command_conversion_follows_multi_label(google_classifier, tmp_path):
+    from jbert_tf2.cli import run_classifier
+    from jbert_tf2.cli.common import resolve_model_dir
+    from jbert_tf2.data.processors import get_processor
+
+    _, ckpt, _, _ = google_classifier
+    work = tmp_path / "out" / "init_model"
+    for multi_label, expected in (
+        (False, "sequence_classification"),
+        (True, "multi_label_classification"),
+    ):
+        args = _command_args(
+            run_classifier,
+            "--task_name=mnli",
+            f"--init_checkpoint={ckpt}",
+            f"--multi_label={str(multi_label).lower()}",
+        )
+        processor = get_processor("mnli", False)
+        resolve_model_dir(args, work, quiet=True, head=run_classifier.tf1_head(args, processor))
+        assert _converted_task(work)["task"] == expected
+
+
+def _mnli_test_data(directory):
+    directory.mkdir(exist_ok=True)
+    header = "\t".join(f"c{i}" for i in range(10))
+    rows = ["\t".join(["x"] * 8 + ["t5 t6 t7", "t20 t21"])]
+    (directory / "test_matched.tsv").write_text("\n".join([header, *rows]) + "\n", "utf-8")
+    return directory
+
+
+def _predict_from(ckpt, tmp_path, capsys, *extra) -> tuple[int, str]:
+    from jbert_tf2.cli.run_classifier import main as run_classifier
+
+    capsys.readouterr()
+    code = run_classifier(
+        [
+            "--task_name=mnli",
+            "--do_predict=true",
+            f"--data_dir={_mnli_test_data(tmp_path / 'data')}",
+            f"--init_checkpoint={ckpt}",
+            "--max_seq_length=16",
+            f"--output_dir={tmp_path / 'run'}",
+            *map(str, extra),
+        ]
+    )
+    return code, capsys.readouterr().err
+
+
+def test_command_vocabulary_without_specials_names_vocab_file(google_classifier, tmp_path, capsys):
+    """A --vocab_file without [CLS] / [SEP]: the command's error says so and names its own
+    flag (not jbert-convert's --vocab, nor a tokenizer.json to convert again)."""
+    _, ckpt, _, _ = google_classifier
+    characters = tmp_path / "characters.txt"
+    characters.write_text("\n".join(["[PAD]", "[UNK]", "[BOS]", "[EOS]"] + list("日本語")) + "\n")
+    code, err = _predict_from(ckpt, tmp_path, capsys, f"--vocab_file={characters}")
+    assert code == 2
+    assert err.count("error:") == 1 and "warning:" not in err, err
+    assert "characters.txt has no [CLS], [SEP]" in err and "pass --vocab_file" in err
+    assert "tokenizer.json: not found" not in err and "--vocab " not in err
+    good = ckpt.parent / "vocab.txt"
+    code, err = _predict_from(ckpt, tmp_path, capsys, f"--vocab_file={good}")  # fixed, rerun
+    assert code == 0, err
+    assert (tmp_path / "run" / "test_results.tsv").is_file()
+
+
+def test_command_short_vocabulary_warns_once(google_classifier, tmp_path, capsys):
+    _, ckpt, _, _ = google_classifier
+    short = fx.write_vocab(tmp_path / "short_vocab.txt", 50)  # the table has 61 rows
+    code, err = _predict_from(ckpt, tmp_path, capsys, f"--vocab_file={short}")
+    assert code == 0, err
+    warned = [line for line in err.splitlines() if "warning:" in line]
+    assert len(warned) == 1 and "50 rows" in warned[0] and "vocab_size=61" in warned[0], err
+    code, err = _predict_from(ckpt, tmp_path, capsys, f"--vocab_file={short}")  # reused
+    assert code == 0, err
+    assert [line for line in err.splitlines() if "warning:" in line] == warned
+
+    from jbert_tf2.cli.extract_features import main as extract_features
+
+    (tmp_path / "input.txt").write_text("t5 t6 t7\n", encoding="utf-8")
+    code = extract_features(  # converts, then loads the tokenizer itself
+        [
+            f"--input_file={tmp_path / 'input.txt'}",
+            f"--output_file={tmp_path / 'features.jsonl'}",
+            f"--init_checkpoint={ckpt}",
+            f"--vocab_file={short}",
+            "--max_seq_length=16",
+            "--layers=-1",
+            "--noprogress",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert len([line for line in err.splitlines() if "warning:" in line]) == 1, err

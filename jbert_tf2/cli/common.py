@@ -9,6 +9,7 @@ value is one line naming the flag, exit status 2.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -112,13 +113,16 @@ def run_command(prog: str, body: Callable[[], int | None]) -> int:
 
 
 def _warning_printer(prog: str, default: Callable) -> Callable:
-    """``showwarning`` for a command: jbert_tf2's warnings as one ``prog: warning:`` line,
-    others as Python shows them."""
+    """``showwarning`` for a command: jbert_tf2's warnings as one ``prog: warning:`` line
+    (each text once per run), others as Python shows them."""
     package = str(Path(__file__).resolve().parent.parent)
+    shown: set[str] = set()
 
     def show(message, category, filename, lineno, file=None, line=None):
         if str(Path(filename).resolve()).startswith(package):
-            print(f"{prog}: warning: {message}", file=sys.stderr)
+            if str(message) not in shown:  # once per run, wherever it was raised from
+                shown.add(str(message))
+                print(f"{prog}: warning: {message}", file=sys.stderr)
         else:
             default(message, category, filename, lineno, file, line)
 
@@ -188,9 +192,14 @@ def resolve_model_dir(
 ) -> Path:
     """The model directory ``--init_checkpoint`` names. A TF1 checkpoint is converted into
     ``work_dir`` (strict, with jbert-convert's report and errors) unless a previous run
-    already did; a model directory is used as it is. ``head``: the ``task`` / ``task_name`` /
-    ``labels`` / ``labels_from`` conversion options a fine-tuned TF1 checkpoint's head is
-    converted with (Google's and ELECTRA's scripts predicted with the checkpoint's head)."""
+    already did with the same settings (recorded beside it in ``<work_dir>.source``: the
+    checkpoint, the model and tokenizer flags, and for a fine-tuned head the ``task`` /
+    ``task_name`` / labels it was converted with). Another checkpoint or model / tokenizer
+    flags are refused (the run's training state came from the earlier one); other head
+    options convert the head again.
+    A model directory is used as it is. ``head``: the ``task`` / ``task_name`` / ``labels``
+    / ``labels_from`` conversion options a fine-tuned TF1 checkpoint's head is converted with
+    (Google's and ELECTRA's scripts predicted with the checkpoint's head)."""
     from jbert_tf2.model_dir import is_model_dir
 
     if not args.init_checkpoint:
@@ -207,52 +216,140 @@ def resolve_model_dir(
             what = "is a directory; name the file in it" if Path(given).is_dir() else "no such file"
             raise JbertError(f"--{flag}={given}: {what}")
     marker = work_dir.with_name(work_dir.name + ".source")
-    wanted = _conversion_record(args, source)
     head = {k: v for k, v in (head or {}).items() if v is not None}
-    if isinstance(head.get("labels"), str):  # a labels file decides the converted head
-        wanted["labels"] = str(Path(head["labels"]).resolve())
-    if is_model_dir(work_dir):
-        try:
-            earlier = json.loads(marker.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            earlier = {}
-        changed = sorted(k for k in wanted if earlier.get(k) != wanted[k])
-        if changed:
+    wanted = _conversion_record(args, source)
+    earlier = _earlier_record(marker) if is_model_dir(work_dir) else None
+    changed = []
+    if earlier is not None:  # no record: the earlier conversion did not finish; convert again
+        different = sorted(k for k in wanted if earlier.get(k) != wanted[k])
+        if different:  # what the run's training state in --output_dir was trained from
             raise JbertError(
                 f"{work_dir}: was converted by an earlier run with other settings "
-                f"({', '.join(changed)} differ: {earlier.get(changed[0])!r} then, "
-                f"{wanted[changed[0]]!r} now); use a new --output_dir"
+                f"({', '.join(different)} differ: {earlier.get(different[0])!r} then, "
+                f"{wanted[different[0]]!r} now); use a new --output_dir"
             )
-        if not quiet:
-            print(f"using {work_dir} (converted from {source} by an earlier run)")
-        return work_dir
-    from jbert_tf2.conversion.convert import convert
-
+        changed = _changed_head(work_dir, earlier, _head_record(head))
+        if not changed:
+            if not quiet:
+                print(f"using {work_dir} (converted from {source} by an earlier run)")
+            _check_converted_tokenizer(work_dir)
+            return work_dir
     if source.is_dir() and not (source / "checkpoint").is_file():
         raise JbertError(
             f"--init_checkpoint={source}: a directory without a 'checkpoint' file; pass the "
             f"checkpoint prefix, e.g. --init_checkpoint={source / 'model.ckpt-1400000'}"
         )
-    lower = args.do_lower_case
+    if changed and not quiet:
+        print(
+            f"converting {source} into {work_dir} again (the head's {', '.join(changed)} "
+            "changed since the earlier run)"
+        )
+    report = _convert_for_command(args, source, work_dir, head)
+    if (work_dir / "task.json").is_file():  # a fine-tuned head: what it was converted with
+        wanted["head"] = _head_record(head)
+    write_text(marker, json.dumps(wanted, indent=1) + "\n")
+    if not quiet:
+        print(report)
+    _check_converted_tokenizer(work_dir)
+    return work_dir
+
+
+def _check_converted_tokenizer(work_dir: Path) -> None:
+    """Load the converted model's tokenizer as the command will: a vocabulary shorter than the
+    embedding table warns here, on every run (converted now or earlier), with the text
+    `load_tokenizer` warns with, which `run_command` shows once."""
+    from jbert_tf2.model_dir import load_tokenizer
+
+    load_tokenizer(work_dir)
+
+
+def _convert_for_command(args: argparse.Namespace, source: Path, work_dir: Path, head: dict):
+    """Convert ``source`` into ``work_dir`` with the command's flags; the report's text. A
+    command tokenizes text, so a conversion that could record no tokenizer (a vocabulary
+    without BERT's special tokens, or none found) is this command's error, naming its own
+    flags. The conversion's vocabulary warning is left to `load_tokenizer`, which the command
+    calls next: one warning per run."""
+    from jbert_tf2.conversion.convert import convert
+    from jbert_tf2.conversion.tokenizer_files import TokenizerWarning
+
     tokenizer = args.tokenizer
     if tokenizer is None:
         tokenizer = "sentencepiece" if args.model_file else "wordpiece"
-    report = convert(
-        str(source),
-        str(work_dir),
-        config_file=args.bert_config_file,
-        vocab=args.vocab_file,
-        spm_model=args.model_file,
-        tokenizer=tokenizer,
-        do_lower_case=lower,
-        mecab_dic=args.mecab_dic,
-        head_optional=True,
-        **head,
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = convert(
+            str(source),
+            str(work_dir),
+            config_file=args.bert_config_file,
+            vocab=args.vocab_file,
+            spm_model=args.model_file,
+            tokenizer=tokenizer,
+            do_lower_case=args.do_lower_case,
+            mecab_dic=args.mecab_dic,
+            head_optional=True,
+            overwrite=True,  # this command's own conversion (its outputs record says so)
+            **head,
+        )
+    for warning in caught:
+        if not issubclass(warning.category, TokenizerWarning):
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    if not (work_dir / "tokenizer.json").is_file():
+        why = next(
+            (
+                line.removeprefix("tokenizer: none ")
+                for line in report.lines
+                if line.startswith("tokenizer: none")
+            ),
+            "",
+        )
+        raise JbertError(
+            f"--init_checkpoint={source}: its weights convert, but no tokenizer could be "
+            f"recorded {why}; this command tokenizes text: pass --vocab_file with a vocab.txt "
+            "that has [UNK], [CLS] and [SEP] (and --tokenizer / --do_lower_case / --model_file "
+            "as the model was trained)"
+        )
+    return "\n".join(
+        line for line in report.format().splitlines() if not line.startswith("warning: ")
     )
-    write_text(marker, json.dumps(wanted, indent=1) + "\n")
-    if not quiet:
-        print(report.format())
-    return work_dir
+
+
+def _head_record(head: dict) -> dict:
+    """The head options as recorded: a labels file by path and content (editing it changes
+    the converted head's labels)."""
+    record = dict(head)
+    labels = record.get("labels")
+    if isinstance(labels, (str, os.PathLike)):
+        path = Path(labels)
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            digest = None  # the conversion names the unreadable file
+        record["labels"] = {"file": str(path.resolve()), "sha256": digest}
+    elif labels is not None:
+        record["labels"] = [str(label) for label in labels]
+    return record
+
+
+def _earlier_record(marker: Path) -> dict | None:
+    """The settings an earlier run converted with (``<work_dir>.source``), None without one."""
+    try:
+        earlier = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return earlier if isinstance(earlier, dict) else None
+
+
+def _changed_head(work_dir: Path, earlier: dict, head: dict) -> list[str]:
+    """The head options that differ from those the earlier conversion took its fine-tuned head
+    with; none when it took no head (a pretrained checkpoint converts the same for any task)."""
+    if not (work_dir / "task.json").is_file():
+        return []
+    before = earlier.get("head")
+    if not isinstance(before, dict):
+        return ["options"]  # converted by a version that did not record them
+    return sorted(k for k in {*head, *before} if before.get(k) != head.get(k))
 
 
 def check_max_seq_length_flag(args: argparse.Namespace, model_dir: Path) -> None:

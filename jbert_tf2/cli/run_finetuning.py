@@ -55,6 +55,8 @@ DEFAULTS = {
     "use_tpu": False,
     "tpu_name": None,
     "save_checkpoints_steps": 1000000,
+    "preprocessed_data_dir": None,
+    "labels_file": None,
 }
 IGNORED = {
     "model_hparam_overrides",
@@ -72,7 +74,6 @@ IGNORED = {
     "double_unordered",
     "num_train_steps",
     "use_tfrecords_if_existing",
-    "preprocessed_data_dir",
     "qa_max_answer_length",
 }
 TAGGING_TASKS = ("ner", "chunk")  # chunk: CoNLL-2000 files, the tag in the last column
@@ -216,6 +217,40 @@ def task_argv(hparams: dict, data_dir: Path, model_name: str, task: str) -> list
     return argv
 
 
+def tagging_labels(hparams: dict, data_dir: Path, model_name: str, task: str):
+    """The tags of a fine-tuned ELECTRA tagging head (its checkpoint has none): ``labels_file``
+    of ``--hparams`` (a file, one tag a line; or ``{task: file}``), else ELECTRA's
+    ``<task>_label_mapping.pkl`` where run_finetuning left it, else ELECTRA's list rebuilt
+    from the task's data (`electra_tags`); None when there is nothing to build it from."""
+    from jbert_tf2.cli.electra_tags import read_label_mapping, rebuild_tag_list
+
+    given = hparams["labels_file"]
+    if isinstance(given, dict):
+        given = given.get(task)
+    if given is not None:
+        if not isinstance(given, str) or not Path(given).is_file():
+            raise JbertError(
+                f"--hparams labels_file={given!r}: no such file; name a file with one tag a "
+                f'line, or {{"{task}": FILE}} per tagging task'
+            )
+        return given
+    tfrecords = hparams["preprocessed_data_dir"] or (
+        data_dir
+        / "models"
+        / model_name
+        / "finetuning_tfrecords"
+        / (",".join(hparams["task_names"]) + "_tfrecords")
+    )
+    pickled = Path(tfrecords) / f"{task}_label_mapping.pkl"
+    if pickled.is_file():
+        print(f"{PROG}: {task}: tags from {pickled}")
+        return read_label_mapping(pickled)
+    task_dir = data_dir / "finetuning_data" / task
+    if not any((task_dir / f"{split}.txt").is_file() for split in ("train", "dev", "test")):
+        return None
+    return rebuild_tag_list(task_dir)
+
+
 def parse_task_args(command, argv: list[str]) -> argparse.Namespace:
     """The task command's arguments; a bad value (from --hparams) is this command's error."""
     parser = command.build_parser()
@@ -256,6 +291,8 @@ def run(args: argparse.Namespace) -> int:
     for task in hparams["task_names"]:
         command = run_ner if task in TAGGING_TASKS else run_classifier
         task_args = parse_task_args(command, task_argv(hparams, data_dir, args.model_name, task))
+        if task in TAGGING_TASKS:
+            task_args.labels = tagging_labels(hparams, data_dir, args.model_name, task)
         task_args.layerwise_lr_decay = hparams["layerwise_lr_decay"]
         task_args.weight_decay = hparams["weight_decay_rate"]
         task_args.overwrite = args.overwrite

@@ -16,6 +16,7 @@ from jbert_tf2.checkpoint import task_heads
 from jbert_tf2.checkpoint.inspection import Report, expected_weights, generator_weights
 from jbert_tf2.checkpoint.tf1 import write_tf1_checkpoint
 from jbert_tf2.config import EXACT_ACT_KEY
+from jbert_tf2.conversion.hf_task_head import TASK_OPTIONS_KEY, TF1_TASK_NAME_KEY
 from jbert_tf2.conversion.sources import read_source
 from jbert_tf2.errors import JbertError
 from jbert_tf2.model_dir import ModelDirectory, save_model_dir
@@ -68,6 +69,9 @@ def _add_hf_labels(out: Path, md: ModelDirectory) -> None:
         data["problem_type"] = "multi_label_classification"
     elif md.task.task == "sequence_classification":
         data["problem_type"] = "single_label_classification"
+    data[TASK_OPTIONS_KEY] = md.task.options  # read back by `hf_task_head`
+    if md.task.tf1_task_name is not None:
+        data[TF1_TASK_NAME_KEY] = md.task.tf1_task_name
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

@@ -27,6 +27,7 @@ from jbert_tf2.checkpoint.inspection import (
     match_weights,
 )
 from jbert_tf2.config import BertConfig
+from jbert_tf2.conversion.hf_task_head import has_classifier, hf_config_json, read_hf_task_head
 from jbert_tf2.conversion.hf_tokenizer_config import read_hf_tokenizer_config
 from jbert_tf2.conversion.tokenizer_files import TokenizerWarning, tokenizer_settings
 from jbert_tf2.errors import CheckpointError, JbertError
@@ -89,6 +90,59 @@ def _generator_only(config: BertConfig, hf_weights: dict, report: Report):
     return weights, {**encoder, **generator}, unused
 
 
+# Options of TF1 checkpoints only, and why an HF directory has no use for them.
+_TF1_ONLY = {
+    "config_file": ("--config", "its config.json is the model's config"),
+    "generator_config_file": (
+        "--generator-config",
+        "a generator is read from generator/config.json beside it",
+    ),
+    "spm_model": (
+        "--spm-model",
+        "the tokenizer is read from vocab.txt and tokenizer_config.json (--vocab replaces "
+        "vocab.txt)",
+    ),
+}
+
+
+def _refuse_tf1_options(directory: Path, config: BertConfig, options: dict) -> None:
+    """Refuse, naming the flag and why, every option that applies to TF1 checkpoints only;
+    ``--family`` and ``--hidden-act`` are accepted when they agree with ``config.json``."""
+    for key, (flag, why) in _TF1_ONLY.items():
+        if options.get(key) is not None:
+            raise JbertError(
+                f"{flag}: applies to TF1 checkpoints; {directory} is an HF directory, and {why}: "
+                f"drop {flag}"
+            )
+    family = options.get("family")
+    if family is not None and family != config.model_type:
+        raise JbertError(
+            f"--family {family}: {directory}/config.json says model_type {config.model_type}; "
+            "drop --family"
+        )
+    act = options.get("hidden_act")
+    if act is not None and act != config.hidden_act:
+        raise JbertError(
+            f"--hidden-act {act}: {directory}/config.json says hidden_act "
+            f"{config.hidden_act!r}, which is what transformers computes with these weights; "
+            "drop --hidden-act (or edit config.json if it is wrong)"
+        )
+
+
+def _zero_pooler(config: BertConfig, hf_weights: dict, report: Report) -> dict:
+    """transformers saves BertForTokenClassification without the pooler, which our BERT always
+    has and a tagger never reads: zeros, said in the report."""
+    if config.model_type != "bert" or "bert.pooler.dense.weight" in hf_weights:
+        return hf_weights
+    hidden = config.hidden_size
+    report.add("pooler: none in the file (a tagger does not use it); stored as zeros")
+    return {
+        **hf_weights,
+        "bert.pooler.dense.weight": np.zeros((hidden, hidden), np.float32),
+        "bert.pooler.dense.bias": np.zeros(hidden, np.float32),
+    }
+
+
 def from_hf(
     path: str,
     vocab: str | None = None,
@@ -96,14 +150,39 @@ def from_hf(
     do_lower_case: bool | None = None,
     mecab_dic: str | None = None,
     no_tokenizer: bool = False,
-    **_tf1_options,
+    task: str | None = None,
+    task_name: str | None = None,
+    labels=None,
+    labels_from: str | None = None,
+    head_optional: bool = False,
+    **tf1_options,
 ) -> tuple[ModelDirectory, Report]:
     """Read an HF BERT / ELECTRA directory (and a ``generator/`` one beside it) into canonical
-    names, with the tokenizer its files name (the tokenizer options override them)."""
+    names, with the tokenizer its files name (the tokenizer options override them). A
+    classification model (`hf_task_head`) becomes a task model directory; ``task``,
+    ``labels`` and ``task_name`` apply to its head. Options of TF1 checkpoints only are
+    refused, each named with the reason."""
     directory = Path(path)
     config, hf_weights, weights_file = hf_format.read_hf_model(directory)
+    _refuse_tf1_options(directory, config, tf1_options)
     report = Report(source=f"{directory} (HF transformers directory, {weights_file})")
     report.family = config.model_type
+    raw_config = hf_config_json(directory)
+    head = None
+    if has_classifier(hf_weights, raw_config):
+        hf_weights, head = read_hf_task_head(
+            hf_weights, raw_config, config, directory, report, task, labels, task_name
+        )
+        if head.settings.task == "token_classification":
+            hf_weights = _zero_pooler(
+                config, _with_model_prefix(hf_weights, config.model_type), report
+            )
+    elif (task, task_name, labels) != (None, None, None) and not head_optional:
+        asked = "--task" if task else "--task_name" if task_name else labels_from or "--labels"
+        raise JbertError(
+            f"{asked}: {directory} has no classification head (no classifier weights); these "
+            f"options pick and label a fine-tuned head: drop {asked}"
+        )
     hf_weights = _with_model_prefix(hf_weights, config.model_type)
     # HF names are the canonical ones with "." for "/"; the generator is its own directory
     found = detect_components([n.replace(".", "/") for n in hf_weights], config.model_type)
@@ -134,12 +213,24 @@ def from_hf(
             f"{directory}: weights with no place in the model: {', '.join(unused[:20])}"
         )
     matched = match_weights(weights, expected, str(directory))
+    if head is not None:
+        matched.update(head.weights)
+        components.append("task")
     report.mapped = len(matched)
     report.add(f"components: {', '.join(components)}")
     settings, files = _tokenizer(
         directory, config, report, vocab, tokenizer, do_lower_case, mecab_dic, no_tokenizer
     )
-    md = ModelDirectory(config, matched, components, generator_config, untied, settings, files)
+    md = ModelDirectory(
+        config,
+        matched,
+        components,
+        generator_config,
+        untied,
+        settings,
+        files,
+        task=head.settings if head is not None else None,
+    )
     return md, report
 
 

@@ -26,6 +26,7 @@ from jbert_tf2.config import read_config
 from jbert_tf2.conversion.hf_source import from_hf
 from jbert_tf2.conversion.task_heads import take_task_head
 from jbert_tf2.conversion.tokenizer_files import find_tokenizer_files, tokenizer_settings
+from jbert_tf2.errors import JbertError
 from jbert_tf2.model_dir import ModelDirectory, is_model_dir, read_model_dir
 
 
@@ -153,8 +154,55 @@ def from_tf1(
     )
 
 
-def from_model_dir(path: str) -> tuple[ModelDirectory, Report]:
+# jbert-convert's options and their flags, for the messages that refuse them.
+_FLAGS = {
+    "family": "--family",
+    "config_file": "--config",
+    "generator_config_file": "--generator-config",
+    "hidden_act": "--hidden-act",
+    "vocab": "--vocab",
+    "spm_model": "--spm-model",
+    "tokenizer": "--tokenizer",
+    "do_lower_case": "--do-lower-case",
+    "mecab_dic": "--mecab-dic",
+    "no_tokenizer": "--no-tokenizer",
+    "task": "--task",
+    "labels": "--labels",
+}
+
+
+def from_model_dir(path: str, **options) -> tuple[ModelDirectory, Report]:
+    """A jbert model directory as it is. It already holds its config, tokenizer and task, so
+    the options that make them from a TF1 checkpoint are refused, each named; ``task_name``
+    is the ELECTRA head name ``--to tf1`` writes a task model's head under."""
     md = read_model_dir(path, with_task=True)
+    if options.get("labels_from"):  # the labels of --task_name's processor, not --labels
+        options = {k: v for k, v in options.items() if k != "labels"}
+    given = [
+        k
+        for k, v in options.items()
+        if k in _FLAGS and v is not None and not (k == "no_tokenizer" and v is False)
+    ]
+    if given:
+        flag = _FLAGS[given[0]]
+        raise JbertError(
+            f"{flag}: {path} is a jbert model directory, which keeps its own config.json, "
+            "tokenizer.json and task.json; this option only applies when reading a TF1 "
+            f"checkpoint or HF directory: drop {flag}"
+        )
+    task_name = options.get("task_name")
+    if task_name is not None:
+        recorded = md.task.tf1_task_name if md.task is not None else None
+        if md.task is None or md.config.model_type != "electra":
+            raise JbertError(
+                f"--task_name {task_name}: names the ELECTRA head --to tf1 writes a task "
+                f"model's head under; {path} is not an ELECTRA task model: drop --task_name"
+            )
+        if recorded is not None and recorded != task_name:
+            raise JbertError(
+                f"--task_name {task_name}: {path} records its head as ELECTRA's {recorded!r} "
+                f"(task.json tf1_task_name); drop --task_name or pass --task_name {recorded}"
+            )
     report = Report(source=f"{path} (jbert model directory)", family=md.config.model_type)
     report.mapped = len(md.weights)
     return md, report
@@ -164,7 +212,7 @@ def read_source(ckpt: str, **options) -> tuple[ModelDirectory, Report]:
     """Any supported source: TF1 checkpoint, jbert model directory or HF directory."""
     path = Path(ckpt)
     if is_model_dir(path):
-        return from_model_dir(ckpt)
+        return from_model_dir(ckpt, **options)
     if (
         path.is_dir()
         and (path / "config.json").is_file()
