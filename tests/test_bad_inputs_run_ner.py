@@ -74,7 +74,7 @@ def _(ws):
 
 @case("ner-bad-scheme", "run_ner", "--tagging_scheme")
 def _(ws):
-    return [*ner_flags(ws), "--tagging_scheme=BILUO"]
+    return [*ner_flags(ws), "--tagging_scheme=BIOLU"]
 
 
 # --- outputs, limits and empty inputs: the same rule in every command --------------------

@@ -119,3 +119,11 @@ def test_predict_streams_chunks_with_the_results_of_one_pass(
     assert results == {f"test_{k}": str(v) for k, v in scores.items() if k != "per_type"}
     written = sorted(p.name for p in out.iterdir())
     assert written == [".jbert-outputs.json", "test_predictions.jsonl", "test_results.txt"]
+
+
+def test_tagging_scheme_flag_takes_the_other_spellings_of_a_scheme():
+    from jbert_tf2.cli.run_ner import build_parser
+
+    parser = build_parser()
+    for given, scheme in (("biluo", "BILOU"), ("IOB2", "BIO"), ("iobes", "BIOES"), ("io", "IO")):
+        assert parser.parse_known_args([f"--tagging_scheme={given}"])[0].tagging_scheme == scheme

@@ -41,11 +41,16 @@ from jbert_tf2.cli.outputs import Outputs, add_overwrite_flag, run_outputs
 from jbert_tf2.cli.progress import Progress, chunks
 from jbert_tf2.cli.training_flags import add_training_flags, fine_tune, load_finetuned
 from jbert_tf2.errors import JbertError
-from jbert_tf2.tasks.tagging import SCHEMES
+from jbert_tf2.tasks.tagging import SCHEME_ALIASES, SCHEMES
 
 PROG = "jbert-run-ner"
 CHUNK_SENTENCES = 256  # test sentences tagged together; only their results are held
 EXTENSIONS = (".bio", ".conll", ".conllu", ".txt", ".tsv", ".iob", ".jsonl")
+
+
+def _scheme_name(value: str) -> str:
+    """``--tagging_scheme`` in any case, its other spellings (IOB2, IOBES, BILUO) accepted."""
+    return SCHEME_ALIASES.get(value.upper(), value.upper())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output_dir", help="where checkpoints and results are written")
     parser.add_argument(
         "--tagging_scheme",
-        type=str.upper,
+        type=_scheme_name,
         choices=SCHEMES,
         default="BIOES",
         help="the scheme the model predicts (data in another scheme is converted)",

@@ -40,7 +40,7 @@ _PREFIXES = {
     "BILOU": ("B", "I", "L", "U"),
     "IO": ("I",),
 }
-_ALIASES = {"IOB2": "BIO", "IOBES": "BIOES", "BILUO": "BILOU"}
+SCHEME_ALIASES = {"IOB2": "BIO", "IOBES": "BIOES", "BILUO": "BILOU"}
 # BILOU's last and unit prefixes are BIOES' end and single: entities are read from the BIOES
 # letters, so both schemes share one reading, one decoder and one scorer.
 _AS_BIOES = {"L": "E", "U": "S"}
@@ -56,7 +56,7 @@ def check_scheme(scheme: str) -> str:
     """The canonical scheme name (``BIO``, ``BIOES``, ``BILOU`` or ``IO``); accepts IOB2,
     IOBES and BILUO too."""
     name = str(scheme).upper()
-    name = _ALIASES.get(name, name)
+    name = SCHEME_ALIASES.get(name, name)
     if name not in SCHEMES:
         raise JbertError(
             f"unknown tag scheme {scheme!r}; use one of {', '.join(SCHEMES)} "
