@@ -1,6 +1,8 @@
 """Task models on a tiny converted checkpoint: each learns a small task, saves and reloads with
 its labels and tokenizer, and the NER path returns entities as exact substrings."""
 
+import warnings
+
 import numpy as np
 import pytest
 import task_fixtures as tf_
@@ -201,12 +203,21 @@ def test_freeze_keeps_only_the_last_layers_trainable(model_dir):
 
 def test_keras_save_and_load_model(model_dir, tmp_path):
     clf = SequenceClassifier.from_pretrained(model_dir, labels=["a", "b", "c"])
+    clf.compile(optimizer=_adam(1e-4))
+    inputs = clf.tokenizer(["野球の試合"], max_seq_length=16)
+    clf.fit(inputs, np.array([1]), epochs=1, verbose=0)  # the optimizer has state to save
     path = tmp_path / "clf.keras"
     clf.save(path)
-    again = keras.models.load_model(path)
-    inputs = clf.tokenizer(["野球の試合"], max_seq_length=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras' "compile() was not called ..." among them
+        again = keras.models.load_model(path)
     np.testing.assert_allclose(np.asarray(again(inputs)), np.asarray(clf(inputs)), atol=1e-6)
     assert again.labels == ["a", "b", "c"]
+    # Compiled as saved: the task's loss and metric, the saved optimizer's learning rate.
+    assert isinstance(again.loss, keras.losses.SparseCategoricalCrossentropy)
+    assert float(again.optimizer.learning_rate) == pytest.approx(1e-4)
+    assert int(again.optimizer.iterations) == 1  # and its state, so training can go on
+    assert "accuracy" in again.evaluate(inputs, np.array([1]), verbose=0, return_dict=True)
 
 
 def test_mixed_precision_keeps_logits_float32_and_trains(model_dir):

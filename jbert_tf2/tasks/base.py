@@ -174,6 +174,14 @@ class TaskModel(ServingMixin, keras.Model):
             )
             return super().load_weights(filepath, *args, **kwargs)
 
+    def compile_from_config(self, config: dict) -> None:
+        """Compile a model loaded from a ``.keras`` file as it was saved. Keras skips this (with
+        a warning) for any model whose ``compile`` is overridden; ours only fills in the
+        task's default loss and metrics, so calling it with the saved settings is exact."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.optimizer is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
     def get_config(self) -> dict:
         return {
             "encoder": keras.saving.serialize_keras_object(self.encoder),
