@@ -138,17 +138,6 @@ def _hf_directory(ws):
     return ws / "hf"
 
 
-@case("convert-hf-masked-lm-no-pooler", "convert", "bert.pooler", "BertForMaskedLM")
-def _(ws):
-    from safetensors.numpy import load_file, save_file
-
-    hf = _hf_directory(ws)
-    weights = load_file(str(hf / "model.safetensors"))
-    kept = {n: v for n, v in weights.items() if not n.startswith("bert.pooler.")}
-    save_file(kept, str(hf / "model.safetensors"), metadata={"format": "pt"})
-    return [str(hf), "-o", str(ws / "converted")]
-
-
 @case("convert-tf-h5-not-transformers", "convert", "tf_model.h5", "layer_names")
 def _(ws):
     import h5py

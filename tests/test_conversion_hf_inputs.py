@@ -258,12 +258,12 @@ def test_sharded_safetensors(tmp_path):
 
 
 @pytest.mark.parametrize("weights_file", ["model.safetensors", "tf_model.h5"])
-def test_bert_for_masked_lm_saved_by_transformers_is_refused_clearly(
+def test_bert_for_masked_lm_saved_by_transformers_converts_with_a_new_pooler(
     tmp_path, capsys, weights_file
 ):
     if weights_file == "model.safetensors":
-        mlm = fx.hf_random_model(transformers.BertForMaskedLM, seed=25, **BERT)
-        mlm.save_pretrained(tmp_path / "hf")
+        hf = fx.hf_random_model(transformers.BertForMaskedLM, seed=25, **BERT)
+        hf.save_pretrained(tmp_path / "hf")
     else:  # TFBertForMaskedLM: bert (no pooler) and mlm___cls
         hf = fx.hf_random_model(transformers.BertForPreTraining, seed=25, **BERT)
         variables = {
@@ -273,12 +273,20 @@ def test_bert_for_masked_lm_saved_by_transformers_is_refused_clearly(
         }
         hf_config_json(hf, tmp_path / "hf", "BertForMaskedLM")
         write_tf_model_h5(tmp_path / "hf" / "tf_model.h5", "tf_bert_for_masked_lm", variables)
-    code = convert_main([str(tmp_path / "hf"), "-o", str(tmp_path / "jbert")])
-    err = capsys.readouterr().err
-    assert code == 2
-    for needle in ("bert.pooler", "BertForMaskedLM", "BertForPreTraining"):
-        assert needle in err
-    assert not (tmp_path / "jbert").exists()
+    assert convert_main([str(tmp_path / "hf"), "-o", str(tmp_path / "jbert")]) == 0
+    assert "pooler: none in the file" in capsys.readouterr().out
+
+    batch = batch_for(hf.config)
+    with torch.no_grad():
+        out = hf(**fx.torch_inputs(batch))
+    reference = out.logits if weights_file == "model.safetensors" else out.prediction_logits
+    got = jbert_tf2.load_pretraining(tmp_path / "jbert")(batch)
+    close(got["mlm_logits"], reference, batch["input_mask"].astype(bool))
+    # The pooler is new, as transformers initialises one: normal(0, initializer_range), bias 0.
+    pooler = jbert_tf2.load(tmp_path / "jbert").get_layer("pooler")
+    kernel, bias = (np.asarray(w) for w in pooler.weights)
+    assert abs(kernel.std() - hf.config.initializer_range) < 0.1 * hf.config.initializer_range
+    assert not bias.any()
 
 
 # --- tokenizer_config.json --------------------------------------------------------------------

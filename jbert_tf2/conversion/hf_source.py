@@ -5,9 +5,11 @@
 What transformers saves: ``BertModel`` / ``BertForPreTraining`` / ``ElectraModel`` /
 ``ElectraForPreTraining`` map onto our encoders and pretraining heads. ``BertForMaskedLM`` has
 no pooler (transformers builds it with ``add_pooling_layer=False``), which Google's BERT and ours
-always have: refused, naming the way out. A standalone ``ElectraForMaskedLM`` (a generator
-published on its own) becomes a generator model directory: its encoder is both the directory's
-encoder (``load``) and the generator's body (``load_generator``).
+always have: it is newly initialised, as transformers and Google's ``run_classifier`` do when a
+classifier starts from such a model, and the report says so. A standalone
+``ElectraForMaskedLM`` (a generator published on its own) becomes a generator model directory:
+its encoder is both the directory's encoder (``load``) and the generator's body
+(``load_generator``).
 """
 
 from __future__ import annotations
@@ -62,16 +64,26 @@ def _with_model_prefix(hf_weights: dict, model_type: str) -> dict:
     }
 
 
-def _check_pooler(config: BertConfig, hf_weights: dict, directory: Path) -> None:
-    if config.model_type == "bert" and "bert.pooler.dense.weight" not in hf_weights:
-        raise CheckpointError(
-            f"{directory}: has no bert.pooler weights: transformers saves BertForMaskedLM "
-            "without the pooler, which Google's BERT (and jbert's BertModel) always has and "
-            "classifiers read. Convert the checkpoint this model was trained from (a TF1 "
-            "checkpoint, or an HF BertForPreTraining / BertModel directory), or load it in "
-            "transformers as BertForPreTraining and save that (its pooler is then newly "
-            "initialised, as transformers does for fine-tuning)"
-        )
+def _new_pooler(config: BertConfig, hf_weights: dict, report: Report) -> dict:
+    """transformers saves BertForMaskedLM without the pooler, which our BERT always has: a new
+    one as transformers initialises it (normal, std ``initializer_range``, zero bias; seed 0,
+    so a conversion is repeatable). Its encoder and MLM outputs are the saved model's."""
+    if config.model_type != "bert" or "bert.pooler.dense.weight" in hf_weights:
+        return hf_weights
+    hidden = config.hidden_size
+    report.add(
+        "pooler: none in the file (transformers saves BertForMaskedLM without it); newly "
+        f"initialised (normal, std {config.initializer_range}), as transformers and Google's "
+        "run_classifier do when fine-tuning from this model: fine-tune before using pooled_output"
+    )
+    rng = np.random.default_rng(0)
+    return {
+        **hf_weights,
+        "bert.pooler.dense.weight": rng.normal(
+            0.0, config.initializer_range, (hidden, hidden)
+        ).astype(np.float32),
+        "bert.pooler.dense.bias": np.zeros(hidden, np.float32),
+    }
 
 
 def _generator_only(config: BertConfig, hf_weights: dict, report: Report):
@@ -173,10 +185,6 @@ def from_hf(
         hf_weights, head = read_hf_task_head(
             hf_weights, raw_config, config, directory, report, task, labels, task_name
         )
-        if head.settings.task == "token_classification":
-            hf_weights = _zero_pooler(
-                config, _with_model_prefix(hf_weights, config.model_type), report
-            )
     elif (task, task_name, labels) != (None, None, None) and not head_optional:
         asked = "--task" if task else "--task_name" if task_name else labels_from or "--labels"
         raise JbertError(
@@ -184,6 +192,8 @@ def from_hf(
             f"options pick and label a fine-tuned head: drop {asked}"
         )
     hf_weights = _with_model_prefix(hf_weights, config.model_type)
+    if head is not None and head.settings.task == "token_classification":
+        hf_weights = _zero_pooler(config, hf_weights, report)
     # HF names are the canonical ones with "." for "/"; the generator is its own directory
     found = detect_components([n.replace(".", "/") for n in hf_weights], config.model_type)
     generator_config, untied = None, False
@@ -192,7 +202,7 @@ def from_hf(
         generator_config = config
         weights, expected, unused = _generator_only(config, hf_weights, report)
     else:
-        _check_pooler(config, hf_weights, directory)
+        hf_weights = _new_pooler(config, hf_weights, report)
         components = [c for c in found if c != "generator"]
         expected = expected_weights(config, components)
         weights, unused = hf_format.from_hf_weights(hf_weights, list(expected))
