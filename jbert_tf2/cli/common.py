@@ -190,6 +190,17 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
 def resolve_model_dir(
     args: argparse.Namespace, work_dir: Path, quiet: bool = False, head: dict | None = None
 ) -> Path:
+    """The model directory ``--init_checkpoint`` names (`_converted_or_given`), with the
+    command's ``--max_seq_length`` checked against its positions where it takes one."""
+    model_dir = _converted_or_given(args, work_dir, quiet, head)
+    if getattr(args, "max_seq_length", None) is not None:
+        check_max_seq_length_flag(args, model_dir)
+    return model_dir
+
+
+def _converted_or_given(
+    args: argparse.Namespace, work_dir: Path, quiet: bool, head: dict | None
+) -> Path:
     """The model directory ``--init_checkpoint`` names. A TF1 checkpoint is converted into
     ``work_dir`` (strict, with jbert-convert's report and errors) unless a previous run
     already did with the same settings (recorded beside it in ``<work_dir>.source``: the

@@ -30,7 +30,6 @@ from jbert_tf2.cli.common import (
     CommandParser,
     add_bool,
     add_model_flags,
-    check_max_seq_length_flag,
     check_text_input,
     positive_int,
     resolve_model_dir,
@@ -266,7 +265,6 @@ def run(args: argparse.Namespace) -> int:
         from jbert_tf2.model_dir import read_model_dir
 
         config = read_model_dir(model_dir, with_tokenizer=False).config
-        check_max_seq_length_flag(args, model_dir)
         layers = parse_layers(args.layers, config.num_hidden_layers)
         extractor = Extractor(model_dir, layers, args.max_seq_length, args.batch_size)
         total = count_lines(source)

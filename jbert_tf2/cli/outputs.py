@@ -84,10 +84,11 @@ class Outputs:
         ``prog``'s (a killed run's checkpoints are then its own when it runs again); with
         ``overwrite``, first remove the unrelated ones, so the run starts afresh."""
         self.check(overwrite)
-        foreign = set(self.foreign())
-        for name in self.fresh:
-            if name in foreign:
-                _remove(self.directory / name)
+        if overwrite:  # without it, `check` has refused any unrelated one
+            foreign = set(self.foreign())
+            for name in self.fresh:
+                if name in foreign:
+                    _remove(self.directory / name)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -141,6 +142,14 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def converted_model(init_checkpoint: str | None) -> tuple[str, ...]:
+    """`CONVERTED_MODEL` when ``--init_checkpoint`` names a TF1 checkpoint (converted into the
+    output directory); nothing when it names a model directory (used as it is) or is not given."""
+    from jbert_tf2.model_dir import is_model_dir
+
+    return CONVERTED_MODEL if init_checkpoint and not is_model_dir(init_checkpoint) else ()
+
+
 def run_outputs(
     output_dir: str | Path,
     prog: str,
@@ -152,13 +161,8 @@ def run_outputs(
     """A fine-tuning command's ``--output_dir``: the converted TF1 ``--init_checkpoint`` (when
     it is not a model directory already), the Trainer's state and the trained ``model`` when
     it trains, and its ``results`` files."""
-    from jbert_tf2.model_dir import is_model_dir
-
-    names: list[str] = []
-    fresh: list[str] = []
-    if init_checkpoint and not is_model_dir(init_checkpoint):
-        names += CONVERTED_MODEL
-        fresh += CONVERTED_MODEL
+    names = list(converted_model(init_checkpoint))
+    fresh = list(names)
     if trains:
         names += [*TRAINING_STATE, model]
         fresh += TRAINING_STATE

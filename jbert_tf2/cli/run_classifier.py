@@ -29,7 +29,6 @@ from jbert_tf2.cli.common import (
     CommandParser,
     add_bool,
     add_model_flags,
-    check_max_seq_length_flag,
     resolve_model_dir,
     run_command,
 )
@@ -180,7 +179,6 @@ def run(args: argparse.Namespace) -> int:
     )
     planned.claim(args.overwrite)
     model_dir = resolve_model_dir(args, output / "init_model", head=tf1_head(args, processor))
-    check_max_seq_length_flag(args, model_dir)
     global_step = 0
     if args.do_train:
         labels = processor.labels(train_examples)

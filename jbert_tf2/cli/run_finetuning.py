@@ -222,7 +222,7 @@ def tagging_labels(hparams: dict, data_dir: Path, model_name: str, task: str):
     of ``--hparams`` (a file, one tag a line; or ``{task: file}``), else ELECTRA's
     ``<task>_label_mapping.pkl`` where run_finetuning left it, else ELECTRA's list rebuilt
     from the task's data (`electra_tags`); None when there is nothing to build it from."""
-    from jbert_tf2.cli.electra_tags import read_label_mapping, rebuild_tag_list
+    from jbert_tf2.cli.electra_tags import SPLITS, read_label_mapping, rebuild_tag_list
 
     given = hparams["labels_file"]
     if isinstance(given, dict):
@@ -246,7 +246,7 @@ def tagging_labels(hparams: dict, data_dir: Path, model_name: str, task: str):
         print(f"{PROG}: {task}: tags from {pickled}")
         return read_label_mapping(pickled)
     task_dir = data_dir / "finetuning_data" / task
-    if not any((task_dir / f"{split}.txt").is_file() for split in ("train", "dev", "test")):
+    if not any((task_dir / f"{split}.txt").is_file() for split in SPLITS):
         return None
     return rebuild_tag_list(task_dir)
 

@@ -33,7 +33,6 @@ from jbert_tf2.cli.common import (
     CommandParser,
     add_bool,
     add_model_flags,
-    check_max_seq_length_flag,
     resolve_model_dir,
     run_command,
 )
@@ -284,7 +283,6 @@ def run(args: argparse.Namespace) -> int:
     planned.claim(args.overwrite)
     head = {"task": "token_classification", "task_name": args.task_name, "labels": args.labels}
     model_dir = resolve_model_dir(args, output / "init_model", head=head)
-    check_max_seq_length_flag(args, model_dir)
     global_step = 0
     if args.do_train:
         types = tagging.entity_types([s.tags for s in train if s.tags])

@@ -23,12 +23,11 @@ from jbert_tf2.cli.common import (
     CommandParser,
     add_bool,
     add_model_flags,
-    check_max_seq_length_flag,
     positive_int,
     resolve_model_dir,
     run_command,
 )
-from jbert_tf2.cli.outputs import CONVERTED_MODEL, Outputs, add_overwrite_flag
+from jbert_tf2.cli.outputs import Outputs, add_overwrite_flag, converted_model
 from jbert_tf2.errors import JbertError
 
 PROG = "jbert-tune"
@@ -89,9 +88,7 @@ def read_space(text: str) -> dict:
 def outputs(args: argparse.Namespace) -> Outputs:
     """What the search writes in ``--output_dir``; keras-tuner's ``search/`` is continued by
     the same command run again, and started afresh with ``--overwrite`` when another's."""
-    from jbert_tf2.model_dir import is_model_dir
-
-    converted = () if is_model_dir(args.init_checkpoint or "") else CONVERTED_MODEL
+    converted = converted_model(args.init_checkpoint)
     names = (*converted, "search", "trials.json", "best_hyperparameters.json", "best_model")
     return Outputs(Path(args.output_dir), names, PROG, "--output_dir", (*converted, "search"))
 
@@ -157,7 +154,6 @@ def run(args: argparse.Namespace) -> int:
     dev = processor.examples(args.data_dir, "dev")
     planned.claim(args.overwrite)
     model_dir = resolve_model_dir(args, output / "init_model")
-    check_max_seq_length_flag(args, model_dir)
     cls = task_class(args.multi_label)
     hypermodel = TaskHyperModel(
         cls,

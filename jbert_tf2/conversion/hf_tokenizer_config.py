@@ -11,11 +11,11 @@ conversion can record no tokenizer rather than a different one.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from jbert_tf2.errors import JbertError
+from jbert_tf2.model_dir.json_file import read_json
 from jbert_tf2.tokenization.mecab import MECAB_DICTIONARIES
 
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
@@ -50,12 +50,7 @@ def read_hf_tokenizer_config(directory: Path) -> HfTokenizerChoice | None:
     path = directory / TOKENIZER_CONFIG_FILE
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise JbertError(
-            f"{path}: not valid JSON ({exc}); download it again, or pass --tokenizer"
-        ) from None
+    data = read_json(path, "download it again, or pass --tokenizer")
     if not isinstance(data, dict):
         raise JbertError(f"{path}: expected a JSON object; download it again, or pass --tokenizer")
     kind = data.get("tokenizer_class")

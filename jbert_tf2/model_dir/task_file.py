@@ -11,6 +11,7 @@ from typing import Any
 
 from jbert_tf2.atomic_files import write_text
 from jbert_tf2.errors import JbertError
+from jbert_tf2.model_dir.json_file import read_json
 from jbert_tf2.model_dir.layout import TASK_FILE
 
 
@@ -60,10 +61,7 @@ def read_task_settings(directory: str | os.PathLike) -> TaskSettings | None:
     path = Path(directory) / TASK_FILE
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise JbertError(f"{path}: not valid JSON ({exc}); save the model again") from None
+    data = read_json(path, "save the model again")
     return TaskSettings.from_dict(data, source=path)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from jbert_tf2.atomic_files import write_bytes, write_text
 from jbert_tf2.errors import JbertError
+from jbert_tf2.model_dir.json_file import read_json
 from jbert_tf2.model_dir.layout import TOKENIZER_FILE
 from jbert_tf2.tokenization.base import Tokenizer
 from jbert_tf2.tokenization.settings import FILE_KEYS, TokenizerSettings
@@ -21,12 +22,7 @@ def read_tokenizer_settings(directory: str | os.PathLike) -> TokenizerSettings |
     path = Path(directory) / TOKENIZER_FILE
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise JbertError(
-            f"{path}: not valid JSON ({exc}); restore it or convert the checkpoint again"
-        ) from None
+    data = read_json(path, "restore it or convert the checkpoint again")
     return TokenizerSettings.from_dict(data, source=path)
 
 
