@@ -19,10 +19,10 @@ import pytest
 import tf1_fixtures as fx
 import torch
 import transformers
+from conversion_fixtures import close, convert
 from tokenizer_fixtures import corpus
 
 import jbert_tf2
-from jbert_tf2.cli.convert import main as convert_main
 
 pytestmark = pytest.mark.slow
 
@@ -106,20 +106,6 @@ def hf_config_json(model, directory, architecture: str) -> None:
     data = model.config.to_dict()
     data["architectures"] = [architecture]
     (directory / "config.json").write_text(json.dumps(data))
-
-
-def convert(*args, capsys=None) -> tuple[str, str]:
-    code = convert_main([str(a) for a in args])
-    out, err = capsys.readouterr() if capsys else ("", "")
-    assert code == 0, err
-    return out, err
-
-
-def close(ours, theirs, mask=None):
-    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
-    if mask is not None:
-        ours, theirs = ours[mask], theirs[mask]
-    assert np.abs(ours - theirs).max() <= 1e-5 * max(1.0, np.abs(theirs).max())
 
 
 def batch_for(config, seed=4):
@@ -273,7 +259,7 @@ def test_bert_for_masked_lm_saved_by_transformers_converts_with_a_new_pooler(
         }
         hf_config_json(hf, tmp_path / "hf", "BertForMaskedLM")
         write_tf_model_h5(tmp_path / "hf" / "tf_model.h5", "tf_bert_for_masked_lm", variables)
-    assert convert_main([str(tmp_path / "hf"), "-o", str(tmp_path / "jbert")]) == 0
+    convert(tmp_path / "hf", "-o", tmp_path / "jbert")
     assert "pooler: none in the file" in capsys.readouterr().out
 
     batch = batch_for(hf.config)

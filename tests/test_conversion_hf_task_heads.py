@@ -15,8 +15,8 @@ import pytest
 import tf1_fixtures as fx
 import torch
 import transformers
+from conversion_fixtures import close, convert, refused
 
-from jbert_tf2.cli.convert import main as convert_main
 from jbert_tf2.tasks import MultiLabelClassifier, SequenceClassifier, TokenClassifier, load_task
 
 pytestmark = pytest.mark.slow
@@ -33,26 +33,6 @@ TOPICS = ["sports", "it", "food"]
 TAGS = ["O", "B-PSN", "I-PSN", "B-ORG"]
 BATCH = fx.random_batch(40, 12, seed=4)
 VALID = BATCH["input_mask"].astype(bool)
-
-
-def convert(capsys, *args) -> str:
-    capsys.readouterr()
-    code = convert_main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return out
-
-
-def refused(capsys, *args) -> str:
-    capsys.readouterr()
-    assert convert_main([str(a) for a in args]) == 2
-    return capsys.readouterr().err
-
-
-def close(ours, theirs):
-    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
-    assert ours.shape == theirs.shape
-    assert np.abs(ours - theirs).max() <= 1e-5 * max(1.0, np.abs(theirs).max())
 
 
 def saved(model, directory, **config):
@@ -86,7 +66,7 @@ def test_bert_sequence_classification_and_back(problem, tmp_path, capsys):
         transformers.BertForSequenceClassification, seed=2, num_labels=3, **SIZES
     )
     source = saved(hf, tmp_path / "hf", problem_type=problem, **labelled(TOPICS))
-    report = convert(capsys, source, "-o", tmp_path / "jbert")
+    report, _ = convert(source, "-o", tmp_path / "jbert", capsys=capsys)
     assert "HF BertForSequenceClassification" in report
     model = load_task(tmp_path / "jbert")
     multi = problem == "multi_label_classification"
@@ -94,8 +74,8 @@ def test_bert_sequence_classification_and_back(problem, tmp_path, capsys):
     assert model.labels == TOPICS
     close(ours(tmp_path / "jbert"), hf_logits(hf))
 
-    convert(capsys, tmp_path / "jbert", "-o", tmp_path / "hf2", "--to", "hf")
-    convert(capsys, tmp_path / "hf2", "-o", tmp_path / "back")
+    convert(tmp_path / "jbert", "-o", tmp_path / "hf2", "--to", "hf", capsys=capsys)
+    convert(tmp_path / "hf2", "-o", tmp_path / "back", capsys=capsys)
     assert json.loads((tmp_path / "back" / "task.json").read_text()) == json.loads(
         (tmp_path / "jbert" / "task.json").read_text()
     )
@@ -108,7 +88,7 @@ def test_bert_token_classification_without_pooler(tmp_path, capsys):
     hf = fx.hf_random_model(transformers.BertForTokenClassification, seed=3, num_labels=4, **SIZES)
     source = saved(hf, tmp_path / "hf", **labelled(TAGS))
     assert not any("pooler" in n for n in hf.state_dict())
-    report = convert(capsys, source, "-o", tmp_path / "jbert")
+    report, _ = convert(source, "-o", tmp_path / "jbert", capsys=capsys)
     assert "pooler: none in the file" in report
     model = load_task(tmp_path / "jbert")
     assert type(model) is TokenClassifier and model.labels == TAGS
@@ -126,7 +106,7 @@ def test_electra_tagger_round_trip_keeps_its_options(tmp_path, capsys):
         **SIZES,
     )
     source = saved(hf, tmp_path / "hf", **labelled(TAGS))
-    convert(capsys, source, "-o", tmp_path / "jbert")
+    convert(source, "-o", tmp_path / "jbert", capsys=capsys)
     task_file = tmp_path / "jbert" / "task.json"
     task = json.loads(task_file.read_text())
     close(ours(tmp_path / "jbert")[VALID], hf_logits(hf)[VALID])
@@ -135,8 +115,8 @@ def test_electra_tagger_round_trip_keeps_its_options(tmp_path, capsys):
     task_file.write_text(json.dumps(task))
     expected = ours(tmp_path / "jbert")
 
-    convert(capsys, tmp_path / "jbert", "-o", tmp_path / "hf2", "--to", "hf")
-    convert(capsys, tmp_path / "hf2", "-o", tmp_path / "back")
+    convert(tmp_path / "jbert", "-o", tmp_path / "hf2", "--to", "hf", capsys=capsys)
+    convert(tmp_path / "hf2", "-o", tmp_path / "back", capsys=capsys)
     assert json.loads((tmp_path / "back" / "task.json").read_text()) == task
     close(ours(tmp_path / "back")[VALID], expected[VALID])
     ones = {**BATCH, "segment_ids": np.ones_like(BATCH["segment_ids"])}
@@ -164,7 +144,6 @@ def test_labels_and_task_apply_to_an_hf_head(tmp_path, capsys):
     source = saved(hf, tmp_path / "hf")  # transformers' default LABEL_0 ...
     (tmp_path / "labels.txt").write_text("a\nb\nc\n", encoding="utf-8")
     convert(
-        capsys,
         source,
         "-o",
         tmp_path / "j",
@@ -172,6 +151,7 @@ def test_labels_and_task_apply_to_an_hf_head(tmp_path, capsys):
         tmp_path / "labels.txt",
         "--task",
         "multi_label",
+        capsys=capsys,
     )
     model = load_task(tmp_path / "j")
     assert type(model) is MultiLabelClassifier and model.labels == ["a", "b", "c"]
@@ -205,7 +185,7 @@ def test_hf_directory_refuses_tf1_options(extra, needles, tmp_path, capsys):
 def test_hf_directory_accepts_agreeing_family_and_hidden_act(tmp_path, capsys):
     hf = fx.hf_random_model(transformers.BertForPreTraining, seed=1, hidden_act="gelu", **SIZES)
     source = saved(hf, tmp_path / "hf")
-    convert(capsys, source, "-o", tmp_path / "j", "--family", "bert", "--hidden-act", "gelu")
+    convert(source, "-o", tmp_path / "j", "--family", "bert", "--hidden-act", "gelu", capsys=capsys)
 
 
 @pytest.mark.parametrize(
@@ -224,7 +204,7 @@ def test_jbert_directory_refuses_options_it_cannot_use(extra, flag, tmp_path, ca
     hf = fx.hf_random_model(
         transformers.BertForSequenceClassification, seed=2, num_labels=3, **SIZES
     )
-    convert(capsys, saved(hf, tmp_path / "hf"), "-o", tmp_path / "jbert")
+    convert(saved(hf, tmp_path / "hf"), "-o", tmp_path / "jbert", capsys=capsys)
     extra = [str(tmp_path / "hf" / "vocab.txt") if e == "VOCAB" else e for e in extra]
     err = refused(capsys, tmp_path / "jbert", "-o", tmp_path / "x", "--to", "hf", *extra)
     assert f"{flag}: " in err and "jbert model directory" in err and f"drop {flag}" in err

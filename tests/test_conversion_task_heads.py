@@ -18,9 +18,9 @@ import tensorflow as tf
 import tf1_fixtures as fx
 import torch
 import transformers
+from conversion_fixtures import close, convert, refused
 
 import jbert_tf2
-from jbert_tf2.cli.convert import main as convert_main
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tasks import MultiLabelClassifier, SequenceClassifier, TokenClassifier, load_task
 
@@ -34,28 +34,6 @@ SIZES = dict(
 )
 NLI = ["contradiction", "entailment", "neutral"]
 NER_ROWS = ["[PAD]", "O", "B-PSN", "I-PSN", "B-ORG", "I-ORG", "X", "[CLS]", "[SEP]"]
-
-
-def run_convert(*args, capsys=None) -> str:
-    code = convert_main([str(a) for a in args])
-    out = capsys.readouterr() if capsys else None
-    assert code == 0, out.err if out else code
-    return out.out if out else ""
-
-
-def convert_error(capsys, *args) -> str:
-    assert convert_main([str(a) for a in args]) == 2
-    return capsys.readouterr().err
-
-
-def close(ours, theirs):
-    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
-    assert ours.shape == theirs.shape
-    assert np.abs(ours - theirs).max() <= 1e-5 * max(1.0, np.abs(theirs).max())
-
-
-def _np(t) -> np.ndarray:
-    return t.detach().numpy().astype(np.float32)
 
 
 def softmax(x):
@@ -87,21 +65,21 @@ def google_classifier(tmp_path_factory):
     )
     state = hf.state_dict()
     variables = fx.encoder_variables(state, "bert", "bert", "bert/embeddings", 2)
-    variables["bert/pooler/dense/kernel"] = _np(state["bert.pooler.dense.weight"]).T
-    variables["bert/pooler/dense/bias"] = _np(state["bert.pooler.dense.bias"])
-    variables["output_weights"] = _np(state["classifier.weight"])  # [num_labels, hidden]
-    variables["output_bias"] = _np(state["classifier.bias"])
+    variables["bert/pooler/dense/kernel"] = fx._np(state["bert.pooler.dense.weight"]).T
+    variables["bert/pooler/dense/bias"] = fx._np(state["bert.pooler.dense.bias"])
+    variables["output_weights"] = fx._np(state["classifier.weight"])  # [num_labels, hidden]
+    variables["output_bias"] = fx._np(state["classifier.bias"])
     ckpt = fx.save_tf1_checkpoint(fx.with_optimizer_slots(variables), root / "out" / "model.ckpt-9")
     fx.google_bert_config(hf.config, root / "out" / "bert_config.json")
     fx.write_vocab(root / "out" / "vocab.txt", 61)
     with torch.no_grad():
-        reference = _np(hf(**fx.torch_inputs(BATCH)).logits)
+        reference = fx._np(hf(**fx.torch_inputs(BATCH)).logits)
     return root, ckpt, hf, reference
 
 
 def test_google_softmax_head_by_default(google_classifier, tmp_path, capsys):
     _, ckpt, _, reference = google_classifier
-    out = run_convert(ckpt, "-o", tmp_path / "clf", "--task_name", "mnli", capsys=capsys)
+    out, _ = convert(ckpt, "-o", tmp_path / "clf", "--task_name", "mnli", capsys=capsys)
     assert "task: sequence_classification (the default" in out
     assert "labels: 3 from --task_name mnli" in out
     model = load_task(tmp_path / "clf")
@@ -114,7 +92,7 @@ def test_google_softmax_head_by_default(google_classifier, tmp_path, capsys):
 def test_google_multi_label_and_labels_file(google_classifier, tmp_path, capsys):
     _, ckpt, _, reference = google_classifier
     (tmp_path / "labels.txt").write_text("sports\nit\nmovie\n", encoding="utf-8")
-    out = run_convert(
+    out, _ = convert(
         ckpt,
         "-o",
         tmp_path / "ml",
@@ -133,30 +111,30 @@ def test_google_multi_label_and_labels_file(google_classifier, tmp_path, capsys)
 
 def test_google_without_labels_numbers_them(google_classifier, tmp_path, capsys):
     _, ckpt, _, _ = google_classifier
-    out = run_convert(ckpt, "-o", tmp_path / "clf", capsys=capsys)
+    out, _ = convert(ckpt, "-o", tmp_path / "clf", capsys=capsys)
     assert "labels: label_0 ... label_2 (none given" in out
     assert load_task(tmp_path / "clf").labels == ["label_0", "label_1", "label_2"]
 
 
 def test_google_round_trip_to_tf1_and_hf(google_classifier, tmp_path, capsys):
     _, ckpt, hf, reference = google_classifier
-    run_convert(ckpt, "-o", tmp_path / "clf", "--task_name", "mnli")
-    out = run_convert(tmp_path / "clf", "-o", tmp_path / "tf1", "--to", "tf1", capsys=capsys)
+    convert(ckpt, "-o", tmp_path / "clf", "--task_name", "mnli")
+    out, _ = convert(tmp_path / "clf", "-o", tmp_path / "tf1", "--to", "tf1", capsys=capsys)
     assert "head: output_weights, output_bias" in out
     # Google's code restores these names: the same head values as the original checkpoint
     reader = tf.train.load_checkpoint(str(tmp_path / "tf1" / "model.ckpt"))
     original = tf.train.load_checkpoint(str(ckpt))
     for name in ("output_weights", "output_bias", "bert/pooler/dense/kernel"):
         np.testing.assert_array_equal(reader.get_tensor(name), original.get_tensor(name))
-    run_convert(tmp_path / "tf1" / "model.ckpt", "-o", tmp_path / "back", "--task_name", "mnli")
+    convert(tmp_path / "tf1" / "model.ckpt", "-o", tmp_path / "back", "--task_name", "mnli")
     close(logits_of(load_task(tmp_path / "back")), reference)
-    run_convert(tmp_path / "clf", "-o", tmp_path / "hf", "--to", "hf")
+    convert(tmp_path / "clf", "-o", tmp_path / "hf", "--to", "hf")
     config = json.loads((tmp_path / "hf" / "config.json").read_text())
     assert config["architectures"] == ["BertForSequenceClassification"]
     assert config["id2label"] == {"0": "contradiction", "1": "entailment", "2": "neutral"}
     theirs = transformers.BertForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
     with torch.no_grad():
-        close(_np(theirs(**fx.torch_inputs(BATCH)).logits), reference)
+        close(fx._np(theirs(**fx.torch_inputs(BATCH)).logits), reference)
 
 
 def test_run_classifier_predicts_from_the_tf1_prefix(google_classifier, tmp_path):
@@ -194,7 +172,7 @@ def test_run_classifier_predicts_from_the_tf1_prefix(google_classifier, tmp_path
             "token_type_ids": torch.tensor([segments]),
         }
         with torch.no_grad():
-            expected.append(softmax(_np(hf(**inputs).logits)[0].astype(np.float64)))
+            expected.append(softmax(fx._np(hf(**inputs).logits)[0].astype(np.float64)))
     assert len(written) == len(rows)
     for line, probs in zip(written, expected, strict=True):
         close([float(v) for v in line.split("\t")], probs)
@@ -217,20 +195,20 @@ def google_tagger(tmp_path_factory):
     rng = np.random.default_rng(1)  # TF1's BertModel always has a pooler; the tagger ignores it
     variables["bert/pooler/dense/kernel"] = rng.normal(size=(32, 32)).astype(np.float32)
     variables["bert/pooler/dense/bias"] = rng.normal(size=32).astype(np.float32)
-    variables["output_weights"] = _np(state["classifier.weight"])
-    variables["output_bias"] = _np(state["classifier.bias"])
+    variables["output_weights"] = fx._np(state["classifier.weight"])
+    variables["output_bias"] = fx._np(state["classifier.bias"])
     ckpt = fx.save_tf1_checkpoint(variables, root / "out" / "model.ckpt-3")
     fx.google_bert_config(hf.config, root / "out" / "bert_config.json")
     fx.write_vocab(root / "out" / "vocab.txt", 61)
     (root / "labels.txt").write_text("\n".join(NER_ROWS) + "\n", encoding="utf-8")
     with torch.no_grad():
-        reference = _np(hf(**fx.torch_inputs(BATCH)).logits)
+        reference = fx._np(hf(**fx.torch_inputs(BATCH)).logits)
     return root, ckpt, reference
 
 
 def test_google_tagger_keeps_the_tags(google_tagger, tmp_path, capsys):
     root, ckpt, reference = google_tagger
-    out = run_convert(
+    out, _ = convert(
         ckpt,
         "-o",
         tmp_path / "ner",
@@ -246,15 +224,15 @@ def test_google_tagger_keeps_the_tags(google_tagger, tmp_path, capsys):
     assert model.labels == ["O", "B-PSN", "I-PSN", "B-ORG", "I-ORG"]
     valid = BATCH["input_mask"].astype(bool)
     close(logits_of(model)[valid], reference[..., 1:6][valid])
-    run_convert(tmp_path / "ner", "-o", tmp_path / "hf", "--to", "hf")
+    convert(tmp_path / "ner", "-o", tmp_path / "hf", "--to", "hf")
     theirs = transformers.BertForTokenClassification.from_pretrained(tmp_path / "hf").eval()
     with torch.no_grad():
-        close(_np(theirs(**fx.torch_inputs(BATCH)).logits)[valid], reference[..., 1:6][valid])
+        close(fx._np(theirs(**fx.torch_inputs(BATCH)).logits)[valid], reference[..., 1:6][valid])
 
 
 def test_tagger_needs_labels(google_tagger, tmp_path, capsys):
     _, ckpt, _ = google_tagger
-    err = convert_error(capsys, ckpt, "-o", tmp_path / "x", "--task", "token_classification")
+    err = refused(capsys, ckpt, "-o", tmp_path / "x", "--task", "token_classification")
     assert "needs its tags: pass --labels FILE" in err
     assert not (tmp_path / "x").exists()
 
@@ -291,9 +269,9 @@ def electra_multitask(tmp_path_factory):
     (root / "chunk_tags.txt").write_text("O\nB-NP\nI-NP\nB-VP\n", encoding="utf-8")
     inputs = fx.torch_inputs(BATCH)
     with torch.no_grad():
-        cls_hidden = _np(hf(**inputs).last_hidden_state)[:, 0]
+        cls_hidden = fx._np(hf(**inputs).last_hidden_state)[:, 0]
         tagging_inputs = {**inputs, "token_type_ids": torch.ones_like(inputs["token_type_ids"])}
-        tokens = _np(hf(**tagging_inputs).last_hidden_state)
+        tokens = fx._np(hf(**tagging_inputs).last_hidden_state)
     reference = {
         "mnli": cls_hidden @ heads["mnli"] + biases["mnli"],
         "chunk": tokens @ heads["chunk"] + biases["chunk"],
@@ -303,16 +281,16 @@ def electra_multitask(tmp_path_factory):
 
 def test_electra_multitask_needs_task_name(electra_multitask, tmp_path, capsys):
     _, ckpt, _ = electra_multitask
-    err = convert_error(capsys, ckpt, "-o", tmp_path / "x")
+    err = refused(capsys, ckpt, "-o", tmp_path / "x")
     assert "2 ELECTRA tasks (chunk, mnli); pick one with --task_name" in err
-    err = convert_error(capsys, ckpt, "-o", tmp_path / "x", "--task_name", "qnli")
+    err = refused(capsys, ckpt, "-o", tmp_path / "x", "--task_name", "qnli")
     assert "no head task_specific/qnli/; its tasks: chunk, mnli" in err
     assert not (tmp_path / "x").exists()
 
 
 def test_electra_classifier_head(electra_multitask, tmp_path, capsys):
     _, ckpt, reference = electra_multitask
-    out = run_convert(ckpt, "-o", tmp_path / "mnli", "--task_name", "mnli", capsys=capsys)
+    out, _ = convert(ckpt, "-o", tmp_path / "mnli", "--task_name", "mnli", capsys=capsys)
     assert "other heads (not converted; --task_name picks one): chunk" in out
     assert "task: sequence_classification (ELECTRA's 'mnli' head)" in out
     model = load_task(tmp_path / "mnli")
@@ -320,19 +298,19 @@ def test_electra_classifier_head(electra_multitask, tmp_path, capsys):
     close(logits_of(model), reference["mnli"])
     model.save_pretrained(tmp_path / "resaved")  # fine-tuned further, saved: still ELECTRA's mnli
     assert json.loads((tmp_path / "resaved" / "task.json").read_text())["tf1_task_name"] == "mnli"
-    out = run_convert(tmp_path / "resaved", "-o", tmp_path / "tf1", "--to", "tf1", capsys=capsys)
+    out, _ = convert(tmp_path / "resaved", "-o", tmp_path / "tf1", "--to", "tf1", capsys=capsys)
     assert "head: task_specific/mnli/dense" in out
     reader = tf.train.load_checkpoint(str(tmp_path / "tf1" / "model.ckpt"))
     original = tf.train.load_checkpoint(str(ckpt))
     for name in ("task_specific/mnli/dense/kernel", "task_specific/mnli/dense/bias"):
         np.testing.assert_array_equal(reader.get_tensor(name), original.get_tensor(name))
-    err = convert_error(capsys, tmp_path / "mnli", "-o", tmp_path / "hf", "--to", "hf")
+    err = refused(capsys, tmp_path / "mnli", "-o", tmp_path / "hf", "--to", "hf")
     assert "ElectraForSequenceClassification" in err and "--to tf1" in err
 
 
 def test_electra_tagging_head(electra_multitask, tmp_path, capsys):
     root, ckpt, reference = electra_multitask
-    out = run_convert(
+    out, _ = convert(
         ckpt,
         "-o",
         tmp_path / "chunk",
@@ -352,7 +330,7 @@ def test_electra_tagging_head(electra_multitask, tmp_path, capsys):
 def test_wrong_label_count_names_file_and_numbers(google_classifier, tmp_path, capsys):
     _, ckpt, _, _ = google_classifier
     (tmp_path / "labels.txt").write_text("a\nb\n", encoding="utf-8")
-    err = convert_error(capsys, ckpt, "-o", tmp_path / "x", "--labels", tmp_path / "labels.txt")
+    err = refused(capsys, ckpt, "-o", tmp_path / "x", "--labels", tmp_path / "labels.txt")
     assert f"--labels {tmp_path / 'labels.txt'}: 2 labels, but the head" in err
     assert "has 3 outputs" in err
 
@@ -360,7 +338,7 @@ def test_wrong_label_count_names_file_and_numbers(google_classifier, tmp_path, c
 def test_task_on_a_pretrained_checkpoint_is_refused(tmp_path, capsys):
     hf = fx.hf_random_model(transformers.BertForPreTraining, seed=1, hidden_act="gelu_new", **SIZES)
     ckpt = fx.save_tf1_checkpoint(fx.bert_variables(hf), tmp_path / "p" / "model.ckpt-1")
-    err = convert_error(capsys, ckpt, "-o", tmp_path / "x", "--task", "multi_label")
+    err = refused(capsys, ckpt, "-o", tmp_path / "x", "--task", "multi_label")
     assert "has no fine-tuned head" in err and "drop --task" in err
 
 
@@ -372,7 +350,7 @@ def test_unknown_extra_variable_is_still_an_error(google_classifier, tmp_path, c
     }
     variables["loss/extra_scale"] = np.ones(3, np.float32)
     extra = fx.save_tf1_checkpoint(variables, tmp_path / "e" / "model.ckpt-1")
-    err = convert_error(capsys, extra, "-o", tmp_path / "x")
+    err = refused(capsys, extra, "-o", tmp_path / "x")
     assert "unmapped (in checkpoint, not in model): loss/extra_scale" in err
 
 
@@ -412,7 +390,7 @@ def test_run_ner_predicts_from_the_tf1_prefix(google_tagger, tmp_path, capsys):
         json.loads(line)
         for line in (tmp_path / "run" / "test_predictions.jsonl").read_text().splitlines()
     ]
-    run_convert(
+    convert(
         ckpt,
         "-o",
         tmp_path / "ner",
@@ -435,7 +413,7 @@ def test_jbert_export_serves_converted_heads(
     from jbert_tf2.export import load_saved_model
 
     _, ckpt, _, reference = google_classifier
-    run_convert(ckpt, "-o", tmp_path / "clf", "--task_name", "mnli")
+    convert(ckpt, "-o", tmp_path / "clf", "--task_name", "mnli")
     assert export_main([str(tmp_path / "clf"), "-o", str(tmp_path / "serve"), "--name", "nli"]) == 0
     loaded = load_saved_model(tmp_path / "serve" / "nli" / "1")
     out = loaded.signatures["serving_default"](**{k: tf.constant(v) for k, v in BATCH.items()})
@@ -443,7 +421,7 @@ def test_jbert_export_serves_converted_heads(
     assert [s.decode() for s in out["label"].numpy()] == [NLI[i] for i in reference.argmax(-1)]
 
     root, eckpt, ereference = electra_multitask
-    run_convert(
+    convert(
         eckpt,
         "-o",
         tmp_path / "chunk",
@@ -467,7 +445,10 @@ def test_jbert_export_serves_converted_heads(
 
 
 def _command_args(parser_module, *argv):
-    return parser_module.build_parser().parse_args(["--output_dir=unused", *map(str, argv)])
+    """The command's flags; --max_seq_length within the tiny model's 16 positions, as
+    resolve_model_dir checks it."""
+    flags = ["--output_dir=unused", "--max_seq_length=16", *map(str, argv)]
+    return parser_module.build_parser().parse_args(flags)
 
 
 def _converted_task(work_dir) -> dict:

@@ -5,14 +5,13 @@ weights), and --vocab / --no-tokenizer replace or drop the tokenizer."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import tf1_fixtures as fx
 import torch
 import transformers
+from conversion_fixtures import close, convert
 
 import jbert_tf2
-from jbert_tf2.cli.convert import main as convert_main
 from jbert_tf2.errors import JbertError
 
 pytestmark = pytest.mark.slow
@@ -48,26 +47,18 @@ def checkpoint(tmp_path_factory):
     return hf, prefix, root
 
 
-def convert(capsys, *args) -> tuple[str, list[str]]:
+def convert_warned(capsys, *args) -> tuple[str, list[str]]:
     """Run jbert-convert in-process as users do; its report and its warning lines."""
-    capsys.readouterr()
-    code = convert_main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    warned = [line for line in err.splitlines() if line.startswith("jbert-convert: warning: ")]
-    return out, [line.removeprefix("jbert-convert: warning: ") for line in warned]
-
-
-def close(ours, theirs, mask=None):
-    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
-    if mask is not None:
-        ours, theirs = ours[mask], theirs[mask]
-    assert np.abs(ours - theirs).max() <= 1e-5 * max(1.0, np.abs(theirs).max())
+    out, err = convert(*args, capsys=capsys)
+    warning = "jbert-convert: warning: "
+    return out, [
+        line.removeprefix(warning) for line in err.splitlines() if line.startswith(warning)
+    ]
 
 
 def test_vocabulary_without_specials_converts_with_one_warning(checkpoint, tmp_path, capsys):
     hf, prefix, _ = checkpoint
-    report, caught = convert(capsys, prefix, "-o", tmp_path / "jbert")
+    report, caught = convert_warned(capsys, prefix, "-o", tmp_path / "jbert")
     assert len(caught) == 1, caught
     message = caught[0]
     for needle in ("vocab.txt", "[CLS]", "[SEP]", "no tokenizer", "--vocab", "--no-tokenizer"):
@@ -89,7 +80,7 @@ def test_vocabulary_without_specials_converts_with_one_warning(checkpoint, tmp_p
 def test_vocab_flag_replaces_the_vocabulary(checkpoint, tmp_path, capsys):
     _, prefix, root = checkpoint
     good = fx.write_vocab(root / "good" / "vocab.txt", BERT["vocab_size"])
-    report, caught = convert(capsys, prefix, "-o", tmp_path / "jbert", "--vocab", good)
+    report, caught = convert_warned(capsys, prefix, "-o", tmp_path / "jbert", "--vocab", good)
     assert not caught
     assert "tokenizer: wordpiece (vocab.txt)" in report
     tok = jbert_tf2.load_tokenizer(tmp_path / "jbert")
@@ -98,7 +89,7 @@ def test_vocab_flag_replaces_the_vocabulary(checkpoint, tmp_path, capsys):
 
 def test_no_tokenizer_converts_silently(checkpoint, tmp_path, capsys):
     _, prefix, _ = checkpoint
-    report, caught = convert(capsys, prefix, "-o", tmp_path / "jbert", "--no-tokenizer")
+    report, caught = convert_warned(capsys, prefix, "-o", tmp_path / "jbert", "--no-tokenizer")
     assert not caught
     assert "tokenizer: none (--no-tokenizer)" in report
     assert not (tmp_path / "jbert" / "tokenizer.json").exists()
@@ -108,7 +99,7 @@ def test_no_tokenizer_converts_silently(checkpoint, tmp_path, capsys):
 def test_fewer_rows_than_the_table_is_one_warning_naming_both(checkpoint, tmp_path, capsys):
     _, prefix, root = checkpoint
     short = fx.write_vocab(root / "short" / "vocab.txt", 31)
-    report, caught = convert(capsys, prefix, "-o", tmp_path / "jbert", "--vocab", short)
+    report, caught = convert_warned(capsys, prefix, "-o", tmp_path / "jbert", "--vocab", short)
     assert len(caught) == 1
     message = caught[0]
     assert "31 rows" in message and "vocab_size=40" in message
@@ -124,7 +115,7 @@ def test_missing_mask_and_fewer_rows_still_one_warning(checkpoint, tmp_path, cap
     path.parent.mkdir()
     tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + [f"t{i}" for i in range(30)]
     path.write_text("\n".join(tokens) + "\n", encoding="utf-8")
-    _, caught = convert(capsys, prefix, "-o", tmp_path / "jbert", "--vocab", path)
+    _, caught = convert_warned(capsys, prefix, "-o", tmp_path / "jbert", "--vocab", path)
     assert len(caught) == 1
     message = caught[0]
     assert "[MASK]" in message and "34 rows" in message and "vocab_size=40" in message

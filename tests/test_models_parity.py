@@ -16,51 +16,30 @@ import tensorflow as tf
 import tf1_fixtures as fx
 import torch
 import transformers
+from conversion_fixtures import close, convert
 
 import jbert_tf2
-from jbert_tf2.cli.convert import main as convert_main
-
-ATOL = 1e-5
-
-
-def assert_close(ours, theirs, mask=None, what=""):
-    ours = np.asarray(ours, dtype=np.float64)
-    theirs = np.asarray(theirs, dtype=np.float64)
-    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} vs {theirs.shape}"
-    if mask is not None:
-        ours, theirs = ours[mask], theirs[mask]
-    diff = np.abs(ours - theirs).max()
-    # 1e-5 absolute for values of order one; relative for the large logits that this test's
-    # deliberately large random weights produce (float32 keeps ~7 significant digits).
-    tolerance = ATOL * max(1.0, float(np.abs(theirs).max()))
-    assert diff <= tolerance, f"{what}: max abs diff {diff:.3g} > {tolerance:.3g}"
 
 
 def compare_encoder(out, ref, batch, hidden_states=True, attentions=True):
     """Sequence, pooled, all hidden states and attentions, at valid (query and key) positions."""
     valid = batch["input_mask"].astype(bool)
-    assert_close(out["sequence_output"], ref.hidden_states[-1], valid, "sequence_output")
+    close(out["sequence_output"], ref.hidden_states[-1], valid, "sequence_output")
     if hidden_states:
         assert len(out["hidden_states"]) == len(ref.hidden_states)
         for i, (a, b) in enumerate(zip(out["hidden_states"], ref.hidden_states, strict=True)):
-            assert_close(a, b, valid, f"hidden_states[{i}]")
+            close(a, b, valid, f"hidden_states[{i}]")
     if attentions:
         assert len(out["attentions"]) == len(ref.attentions)
         pair = valid[:, None, :, None] & valid[:, None, None, :]
         for i, (a, b) in enumerate(zip(out["attentions"], ref.attentions, strict=True)):
             a, b = np.asarray(a), b.numpy()
             pair_full = np.broadcast_to(pair, a.shape)
-            assert_close(a, b, pair_full, f"attentions[{i}]")
+            close(a, b, pair_full, f"attentions[{i}]")
             # probabilities: rows sum to one over valid keys, padded keys get nothing
             np.testing.assert_allclose(
                 np.asarray(a).sum(-1)[np.broadcast_to(valid[:, None, :], a.shape[:3])], 1, atol=1e-5
             )
-
-
-def run_convert(*args):
-    code = convert_main([str(a) for a in args])
-    assert code == 0
-    return code
 
 
 # ---------------------------------------------------------------- BERT
@@ -114,7 +93,7 @@ def bert_case(request, tmp_path_factory):
         )
         + "\n"
     )
-    run_convert(ckpt, "-o", tmp / "jbert")
+    convert(ckpt, "-o", tmp / "jbert")
     return hf, tmp
 
 
@@ -129,7 +108,7 @@ def test_bert_outputs_match_hf(bert_case):
         ref = hf(**fx.torch_inputs(batch), output_hidden_states=True, output_attentions=True)
         pooled = hf.bert(**fx.torch_inputs(batch)).pooler_output
     compare_encoder(out, ref, batch)
-    assert_close(out["pooled_output"], pooled, what="pooled_output")
+    close(out["pooled_output"], pooled, what="pooled_output")
 
 
 def test_bert_pretraining_heads_match_hf(bert_case):
@@ -144,8 +123,8 @@ def test_bert_pretraining_heads_match_hf(bert_case):
     with torch.no_grad():
         ref = hf(**fx.torch_inputs(batch))
     valid = batch["input_mask"].astype(bool)
-    assert_close(out["mlm_logits"], ref.prediction_logits, valid, "mlm_logits")
-    assert_close(out["nsp_logits"], ref.seq_relationship_logits, what="nsp_logits")
+    close(out["mlm_logits"], ref.prediction_logits, valid, "mlm_logits")
+    close(out["nsp_logits"], ref.seq_relationship_logits, what="nsp_logits")
 
 
 def test_bert_hidden_act_recorded(bert_case):
@@ -158,7 +137,7 @@ def test_bert_hidden_act_recorded(bert_case):
 def test_bert_to_hf_round_trip(bert_case):
     hf, tmp = bert_case
     out_dir = tmp / "hf"
-    run_convert(tmp / "jbert", "-o", out_dir, "--to", "hf")
+    convert(tmp / "jbert", "-o", out_dir, "--to", "hf")
     loaded = transformers.BertForPreTraining.from_pretrained(
         out_dir, attn_implementation="eager"
     ).eval()
@@ -170,21 +149,21 @@ def test_bert_to_hf_round_trip(bert_case):
         ref = hf(**fx.torch_inputs(batch), output_hidden_states=True, output_attentions=True)
         got = loaded(**fx.torch_inputs(batch), output_hidden_states=True, output_attentions=True)
     valid = batch["input_mask"].astype(bool)
-    assert_close(got.prediction_logits, ref.prediction_logits, valid, "hf mlm_logits")
-    assert_close(got.seq_relationship_logits, ref.seq_relationship_logits, what="hf nsp_logits")
+    close(got.prediction_logits, ref.prediction_logits, valid, "hf mlm_logits")
+    close(got.seq_relationship_logits, ref.seq_relationship_logits, what="hf nsp_logits")
     for a, b in zip(got.hidden_states, ref.hidden_states, strict=True):
-        assert_close(a, b, valid, "hf hidden_states")
+        close(a, b, valid, "hf hidden_states")
     assert (out_dir / "vocab.txt").is_file()
     # and back: HF directory -> jbert gives the same model
-    run_convert(out_dir, "-o", tmp / "from_hf")
+    convert(out_dir, "-o", tmp / "from_hf")
     again = jbert_tf2.load_pretraining(tmp / "from_hf")(batch)
-    assert_close(again["mlm_logits"], ref.prediction_logits, valid, "hf->jbert mlm_logits")
+    close(again["mlm_logits"], ref.prediction_logits, valid, "hf->jbert mlm_logits")
 
 
 def test_bert_to_tf1_round_trip(bert_case):
     hf, tmp = bert_case
     out_dir = tmp / "tf1_out"
-    run_convert(tmp / "jbert", "-o", out_dir, "--to", "tf1")
+    convert(tmp / "jbert", "-o", out_dir, "--to", "tf1")
     original = tf.train.load_checkpoint(str(tmp / "tf1" / "model.ckpt-1400000"))
     written = tf.train.load_checkpoint(str(out_dir))
     model_vars = {
@@ -216,7 +195,7 @@ def test_bert_to_tf1_round_trip(bert_case):
     assert google_config["hidden_size"] == hf.config.hidden_size
     assert google_config["hidden_act"] == "gelu"  # what Google's modeling.py accepts
     # converting the exported checkpoint again keeps the exact GELU flavour and the outputs
-    run_convert(out_dir, "-o", tmp / "again")
+    convert(out_dir, "-o", tmp / "again")
     cfg = hf.config
     batch = fx.random_batch(cfg.vocab_size, cfg.max_position_embeddings, cfg.type_vocab_size)
     first = jbert_tf2.load_pretraining(tmp / "jbert")(batch)
@@ -294,7 +273,7 @@ def electra_case(request, tmp_path_factory):
     fx.save_tf1_checkpoint(fx.with_optimizer_slots(fx.electra_variables(disc, gen)), ckpt)
     if config_kind:
         fx.google_bert_config(disc.config, tmp / "tf1" / config_kind)
-    run_convert(tmp / "tf1", "-o", tmp / "jbert")
+    convert(tmp / "tf1", "-o", tmp / "jbert")
     return disc, gen, tmp
 
 
@@ -308,12 +287,10 @@ def test_electra_outputs_match_hf(electra_case):
     with torch.no_grad():
         ref = disc(**fx.torch_inputs(batch), output_hidden_states=True, output_attentions=True)
     compare_encoder(out, ref, batch)
-    assert_close(out["pooled_output"], ref.hidden_states[-1][:, 0], what="pooled_output = [CLS]")
+    close(out["pooled_output"], ref.hidden_states[-1][:, 0], what="pooled_output = [CLS]")
     disc_model = jbert_tf2.load_pretraining(tmp / "jbert")
     valid = batch["input_mask"].astype(bool)
-    assert_close(
-        disc_model(batch)["discriminator_logits"], ref.logits, valid, "discriminator_logits"
-    )
+    close(disc_model(batch)["discriminator_logits"], ref.logits, valid, "discriminator_logits")
 
 
 def test_electra_generator_matches_hf(electra_case):
@@ -331,20 +308,20 @@ def test_electra_generator_matches_hf(electra_case):
         ref = gen(**fx.torch_inputs(batch), output_hidden_states=True, output_attentions=True)
     valid = batch["input_mask"].astype(bool)
     compare_encoder(out, ref, batch)
-    assert_close(out["generator_logits"], ref.logits, valid, "generator_logits")
+    close(out["generator_logits"], ref.logits, valid, "generator_logits")
 
 
 def test_electra_to_hf_round_trip(electra_case):
     disc, gen, tmp = electra_case
     out_dir = tmp / "hf"
-    run_convert(tmp / "jbert", "-o", out_dir, "--to", "hf")
+    convert(tmp / "jbert", "-o", out_dir, "--to", "hf")
     batch = fx.random_batch(disc.config.vocab_size, disc.config.max_position_embeddings, seed=9)
     valid = batch["input_mask"].astype(bool)
     loaded = transformers.ElectraForPreTraining.from_pretrained(
         out_dir, attn_implementation="eager"
     ).eval()
     with torch.no_grad():
-        assert_close(
+        close(
             loaded(**fx.torch_inputs(batch)).logits,
             disc(**fx.torch_inputs(batch)).logits,
             valid,
@@ -355,16 +332,16 @@ def test_electra_to_hf_round_trip(electra_case):
             out_dir / "generator", attn_implementation="eager"
         ).eval()
         with torch.no_grad():
-            assert_close(
+            close(
                 loaded_gen(**fx.torch_inputs(batch)).logits,
                 gen(**fx.torch_inputs(batch)).logits,
                 valid,
                 "hf generator logits",
             )
-    run_convert(out_dir, "-o", tmp / "from_hf")
+    convert(out_dir, "-o", tmp / "from_hf")
     again = jbert_tf2.load_pretraining(tmp / "from_hf")(batch)
     with torch.no_grad():
-        assert_close(
+        close(
             again["discriminator_logits"],
             disc(**fx.torch_inputs(batch)).logits,
             valid,
@@ -373,7 +350,7 @@ def test_electra_to_hf_round_trip(electra_case):
     if gen is not None:
         regen = jbert_tf2.load_generator(tmp / "from_hf")(batch)
         with torch.no_grad():
-            assert_close(
+            close(
                 regen["generator_logits"],
                 gen(**fx.torch_inputs(batch)).logits,
                 valid,
@@ -391,20 +368,18 @@ def test_electra_config_without_embedding_size(tmp_path):
     del data["embedding_size"]
     config.write_text(json.dumps(data))
     assert "embedding_size" not in config.read_text()
-    run_convert(ckpt, "-o", tmp_path / "jbert")
+    convert(ckpt, "-o", tmp_path / "jbert")
     batch = fx.random_batch(kwargs["vocab_size"], 8, seed=1)
     out = jbert_tf2.load_pretraining(tmp_path / "jbert")(batch)
     with torch.no_grad():
         ref = disc(**fx.torch_inputs(batch))
-    assert_close(
-        out["discriminator_logits"], ref.logits, batch["input_mask"].astype(bool), "logits"
-    )
+    close(out["discriminator_logits"], ref.logits, batch["input_mask"].astype(bool), "logits")
 
 
 def test_electra_to_tf1_round_trip(electra_case):
     disc, gen, tmp = electra_case
     out_dir = tmp / "tf1_out"
-    run_convert(tmp / "jbert", "-o", out_dir, "--to", "tf1")
+    convert(tmp / "jbert", "-o", out_dir, "--to", "tf1")
     original = tf.train.load_checkpoint(str(tmp / "tf1" / "model.ckpt-1000000"))
     written = tf.train.load_checkpoint(str(out_dir / "model.ckpt"))
     model_vars = {
@@ -418,7 +393,7 @@ def test_electra_to_tf1_round_trip(electra_case):
             written.get_tensor(name), original.get_tensor(name), err_msg=name
         )
     # converting the written checkpoint again gives the same model
-    run_convert(out_dir, "-o", tmp / "again")
+    convert(out_dir, "-o", tmp / "again")
     batch = fx.random_batch(disc.config.vocab_size, 9, seed=4)
     a = jbert_tf2.load(tmp / "jbert")(batch)["sequence_output"]
     b = jbert_tf2.load(tmp / "again")(batch)["sequence_output"]
@@ -439,14 +414,14 @@ def test_bert_base_size_parity(tmp_path):
                 param.add_(torch.randn_like(param) * 0.05)
     ckpt = fx.save_tf1_checkpoint(fx.bert_variables(hf), tmp_path / "ckpt" / "bert_model.ckpt")
     fx.google_bert_config(config, tmp_path / "ckpt" / "bert_config.json")
-    run_convert(ckpt, "-o", tmp_path / "out")
+    convert(ckpt, "-o", tmp_path / "out")
     batch = fx.random_batch(32000, 128, seed=0)
     out = jbert_tf2.load_pretraining(tmp_path / "out")(batch)
     with torch.no_grad():
         ref = hf(**fx.torch_inputs(batch), output_hidden_states=True)
         pooled = hf.bert.pooler(ref.hidden_states[-1])
     valid = batch["input_mask"].astype(bool)
-    assert_close(out["sequence_output"], ref.hidden_states[-1], valid, "sequence_output")
-    assert_close(out["pooled_output"], pooled, what="pooled")
-    assert_close(out["mlm_logits"], ref.prediction_logits, valid, "mlm_logits")
-    assert_close(out["nsp_logits"], ref.seq_relationship_logits, what="nsp_logits")
+    close(out["sequence_output"], ref.hidden_states[-1], valid, "sequence_output")
+    close(out["pooled_output"], pooled, what="pooled")
+    close(out["mlm_logits"], ref.prediction_logits, valid, "mlm_logits")
+    close(out["nsp_logits"], ref.seq_relationship_logits, what="nsp_logits")

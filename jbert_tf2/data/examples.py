@@ -27,6 +27,17 @@ class TextExample:
     source: str = ""
 
 
+def text_examples(texts, text_pairs=None) -> list[TextExample]:
+    """`TextExample`s (unlabelled) of raw texts and, when given, one pair text each: the batch
+    that `SequenceClassifier.text_features` and `Embedder.embed` encode. ``texts`` may be one
+    string (see `check_batch`)."""
+    from jbert_tf2.tokenization.text import check_pairs
+
+    texts, pairs = check_pairs(texts, text_pairs)
+    pairs = pairs if pairs is not None else [None] * len(texts)
+    return [TextExample(t, p) for t, p in zip(texts, pairs, strict=True)]
+
+
 @dataclass
 class TaggedSentence:
     """One sentence of words with one tag each (None when the file has no tags).

@@ -7,8 +7,32 @@ from jbert_tf2.backend import keras
 from jbert_tf2.config import BertConfig
 
 
-class ConfiguredModel(keras.Model):
+class ConfigSerializable:
+    """``get_config`` / ``from_config`` for a Keras model whose constructor takes a `BertConfig`
+    and the plain arguments named in ``CONFIG_ARGUMENTS`` (kept as attributes of the same
+    names), so ``model.save`` / ``keras.models.load_model`` work."""
+
+    CONFIG_ARGUMENTS: tuple[str, ...] = ()
+
+    def get_config(self) -> dict:
+        """The constructor's arguments."""
+        return {
+            "config": self.config.to_dict(),
+            **{name: getattr(self, name) for name in self.CONFIG_ARGUMENTS},
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        config["config"] = BertConfig.from_dict(config["config"])
+        return cls(**config)
+
+
+class ConfiguredModel(ConfigSerializable, keras.Model):
     """Holds the config and the output switches every encoder and pretraining model takes."""
+
+    CONFIG_ARGUMENTS = ("output_hidden_states", "output_attentions")
 
     def __init__(
         self,
@@ -26,18 +50,3 @@ class ConfiguredModel(keras.Model):
         """Create every variable (so weights can be assigned before the first call)."""
         if not self.built:
             self.build()
-
-    def get_config(self) -> dict:
-        """The constructor's arguments, so ``model.save`` / ``keras.models.load_model`` work."""
-        return {
-            "config": self.config.to_dict(),
-            "output_hidden_states": self.output_hidden_states,
-            "output_attentions": self.output_attentions,
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict):
-        config = dict(config)
-        config["config"] = BertConfig.from_dict(config["config"])
-        return cls(**config)

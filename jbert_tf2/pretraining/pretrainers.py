@@ -23,6 +23,7 @@ from pathlib import Path
 
 from jbert_tf2.backend import keras, ops
 from jbert_tf2.config import BertConfig
+from jbert_tf2.models.configured import ConfigSerializable
 from jbert_tf2.models.encoder import INPUT_KEYS
 
 
@@ -50,8 +51,9 @@ def _accuracy(logits, labels, weights=None):
     return ops.sum(correct * weights) / ops.maximum(ops.sum(weights), 1.0)
 
 
-class _Pretrainer(keras.Model):
-    """Shared plumbing: loss trackers reported as metrics, and saving a model directory."""
+class _Pretrainer(ConfigSerializable, keras.Model):
+    """Shared plumbing: loss trackers reported as metrics, saving and reloading (the config and
+    the ``CONFIG_ARGUMENTS``), and saving a model directory."""
 
     TRACKED: tuple[str, ...] = ()
 
@@ -138,15 +140,6 @@ class BertPretrainer(_Pretrainer):
         )
         return mlm + nsp
 
-    def get_config(self) -> dict:
-        return {"config": self.config.to_dict(), "name": self.name}
-
-    @classmethod
-    def from_config(cls, config: dict):
-        config = dict(config)
-        config["config"] = BertConfig.from_dict(config["config"])
-        return cls(**config)
-
 
 def gumbel_sample(logits, seed_generator):
     """Token ids drawn from softmax(logits) by the Gumbel-max trick (ELECTRA's sampler)."""
@@ -172,6 +165,13 @@ class ElectraPretrainer(_Pretrainer):
         temperature: of the generator's sampling softmax.
     """
 
+    CONFIG_ARGUMENTS = (
+        "generator_hidden_size",
+        "generator_layers",
+        "disc_weight",
+        "gen_weight",
+        "temperature",
+    )
     TRACKED = (
         "generator_loss",
         "generator_accuracy",
@@ -263,20 +263,3 @@ class ElectraPretrainer(_Pretrainer):
             }
         )
         return self.gen_weight * gen + self.disc_weight * disc
-
-    def get_config(self) -> dict:
-        return {
-            "config": self.config.to_dict(),
-            "generator_hidden_size": self.generator_hidden_size,
-            "generator_layers": self.generator_layers,
-            "disc_weight": self.disc_weight,
-            "gen_weight": self.gen_weight,
-            "temperature": self.temperature,
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict):
-        config = dict(config)
-        config["config"] = BertConfig.from_dict(config["config"])
-        return cls(**config)

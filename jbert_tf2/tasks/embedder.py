@@ -128,19 +128,10 @@ class Embedder(TaskModel):
         batch_size: int = 32,
     ) -> np.ndarray:
         """Vectors [n, width] for raw texts (and pairs), in input order."""
-        from jbert_tf2.data.examples import TextExample
+        from jbert_tf2.data.examples import text_examples
         from jbert_tf2.data.features import encode_classification
-        from jbert_tf2.tokenization.text import check_batch
 
-        texts = check_batch(texts, "texts")
-        pairs = (
-            check_batch(text_pairs, "text_pairs") if text_pairs is not None else [None] * len(texts)
-        )
-        if len(pairs) != len(texts):
-            raise JbertError(
-                f"text_pairs has {len(pairs)} entries but texts has {len(texts)}; pass one each"
-            )
-        examples = [TextExample(t, p) for t, p in zip(texts, pairs, strict=True)]
+        examples = text_examples(texts, text_pairs)
         features = encode_classification(
             self.require_tokenizer(), examples, None, self.max_seq_length
         )

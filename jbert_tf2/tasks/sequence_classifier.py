@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from jbert_tf2.backend import keras
-from jbert_tf2.errors import JbertError
 from jbert_tf2.tasks.base import TaskModel
 from jbert_tf2.tasks.classification_head import ClassificationHead
 
@@ -100,19 +99,10 @@ class SequenceClassifier(TaskModel):
         `jbert-run-classifier --do_predict` feed the model. With ``warn``, a warning counts the
         texts truncated to ``max_seq_length`` (``False``: the caller reports
         `Features.truncated_rows` itself)."""
-        from jbert_tf2.data.examples import TextExample
+        from jbert_tf2.data.examples import text_examples
         from jbert_tf2.data.features import encode_classification
-        from jbert_tf2.tokenization.text import check_batch
 
-        texts = check_batch(texts, "texts")
-        pairs = (
-            check_batch(text_pairs, "text_pairs") if text_pairs is not None else [None] * len(texts)
-        )
-        if len(pairs) != len(texts):
-            raise JbertError(
-                f"text_pairs has {len(pairs)} entries but texts has {len(texts)}; pass one each"
-            )
-        examples = [TextExample(t, p) for t, p in zip(texts, pairs, strict=True)]
+        examples = text_examples(texts, text_pairs)
         return encode_classification(
             self.require_tokenizer(), examples, None, self.max_seq_length, warn=warn
         )

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from jbert_tf2.errors import JbertError
-from jbert_tf2.tokenization.text import Span, TokenWithSpan, check_batch, check_text
+from jbert_tf2.tokenization.text import (
+    Span,
+    TokenWithSpan,
+    check_batch,
+    check_pairs,
+    check_text,
+)
 
 if TYPE_CHECKING:
     from jbert_tf2.tokenization.in_graph import InGraphTokenizer
@@ -222,7 +228,7 @@ class Tokenizer:
         max_seq_length: int | None = 128,
     ) -> list[Encoding]:
         """`encode` for each text (and pair), unpadded."""
-        texts, text_pairs = self._check_pairs(texts, text_pairs)
+        texts, text_pairs = check_pairs(texts, text_pairs)
         encodings = []
         for i, text in enumerate(texts):
             a = self._spans(check_text(text, f"texts[{i}]"))
@@ -231,18 +237,6 @@ class Tokenizer:
                 b = self._spans(check_text(text_pairs[i], f"text_pairs[{i}]"))
             encodings.append(self._assemble(a, b, max_seq_length, pad=False))
         return encodings
-
-    @staticmethod
-    def _check_pairs(texts, text_pairs):
-        texts = check_batch(texts, "texts")
-        if text_pairs is not None:
-            text_pairs = check_batch(text_pairs, "text_pairs")
-            if len(text_pairs) != len(texts):
-                raise JbertError(
-                    f"text_pairs has {len(text_pairs)} entries but texts has {len(texts)}; "
-                    "pass one pair text per text"
-                )
-        return texts, text_pairs
 
     @staticmethod
     def _truncate(a: list, b: list | None, max_seq_length: int | None):
@@ -286,7 +280,7 @@ class Tokenizer:
     ) -> list[tuple[list[int], list[int]]]:
         """Unpadded ids per example: ``([CLS] a [SEP], b [SEP])`` (the second list empty for a
         single text); segment 0 is the first list, segment 1 the second."""
-        texts, text_pairs = self._check_pairs(texts, text_pairs)
+        texts, text_pairs = check_pairs(texts, text_pairs)
         cls_id, sep_id = self.vocab[self.cls_token], self.vocab[self.sep_token]
         rows = []
         for i, text in enumerate(texts):

@@ -60,6 +60,20 @@ def check_batch(texts, name: str) -> list:
     raise JbertError(f"{name}: expected {BATCH_FORM}, got {kind} ({problem})")
 
 
+def check_pairs(texts, text_pairs) -> tuple[list, list | None]:
+    """``texts`` and ``text_pairs`` (None: single texts) as lists (see `check_batch`), with one
+    pair text per text."""
+    texts = check_batch(texts, "texts")
+    if text_pairs is not None:
+        text_pairs = check_batch(text_pairs, "text_pairs")
+        if len(text_pairs) != len(texts):
+            raise JbertError(
+                f"text_pairs has {len(text_pairs)} entries but texts has {len(texts)}; "
+                "pass one pair text per text"
+            )
+    return texts, text_pairs
+
+
 def disjoint_spans(spans: Sequence[Span]) -> list[Span]:
     """Word spans (in text order) with overlapping ones merged into one word: NFKC can turn one
     character into several words ('…' -> '...', '½' -> '1⁄2'), which all have its span."""
