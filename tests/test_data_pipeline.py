@@ -43,13 +43,21 @@ def test_order_is_a_function_of_seed_and_epoch():
     ]
 
 
-def test_dataset_pads_each_batch_to_its_bucket_not_to_max_length():
+@pytest.mark.parametrize(
+    "pad_to_multiple_of, expected",
+    [(8, [8, 16, 32, 104]), (1, [7, 9, 30, 100]), (None, [16, 16, 32, 128])],
+)
+def test_dataset_pads_each_batch_to_its_longest_or_its_bucket(pad_to_multiple_of, expected):
     lengths = [5, 7, 20, 30, 100, 9]
     features = _features(lengths)
     widths = []
     seen = {}
     for inputs, labels in make_dataset(
-        features, 2, length_buckets=(16, 32, 64, 128), max_seq_length=128
+        features,
+        2,
+        length_buckets=(16, 32, 64, 128),
+        max_seq_length=128,
+        pad_to_multiple_of=pad_to_multiple_of,
     ):
         ids, mask = inputs["input_ids"].numpy(), inputs["input_mask"].numpy()
         widths.append(ids.shape[1])
@@ -59,7 +67,30 @@ def test_dataset_pads_each_batch_to_its_bucket_not_to_max_length():
             assert mask[row].sum() == n and not ids[row, n:].any()
             seen[int(label)] = True
     assert sorted(seen) == list(range(len(lengths)))
-    assert sorted(widths) == [16, 16, 32, 128]
+    assert sorted(widths) == expected
+
+
+def test_shuffled_batches_from_sorted_windows_carry_little_padding(monkeypatch):
+    import jbert_tf2.data.pipeline as pipeline
+
+    lengths = np.random.default_rng(0).integers(20, 129, 512)
+
+    def padded_tokens() -> int:
+        batches = pipeline.batch_indices(lengths, 16, shuffle=True, seed=1, length_buckets=None)
+        assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
+        return sum(len(b) * int(lengths[b].max()) for b in batches)
+
+    sorted_windows = padded_tokens()
+    monkeypatch.setattr(pipeline, "SORT_WINDOW", 1)  # a window of one batch: no sorting
+    unsorted = padded_tokens()
+    assert sorted_windows < 1.1 * lengths.sum() < unsorted / 1.3
+
+
+def test_pad_to_multiple_of_must_be_a_positive_int():
+    features = _features([5, 7])
+    for bad in (0, -8, 2.5, True):
+        with pytest.raises(JbertError, match="pad_to_multiple_of"):
+            make_dataset(features, 2, pad_to_multiple_of=bad)
 
 
 def test_tagging_dataset_carries_aligned_labels_and_weights():

@@ -1,8 +1,12 @@
 """`tf.data` pipelines over `Features`: length-bucketed batches, padded per batch, seeded order.
 
 Short sentences are not padded to 512. Examples are grouped by length bucket (16, 32, 64, ...
-up to ``max_seq_length``), batched within their bucket and padded to the bucket's length, so a
-compiled step sees only a handful of shapes (XLA and TPUs compile each shape once). The order is
+up to ``max_seq_length``) and batched within their bucket; when shuffled, each window of
+`SORT_WINDOW` batches is sorted by length first, so a batch holds examples of nearly one length.
+Each batch is padded to its longest example rounded up to a multiple of 8 (a TensorFlow step
+without XLA runs any length without retracing, and every padded token is work thrown away), or,
+with ``pad_to_multiple_of=None``, to its bucket's length, so a compiled step (XLA, TPUs) sees only
+a handful of shapes. The order is
 a pure function of ``(seed, epoch)``: `batch_indices` computes it in numpy, and the dataset
 gathers the rows in-graph from ragged tensors (no Python generator, so it shards across workers
 and runs on TPU hosts).
@@ -18,6 +22,11 @@ from jbert_tf2.data.buckets import DEFAULT_LENGTH_BUCKETS, bucket
 from jbert_tf2.data.features import Features
 from jbert_tf2.errors import JbertError
 
+# Shuffled batches are formed from length-sorted windows of this many batches (within a bucket):
+# little padding, while the window still mixes examples from across the epoch.
+SORT_WINDOW = 32
+PAD_TO_MULTIPLE_OF = 8
+
 
 def batch_indices(
     lengths: Sequence[int],
@@ -29,8 +38,9 @@ def batch_indices(
     drop_remainder: bool = False,
 ) -> list[np.ndarray]:
     """The example indices of each batch. Without ``shuffle``: input order within each bucket,
-    buckets shortest first. With it: examples shuffled within buckets and batches shuffled,
-    deterministically from ``(seed, epoch)``. ``length_buckets=None``: one bucket."""
+    buckets shortest first. With it: examples shuffled within buckets, each window of
+    `SORT_WINDOW` batches sorted by length (stable), and the batches shuffled, deterministically
+    from ``(seed, epoch)``. ``length_buckets=None``: one bucket."""
     if not isinstance(batch_size, int) or batch_size < 1:
         raise JbertError(f"batch_size={batch_size!r}: expected a positive int")
     lengths = np.asarray(lengths)
@@ -44,6 +54,13 @@ def batch_indices(
     for group in groups:
         if shuffle:
             group = rng.permutation(group)
+            window = SORT_WINDOW * batch_size
+            group = np.concatenate(
+                [
+                    chunk[np.argsort(lengths[chunk], kind="stable")]
+                    for chunk in np.split(group, range(window, len(group), window))
+                ]
+            )
         for start in range(0, len(group), batch_size):
             chunk = group[start : start + batch_size]
             if drop_remainder and len(chunk) < batch_size:
@@ -91,12 +108,15 @@ def make_dataset(
     max_seq_length: int | None = None,
     drop_remainder: bool = False,
     with_labels: bool = True,
+    pad_to_multiple_of: int | None = PAD_TO_MULTIPLE_OF,
 ):
     """A `tf.data.Dataset` of ``(inputs, labels[, sample_weight])`` batches (``inputs`` only
     without labels) for ``model.fit`` / ``evaluate`` / ``predict``.
 
-    ``inputs`` is ``{"input_ids", "input_mask", "segment_ids"}`` padded to the batch's length
-    bucket (capped at ``max_seq_length``, or at the longest example when None). Token-tagging
+    ``inputs`` is ``{"input_ids", "input_mask", "segment_ids"}`` padded to the batch's longest
+    example rounded up to ``pad_to_multiple_of`` (``None``: to the batch's length bucket, the
+    few shapes an XLA- or TPU-compiled step needs), capped at ``max_seq_length`` (or at the
+    longest example when None). Token-tagging
     features add per-token labels and their weights as ``sample_weight``. With ``shuffle``,
     examples are shuffled within buckets by ``(seed, epoch)`` and the batch order changes on
     every pass over the dataset (seeded, so runs repeat).
@@ -117,7 +137,19 @@ def make_dataset(
     if length_buckets is not None:
         buckets = sorted({min(b, cap) for b in length_buckets} | {cap})
     order = batch_indices(lengths, batch_size, shuffle, seed, epoch, buckets, drop_remainder)
-    widths = np.array([bucket(int(lengths[b].max()), buckets or [cap]) for b in order], np.int32)
+    if pad_to_multiple_of is None:
+        widths = [bucket(int(lengths[b].max()), buckets or [cap]) for b in order]
+    else:
+        if isinstance(pad_to_multiple_of, bool) or not isinstance(pad_to_multiple_of, int):
+            raise JbertError(
+                f"pad_to_multiple_of={pad_to_multiple_of!r}: pass a positive int (8 by default), "
+                "or None to pad to the length buckets"
+            )
+        if pad_to_multiple_of < 1:
+            raise JbertError(f"pad_to_multiple_of={pad_to_multiple_of}: pass 1 or more, or None")
+        step = pad_to_multiple_of
+        widths = [min(cap, -(-int(lengths[b].max()) // step) * step) for b in order]
+    widths = np.array(widths, np.int32)
     if not order:
         raise JbertError(
             f"{len(features)} examples make no full batch of {batch_size} (drop_remainder)"

@@ -24,7 +24,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     [batch, heads, seq, seq] (None with ``return_probs=False``). With probabilities asked for, or
     attention dropout active, `scaled_dot_product` computes them explicitly (scores, mask and
     softmax in float32 under mixed precision); otherwise ``keras.ops.dot_product_attention``
-    does, so each backend can use its fused kernel.
+    does, so each backend can use its fused kernel. With ``first_query_only`` only the first
+    position ([CLS]) attends (to every position): all a pooled output needs from the last block.
     """
 
     def __init__(
@@ -68,26 +69,28 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         context = ops.matmul(ops.cast(dropped, v.dtype), v)
         return context, probs
 
-    def call(self, x, bias=None, training=None, return_probs=True):
+    def call(self, x, bias=None, training=None, return_probs=True, first_query_only=False):
         batch, seq = ops.shape(x)[0], ops.shape(x)[1]
+        queries = x[:, :1] if first_query_only else x
+        query_len = 1 if first_query_only else seq
         if not return_probs and not (training and self.dropout.rate > 0):
             # Fused path: no probabilities to return and none to drop out, so the backend's
             # attention kernel (cuDNN flash attention on GPU with JAX) computes the context.
             heads = (batch, seq, self.num_heads, self.head_size)
             context = ops.dot_product_attention(
-                ops.reshape(self.query(x), heads),
+                ops.reshape(self.query(queries), (batch, query_len) + heads[2:]),
                 ops.reshape(self.key(x), heads),
                 ops.reshape(self.value(x), heads),
                 bias=None if bias is None else ops.cast(bias, self.compute_dtype),
                 scale=1.0 / math.sqrt(float(self.head_size)),
             )
-            return ops.reshape(context, (batch, seq, self.num_heads * self.head_size)), None
-        q = self._split_heads(self.query(x))
+            return ops.reshape(context, (batch, query_len, self.num_heads * self.head_size)), None
+        q = self._split_heads(self.query(queries))
         k = self._split_heads(self.key(x))
         v = self._split_heads(self.value(x))
         context, probs = self.scaled_dot_product(q, k, v, bias, training=training)
         context = ops.transpose(context, (0, 2, 1, 3))
-        context = ops.reshape(context, (batch, seq, self.num_heads * self.head_size))
+        context = ops.reshape(context, (batch, query_len, self.num_heads * self.head_size))
         return context, probs
 
     def canonical_weights(self) -> dict:

@@ -133,7 +133,10 @@ class TransformerEncoder(ConfiguredModel):
                 f"{self.config.max_position_embeddings}; truncate to at most that many tokens"
             )
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, pooled_only=False):
+        """The encoder's outputs (a dict, see the class). ``pooled_only=True`` returns only
+        ``pooled_output``, and the last block computes only the [CLS] position it needs: the
+        same numbers for about 7% less work in a 12-layer model (sentence classifiers)."""
         input_ids, input_mask, segment_ids = unpack_inputs(inputs)
         self._check_length(input_ids)
         x = self.embeddings(input_ids, segment_ids, training=training)
@@ -141,12 +144,22 @@ class TransformerEncoder(ConfiguredModel):
             x = self.embeddings_project(x)
         x = ops.cast(x, self.compute_dtype)
         bias = attention_bias(input_mask)
+        first_only = pooled_only and not (self.output_hidden_states or self.output_attentions)
+        last = len(self.blocks) - 1
         hidden_states, attentions = [x], []
-        for block in self.blocks:
-            x, probs = block(x, bias=bias, training=training, return_probs=self.output_attentions)
+        for i, block in enumerate(self.blocks):
+            x, probs = block(
+                x,
+                bias=bias,
+                training=training,
+                return_probs=self.output_attentions,
+                first_token_only=first_only and i == last,
+            )
             hidden_states.append(x)
             attentions.append(probs)
         pooled = self.pooler(x) if self.pooler is not None else x[:, 0]
+        if first_only:
+            return {"pooled_output": pooled}
         outputs = {"sequence_output": x, "pooled_output": pooled}
         if self.output_hidden_states:
             outputs["hidden_states"] = tuple(hidden_states)

@@ -51,7 +51,7 @@ class SequenceClassifier(TaskModel):
         return self.head.canonical_weights()
 
     def call(self, inputs, training=None):
-        pooled = self.encoder(inputs, training=training)["pooled_output"]
+        pooled = self.encoder(inputs, training=training, pooled_only=True)["pooled_output"]
         return self.head(pooled, training=training)
 
     def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
