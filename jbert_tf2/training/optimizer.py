@@ -11,6 +11,11 @@ scales the rate of a variable at depth ``d`` (0 embeddings, ``i + 1`` for ``laye
 task heads) by ``decay ** (n + 2 - d)``. Exclusions and depths are decided once, from each
 variable's Keras ``path`` (e.g. ``bert_model/layer_0/attention_LayerNorm/gamma``), so the update
 step itself is plain ``keras.ops`` and runs on TensorFlow (tf.distribute, XLA) and JAX.
+
+With ``gradient_accumulation_steps=k`` (Keras's own accumulators, which are optimizer variables
+and so are checkpointed) the dense gradients of ``k`` micro-batches are summed and their mean is
+clipped and applied once: the update of one batch ``k`` times as large, whose schedule counts
+updates, not micro-batches.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ from numbers import Real
 
 from jbert_tf2.backend import keras, ops, tensorflow
 from jbert_tf2.errors import JbertError
+from jbert_tf2.training.fused_update import (
+    fused_adam_update,
+    fused_clip_by_global_norm,
+    one_device,
+)
 from jbert_tf2.training.schedules import WarmupLinearDecay, check_learning_rate
 
 GOOGLE_EXCLUDE_FROM_WEIGHT_DECAY = ("LayerNorm", "layer_norm", "bias")
@@ -84,6 +94,19 @@ def _check_range(name: str, value, low: float, high: float, closed: str, fix: st
     return float(value)
 
 
+def check_accumulation_steps(value) -> int:
+    """`value` as an int >= 1 (``None``, Keras's "off", is 1); `JbertError` naming the flag otherwise."""
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise JbertError(
+            f"gradient_accumulation_steps (--gradient_accumulation_steps) must be a whole number "
+            f">= 1, got {value!r}; pass 1 for no accumulation, or k to apply one update every k "
+            "batches (an effective batch k times --train_batch_size)"
+        )
+    return value
+
+
 def _sum_over_replicas(grads: list) -> list:
     """Under tf.distribute, each replica's gradients summed over all replicas (the whole batch's)."""
     if keras.backend.backend() != "tensorflow":
@@ -122,6 +145,9 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
             of them gets no weight decay.
         layerwise_lr_decay: ELECTRA's factor in (0, 1]; ``None`` for one rate everywhere.
         num_layers: the encoder's Transformer blocks; inferred from the variables when ``None``.
+        gradient_accumulation_steps: apply one update every ``k`` calls, with the mean of their
+            gradients (equal-sized batches: the gradient of one ``k`` times larger batch); the
+            learning-rate schedule and `iterations` count updates. 1 for an update every call.
         **kwargs: Keras optimizer arguments; ``global_clipnorm`` is Google's gradient clipping.
     """
 
@@ -135,6 +161,7 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
         exclude_from_weight_decay: Sequence[str] | None = DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY,
         layerwise_lr_decay: float | None = None,
         num_layers: int | None = None,
+        gradient_accumulation_steps: int | None = 1,
         **kwargs,
     ):
         if kwargs.get("weight_decay") is not None:
@@ -154,7 +181,17 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
                 "(]",
                 "pass None for no clipping",
             )
-        super().__init__(learning_rate=learning_rate, **kwargs)
+        steps = check_accumulation_steps(gradient_accumulation_steps)
+        if steps > 1 and kwargs.get("use_ema"):
+            raise JbertError(
+                "AdamWeightDecay does not combine use_ema with gradient_accumulation_steps > 1; "
+                "drop one of them"
+            )
+        super().__init__(
+            learning_rate=learning_rate,
+            gradient_accumulation_steps=steps if steps > 1 else None,
+            **kwargs,
+        )
         self.weight_decay_rate = _check_range(
             "weight_decay (weight_decay_rate)",
             weight_decay_rate,
@@ -200,6 +237,8 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
         if self.built:
             return
         super().build(var_list)
+        self._fused_updates = {}
+        self._fused_clip = None
         self._adam_m, self._adam_v = self.add_optimizer_variables(var_list, ["adam_m", "adam_v"])
         paths = [getattr(v, "path", v.name) for v in var_list]
         self._decays = tuple(self.uses_weight_decay(p) for p in paths)
@@ -230,19 +269,112 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
         self.assign(v, next_v)
         self.assign_sub(variable, ops.multiply(lr, update))
 
-    def _clip_gradients(self, grads):
-        """Clip the whole batch's dense gradient, as Google's ``tf.clip_by_global_norm`` does.
+    def _backend_apply_gradients(self, grads, trainable_variables):
+        """Sum the dense gradients over replicas first, then update (or accumulate).
 
-        Keras clips each replica's gradient before summing them and takes the norm of an
-        embedding gradient over its sparse rows; both differ from Google's norm. The sum over
-        replicas therefore happens here, before clipping, and `_all_reduce_sum_gradients`
+        Google clips the whole batch's dense gradient with ``tf.clip_by_global_norm``; Keras clips
+        each replica's gradient before summing them and takes the norm of an embedding gradient
+        over its sparse rows. Summing here, before clipping, gives Google's norm, and the
+        accumulators (dense, equal on every replica) then hold the whole batch's gradient, so a
+        checkpoint taken between updates holds everything. `_all_reduce_sum_gradients`
         (TensorFlow's later sum) passes the result through.
         """
-        return super()._clip_gradients(_sum_over_replicas([_dense(g) for g in grads]))
+        grads = _sum_over_replicas([_dense(g) for g in grads])
+        if self.gradient_accumulation_steps and keras.backend.backend() == "tensorflow":
+            self._accumulate_tf(grads, trainable_variables)
+        else:
+            super()._backend_apply_gradients(grads, trainable_variables)
+
+    def _accumulate_tf(self, grads, variables) -> None:
+        """Add `grads` to the accumulators, or (every k-th call) apply their clipped mean.
+
+        Keras's own accumulation branches in the replica context around steps that call
+        ``merge_call``, which `tf.distribute.MirroredStrategy` refuses; here the mean is
+        clipped in the replica context (the gradients are already summed over replicas) and the
+        branch runs in the cross-replica context, where variables are updated without
+        ``merge_call``, as `keras.optimizers.LossScaleOptimizer` does.
+        """
+        tf = tensorflow()
+        steps = self.gradient_accumulation_steps
+        accumulators = [self._accumulated_gradients[self._get_variable_index(v)] for v in variables]
+        totals = [ops.add(a.value, g) for a, g in zip(accumulators, grads, strict=True)]
+        mean = self._clip_gradients([ops.divide(t, steps) for t in totals])
+
+        def branch(distribution, totals, mean, learning_rate):
+            def assign(variable, value):
+                variable.assign(value)
+
+            def update():
+                pairs = [(g, v.value) for g, v in zip(mean, variables, strict=True)]
+                self._distributed_tf_update_step(distribution, pairs, learning_rate)
+                for accumulator in accumulators:
+                    zeros = tf.zeros(accumulator.shape, accumulator.dtype)
+                    distribution.extended.update(
+                        accumulator.value, assign, args=(zeros,), group=False
+                    )
+
+            def accumulate():
+                for accumulator, total in zip(accumulators, totals, strict=True):
+                    distribution.extended.update(
+                        accumulator.value, assign, args=(total,), group=False
+                    )
+
+            is_update = tf.equal(tf.math.floormod(self._iterations + 1, steps), 0)
+            tf.cond(is_update, update, accumulate)
+
+        tf.__internal__.distribute.interim.maybe_merge_call(
+            branch, self._distribution_strategy, totals, mean, self.learning_rate
+        )
 
     def _all_reduce_sum_gradients(self, grads_and_vars):
-        """The gradients were summed over replicas in `_clip_gradients`."""
+        """The gradients were summed over replicas in `_backend_apply_gradients`."""
         return grads_and_vars
+
+    def _clip_gradients(self, grads):
+        """Google's global-norm clipping, in one XLA-compiled function on TensorFlow where each
+        variable has one copy (`fused_update`)."""
+        fused = (
+            self.global_clipnorm
+            and keras.backend.backend() == "tensorflow"
+            and one_device(self._distribution_strategy, [])
+            and all(g is not None for g in grads)
+        )
+        if not fused:
+            return super()._clip_gradients(grads)
+        if self._fused_clip is None:
+            self._fused_clip = fused_clip_by_global_norm(self.global_clipnorm)
+        return self._fused_clip([_dense(g) for g in grads])
+
+    def _distributed_tf_update_step(self, distribution, grads_and_vars, learning_rate):
+        """TensorFlow's update of all variables: one XLA-compiled function where each variable
+        has one copy (`fused_update`), else Keras' variable-by-variable update."""
+        variables = [v for _, v in grads_and_vars]
+        if not one_device(distribution, variables):
+            return super()._distributed_tf_update_step(distribution, grads_and_vars, learning_rate)
+        indices = tuple(self._get_variable_index(v) for v in variables)
+        update = self._fused_updates.get(indices)
+        if update is None:
+            update = self._fused_updates[indices] = fused_adam_update(
+                [self._decays[i] for i in indices],
+                [self._lr_multipliers[i] for i in indices],
+                self.beta_1,
+                self.beta_2,
+                self.epsilon,
+                self.weight_decay_rate,
+            )
+        update(
+            [_dense(g) for g, _ in grads_and_vars],
+            variables,
+            [self._adam_m[i].value for i in indices],
+            [self._adam_v[i].value for i in indices],
+            learning_rate,
+        )
+
+    def _get_current_learning_rate(self):
+        """The schedule at the number of updates (Keras passes it the number of calls)."""
+        if isinstance(self._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            return self._learning_rate(self.iterations)
+        return super()._get_current_learning_rate()
 
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
         """Not used here: exclusions are the constructor's `exclude_from_weight_decay` patterns."""
@@ -262,6 +394,9 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
                 "exclude_from_weight_decay": list(self.weight_decay_exclusions),
                 "layerwise_lr_decay": self.layerwise_lr_decay,
                 "num_layers": self.num_layers,
+                "gradient_accumulation_steps": check_accumulation_steps(
+                    self.gradient_accumulation_steps
+                ),
             }
         )
         return config
@@ -279,9 +414,12 @@ def create_optimizer(
     beta_2: float = 0.999,
     epsilon: float = 1e-6,
     exclude_from_weight_decay: Sequence[str] = DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY,
+    gradient_accumulation_steps: int = 1,
 ) -> keras.optimizers.Optimizer:
     """Google's fine-tuning optimizer: `AdamWeightDecay` on `WarmupLinearDecay`, gradients
     clipped to a global norm of `clip_norm`; `layerwise_lr_decay` adds ELECTRA's per-layer rates.
+    With `gradient_accumulation_steps` k, `num_train_steps` and `num_warmup_steps` count
+    updates (each made of k batches), as they would for one batch k times as large.
     """
     schedule = WarmupLinearDecay(learning_rate, num_train_steps, num_warmup_steps)
     return AdamWeightDecay(
@@ -294,4 +432,5 @@ def create_optimizer(
         layerwise_lr_decay=layerwise_lr_decay,
         num_layers=num_layers,
         global_clipnorm=clip_norm,
+        gradient_accumulation_steps=gradient_accumulation_steps,
     )
