@@ -42,6 +42,9 @@ class TaskHyperModel(keras_tuner.HyperModel):
         tuner = keras_tuner.RandomSearch(hypermodel, objective="val_accuracy", max_trials=8,
                                          directory="tuning", project_name="livedoor")
         tuner.search(train_examples, validation_data=dev_examples)
+
+    ``gradient_accumulation_steps=K`` makes each update from K batches of the trial's batch
+    size (its steps and warmup count updates), for batch sizes that do not fit in memory.
     """
 
     def __init__(
@@ -52,8 +55,11 @@ class TaskHyperModel(keras_tuner.HyperModel):
         space: dict | None = None,
         max_seq_length: int | None = None,
         seed: int = 0,
+        gradient_accumulation_steps: int = 1,
         **task_options,
     ):
+        from jbert_tf2.training.optimizer import check_accumulation_steps
+
         super().__init__(name=task_cls.__name__, tunable=True)
         unknown = set(space or {}) - set(DEFAULT_SPACE)
         if unknown:
@@ -67,6 +73,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
         self.space = {**DEFAULT_SPACE, **(space or {})}
         self.max_seq_length = max_seq_length
         self.seed = seed
+        self.gradient_accumulation_steps = check_accumulation_steps(gradient_accumulation_steps)
         self.task_options = task_options
         self._features: dict = {}
 
@@ -118,7 +125,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
         first_epoch = int(kwargs.pop("initial_epoch", 0))
         features = self._cached_features(model, train_examples, "train")
         per_epoch = steps_per_epoch(features, batch_size, model.max_seq_length)
-        steps = per_epoch * epochs
+        steps = per_epoch * epochs // self.gradient_accumulation_steps  # updates
         decay = float(hp.get("layerwise_lr_decay"))
         model.compile(
             optimizer=create_optimizer(
@@ -126,6 +133,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
                 steps,
                 int(steps * float(hp.get("warmup_proportion"))),
                 layerwise_lr_decay=None if decay == 1.0 else decay,
+                gradient_accumulation_steps=self.gradient_accumulation_steps,
             )
         )
         validation = None

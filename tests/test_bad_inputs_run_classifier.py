@@ -41,6 +41,11 @@ def _(ws):
     return [*classifier_flags(ws), "--learning_rate=fast"]
 
 
+@case("classifier-bad-accumulation", "run_classifier", "--gradient_accumulation_steps=0", ">= 1")
+def _(ws):
+    return [*classifier_flags(ws), "--gradient_accumulation_steps=0"]
+
+
 @case("classifier-max-seq-too-long", "run_classifier", "max_seq_length=512", "64")
 def _(ws):
     return [*classifier_flags(ws), "--max_seq_length=512"]

@@ -57,6 +57,7 @@ DEFAULTS = {
     "save_checkpoints_steps": 1000000,
     "preprocessed_data_dir": None,
     "labels_file": None,
+    "gradient_accumulation_steps": 1,  # not ELECTRA's: one update every K batches
 }
 IGNORED = {
     "model_hparam_overrides",
@@ -207,6 +208,7 @@ def task_argv(hparams: dict, data_dir: Path, model_name: str, task: str) -> list
         "predict_batch_size",
         "warmup_proportion",
         "save_checkpoints_steps",
+        "gradient_accumulation_steps",
     ):
         argv.append(_flag(key, hparams[key]))
     task_data = data_dir / "finetuning_data" / task

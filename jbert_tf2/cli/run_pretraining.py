@@ -36,7 +36,7 @@ from jbert_tf2.cli.common import (
     run_command,
 )
 from jbert_tf2.cli.outputs import TRAINING_STATE, Outputs, add_overwrite_flag
-from jbert_tf2.cli.training_flags import add_distribution_flags
+from jbert_tf2.cli.training_flags import add_accumulation_flag, add_distribution_flags
 from jbert_tf2.errors import JbertError, op_error_summary
 from jbert_tf2.pretraining.bert_data import expand_files
 from jbert_tf2.tokenization.settings import TOKENIZER_NAMES
@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--save_checkpoints_steps", type=positive_int("save_checkpoints_steps"), default=1000
     )
+    add_accumulation_flag(parser)
     parser.add_argument("--max_eval_steps", type=positive_int("max_eval_steps"), default=100)
     parser.add_argument("--model_type", choices=("bert", "electra"), default="bert")
     parser.add_argument(
@@ -282,9 +283,11 @@ def tokenizer_assets(args: argparse.Namespace):
 
 
 def datasets(args: argparse.Namespace, files: list[str]):
-    """``epoch -> dataset`` of ``save_checkpoints_steps`` batches, a fresh seeded order per
-    block of steps (so a resumed run sees the same batches)."""
-    block = args.save_checkpoints_steps
+    """``epoch -> dataset`` of ``save_checkpoints_steps`` updates' batches (each update takes
+    ``gradient_accumulation_steps`` of them), a fresh seeded order per block of steps (so a
+    resumed run sees the same batches)."""
+    accumulation = getattr(args, "gradient_accumulation_steps", 1)
+    block = args.save_checkpoints_steps * accumulation
 
     def make(epoch: int):
         common = dict(shuffle=True, repeat=True, seed=args.seed + epoch, drop_remainder=True)
@@ -312,7 +315,7 @@ def datasets(args: argparse.Namespace, files: list[str]):
                 args.train_batch_size,
                 **common,
             )
-        remaining = args.num_train_steps - epoch * block
+        remaining = args.num_train_steps * accumulation - epoch * block
         return data.take(min(block, remaining))
 
     return make
@@ -359,6 +362,7 @@ def run(args: argparse.Namespace) -> int:
     check_records(files, args)
     assets = tokenizer_assets(args)
     init_weights = _init_weights(args)
+    accumulation = getattr(args, "gradient_accumulation_steps", 1)
 
     def model_fn():
         model = build_pretrainer(args, config)
@@ -374,6 +378,7 @@ def run(args: argparse.Namespace) -> int:
                 args.num_train_steps,
                 min(args.num_warmup_steps, args.num_train_steps),
                 weight_decay=getattr(args, "weight_decay", 0.01),
+                gradient_accumulation_steps=accumulation,
             )
         )
         return model
@@ -387,7 +392,7 @@ def run(args: argparse.Namespace) -> int:
         strategy=strategy_spec(args),
         mixed_precision=args.mixed_precision,
         epochs=math.ceil(args.num_train_steps / args.save_checkpoints_steps),
-        checkpoint_every_steps=args.save_checkpoints_steps,
+        checkpoint_every_steps=args.save_checkpoints_steps * accumulation,
         monitor="loss",
         seed=args.seed,
     )

@@ -1,10 +1,12 @@
 """Training flags and the fine-tuning run that run_classifier and run_ner share.
 
 The flags are Google's run_classifier.py flags (their names, meanings and defaults), plus the
-additive ``--strategy``, ``--mixed_precision`` and ``--seed``. `fine_tune` runs the resumable
-`Trainer` with Google's optimizer and schedule: ``num_train_steps`` from the epochs (fractions
-included: the last epoch stops early), warmup ``--warmup_proportion`` of it, checkpoints every
-``--save_checkpoints_steps``; the result is saved as ``output_dir/model``.
+additive ``--strategy``, ``--mixed_precision``, ``--seed`` and ``--gradient_accumulation_steps``.
+`fine_tune` runs the resumable `Trainer` with Google's optimizer and schedule: ``num_train_steps``
+from the epochs (fractions included: the last epoch stops early), warmup ``--warmup_proportion``
+of it, checkpoints every ``--save_checkpoints_steps``; the result is saved as
+``output_dir/model``. With ``--gradient_accumulation_steps=K`` these steps count optimizer
+updates, each made of K batches of ``--train_batch_size``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,36 @@ def add_training_flags(parser: argparse.ArgumentParser, learning_rate: float) ->
     parser.add_argument(
         "--save_checkpoints_steps", type=positive_int("save_checkpoints_steps"), default=1000
     )
+    add_accumulation_flag(parser)
     add_distribution_flags(parser)
+
+
+def add_accumulation_flag(parser: argparse.ArgumentParser) -> None:
+    """``--gradient_accumulation_steps``: one update per K batches, for batches that do not fit."""
+    parser.add_argument(
+        "--gradient_accumulation_steps",
+        type=accumulation_steps,
+        default=1,
+        metavar="K",
+        help="apply one optimizer update every K batches, with the mean of their gradients: "
+        "the update of one batch of K x --train_batch_size, which may not fit in memory. "
+        "--train_batch_size stays the batch of one step; training steps, warmup and "
+        "--save_checkpoints_steps count updates (default: 1, an update every batch)",
+    )
+
+
+def accumulation_steps(value: str) -> int:
+    """``--gradient_accumulation_steps``, a whole number >= 1, checked when the flags are read."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(
+            f"--gradient_accumulation_steps={value}: expected a whole number >= 1 (1: an update "
+            "every batch; K: one update every K batches of --train_batch_size)"
+        )
+    return number
 
 
 def add_distribution_flags(parser: argparse.ArgumentParser) -> None:
@@ -105,12 +136,15 @@ def fine_tune(args: argparse.Namespace, build: Callable, train_items, dev_items)
     probe = build()
     train_features = probe.features(train_items)
     per_epoch = steps_per_epoch(train_features, args.train_batch_size, args.max_seq_length)
-    num_train_steps = int(per_epoch * args.num_train_epochs)
+    accumulation = getattr(args, "gradient_accumulation_steps", 1)
+    num_train_steps = int(per_epoch * args.num_train_epochs) // accumulation  # updates
+    num_batches = num_train_steps * accumulation
     if num_train_steps < 1:
+        accumulating = f", --gradient_accumulation_steps={accumulation}" if accumulation > 1 else ""
         raise JbertError(
             f"{len(train_items)} training examples at --train_batch_size="
-            f"{args.train_batch_size} and --num_train_epochs={args.num_train_epochs} make no "
-            "training step; train longer or on more data"
+            f"{args.train_batch_size}{accumulating} and --num_train_epochs="
+            f"{args.num_train_epochs} make no training step; train longer or on more data"
         )
     num_warmup_steps = int(num_train_steps * args.warmup_proportion)
 
@@ -123,6 +157,7 @@ def fine_tune(args: argparse.Namespace, build: Callable, train_items, dev_items)
                 num_warmup_steps,
                 weight_decay=getattr(args, "weight_decay", 0.01),
                 layerwise_lr_decay=getattr(args, "layerwise_lr_decay", None),
+                gradient_accumulation_steps=accumulation,
             )
         )
         return model
@@ -135,22 +170,31 @@ def fine_tune(args: argparse.Namespace, build: Callable, train_items, dev_items)
             seed=args.seed,
             epoch=epoch,
             max_seq_length=args.max_seq_length,
+            # TPUs compile each batch shape: pad to the few length buckets there.
+            pad_to_multiple_of=None if strategy_spec(args).startswith("tpu") else 8,
         )
-        remaining = num_train_steps - epoch * per_epoch
+        remaining = num_batches - epoch * per_epoch
         return dataset.take(remaining) if remaining < per_epoch else dataset
 
     eval_data = probe.dataset(dev_items, args.eval_batch_size) if dev_items else None
+    effective_batch = ""
+    if accumulation > 1:
+        effective_batch = (
+            f"  Gradient accumulation steps = {accumulation}\n"
+            f"  Effective batch size = {args.train_batch_size * accumulation}\n"
+        )
     print(
         f"***** Running training *****\n  Num examples = {len(train_items)}\n"
-        f"  Batch size = {args.train_batch_size}\n  Num steps = {num_train_steps}"
+        f"  Batch size = {args.train_batch_size}\n{effective_batch}"
+        f"  Num steps = {num_train_steps}"
     )
     trainer = Trainer(
         model_fn,
         args.output_dir,
         strategy=strategy_spec(args),
         mixed_precision=args.mixed_precision,
-        epochs=math.ceil(num_train_steps / per_epoch),
-        checkpoint_every_steps=args.save_checkpoints_steps,
+        epochs=math.ceil(num_batches / per_epoch),
+        checkpoint_every_steps=args.save_checkpoints_steps * accumulation,
         monitor="val_loss" if eval_data is not None else "loss",
         seed=args.seed,
     )
