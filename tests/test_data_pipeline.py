@@ -45,7 +45,12 @@ def test_order_is_a_function_of_seed_and_epoch():
 
 @pytest.mark.parametrize(
     "pad_to_multiple_of, expected",
-    [(8, [8, 16, 32, 104]), (1, [7, 9, 30, 100]), (None, [16, 16, 32, 128])],
+    [
+        (8, [8, 16, 32, 104]),
+        (1, [7, 9, 30, 100]),
+        ("auto", [7, 9, 30, 100]),
+        (None, [16, 16, 32, 128]),
+    ],
 )
 def test_dataset_pads_each_batch_to_its_longest_or_its_bucket(pad_to_multiple_of, expected):
     lengths = [5, 7, 20, 30, 100, 9]
@@ -88,7 +93,7 @@ def test_shuffled_batches_from_sorted_windows_carry_little_padding(monkeypatch):
 
 def test_pad_to_multiple_of_must_be_a_positive_int():
     features = _features([5, 7])
-    for bad in (0, -8, 2.5, True):
+    for bad in (0, -8, 2.5, True, "longest"):
         with pytest.raises(JbertError, match="pad_to_multiple_of"):
             make_dataset(features, 2, pad_to_multiple_of=bad)
 

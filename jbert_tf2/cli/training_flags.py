@@ -171,7 +171,7 @@ def fine_tune(args: argparse.Namespace, build: Callable, train_items, dev_items)
             epoch=epoch,
             max_seq_length=args.max_seq_length,
             # TPUs compile each batch shape: pad to the few length buckets there.
-            pad_to_multiple_of=None if strategy_spec(args).startswith("tpu") else 8,
+            pad_to_multiple_of=None if strategy_spec(args).startswith("tpu") else "auto",
         )
         remaining = num_batches - epoch * per_epoch
         return dataset.take(remaining) if remaining < per_epoch else dataset

@@ -3,10 +3,10 @@
 Short sentences are not padded to 512. Examples are grouped by length bucket (16, 32, 64, ...
 up to ``max_seq_length``) and batched within their bucket; when shuffled, each window of
 `SORT_WINDOW` batches is sorted by length first, so a batch holds examples of nearly one length.
-Each batch is padded to its longest example rounded up to a multiple of 8 (a TensorFlow step
-without XLA runs any length without retracing, and every padded token is work thrown away), or,
-with ``pad_to_multiple_of=None``, to its bucket's length, so a compiled step (XLA, TPUs) sees only
-a handful of shapes. The order is
+On the TensorFlow backend each batch is padded to its longest example (a step without XLA runs
+any length without retracing, and every padded token is work thrown away); on JAX, or with
+``pad_to_multiple_of=None``, to its bucket's length, so a compiled step (``jax.jit``, XLA, TPUs)
+sees only a handful of shapes. The order is
 a pure function of ``(seed, epoch)``: `batch_indices` computes it in numpy, and the dataset
 gathers the rows in-graph from ragged tensors (no Python generator, so it shards across workers
 and runs on TPU hosts).
@@ -25,7 +25,6 @@ from jbert_tf2.errors import JbertError
 # Shuffled batches are formed from length-sorted windows of this many batches (within a bucket):
 # little padding, while the window still mixes examples from across the epoch.
 SORT_WINDOW = 32
-PAD_TO_MULTIPLE_OF = 8
 
 
 def batch_indices(
@@ -108,15 +107,16 @@ def make_dataset(
     max_seq_length: int | None = None,
     drop_remainder: bool = False,
     with_labels: bool = True,
-    pad_to_multiple_of: int | None = PAD_TO_MULTIPLE_OF,
+    pad_to_multiple_of: int | str | None = "auto",
 ):
     """A `tf.data.Dataset` of ``(inputs, labels[, sample_weight])`` batches (``inputs`` only
     without labels) for ``model.fit`` / ``evaluate`` / ``predict``.
 
     ``inputs`` is ``{"input_ids", "input_mask", "segment_ids"}`` padded to the batch's longest
     example rounded up to ``pad_to_multiple_of`` (``None``: to the batch's length bucket, the
-    few shapes an XLA- or TPU-compiled step needs), capped at ``max_seq_length`` (or at the
-    longest example when None). Token-tagging
+    few shapes an XLA-, ``jax.jit``- or TPU-compiled step needs; ``"auto"``: 1 on TensorFlow,
+    ``None`` on other backends; compile a TensorFlow model with ``jit_compile=True``? pass
+    ``None``), capped at ``max_seq_length`` (or at the longest example when None). Token-tagging
     features add per-token labels and their weights as ``sample_weight``. With ``shuffle``,
     examples are shuffled within buckets by ``(seed, epoch)`` and the batch order changes on
     every pass over the dataset (seeded, so runs repeat).
@@ -137,13 +137,17 @@ def make_dataset(
     if length_buckets is not None:
         buckets = sorted({min(b, cap) for b in length_buckets} | {cap})
     order = batch_indices(lengths, batch_size, shuffle, seed, epoch, buckets, drop_remainder)
+    if pad_to_multiple_of == "auto":
+        from jbert_tf2.backend import keras
+
+        pad_to_multiple_of = 1 if keras.backend.backend() == "tensorflow" else None
     if pad_to_multiple_of is None:
         widths = [bucket(int(lengths[b].max()), buckets or [cap]) for b in order]
     else:
         if isinstance(pad_to_multiple_of, bool) or not isinstance(pad_to_multiple_of, int):
             raise JbertError(
-                f"pad_to_multiple_of={pad_to_multiple_of!r}: pass a positive int (8 by default), "
-                "or None to pad to the length buckets"
+                f"pad_to_multiple_of={pad_to_multiple_of!r}: pass a positive int, None to pad to "
+                "the length buckets, or 'auto'"
             )
         if pad_to_multiple_of < 1:
             raise JbertError(f"pad_to_multiple_of={pad_to_multiple_of}: pass 1 or more, or None")
