@@ -1,10 +1,19 @@
-"""Google's AdamW update of every variable in one XLA-compiled function, on TensorFlow.
+"""Google's AdamW update and global-norm clipping with TensorFlow's fused kernels.
 
-Keras updates one variable at a time with a chain of a dozen element-wise ops, each a full pass
-over the tensor: on BERT-base (110M parameters) that is about 280 ms of a training step on 2 CPU
-cores, as much as a tenth of the step. XLA fuses each variable's chain into one loop, about
-50-70 ms (docs/performance.md, "Training: where the time went"). The formula and its order are
-`AdamWeightDecay.update_step`'s; only the number of passes over memory changes.
+Keras updates a variable with a chain of a dozen element-wise ops, each a full pass over the
+tensor, and clips by squaring every gradient into a copy: on BERT-base (110M parameters) that
+is several hundred milliseconds of each training step on 2 CPU cores. TensorFlow's own kernels
+do the same arithmetic in fewer passes: ``ResourceApplyAdam`` (with its bias-correction powers
+set to 0 it is Google's update without bias correction), one multiply for the decoupled weight
+decay, and ``tf.clip_by_global_norm`` (a fused sum of squares per gradient). Measured against
+XLA-compiling the update, the kernels were faster and need no compilation before the first step
+(docs/performance.md, "Training: where the time went").
+
+The kernel computes ``1 - beta_2`` in float32 (0.00099998713 for 0.999) where Google multiplies
+by ``1 - beta_2`` taken in double (0.001): the second moment would run 1.3e-5 low. The kernel
+is therefore given the gradient times ``s = sqrt(0.001 / 0.00099998713)`` and the learning rate
+over ``s``: ``v`` is then Google's, ``m`` is ``s`` times Google's (6.4e-6 high) and the update
+``lr / s * s m / (sqrt(v) + epsilon)`` is Google's, all up to float32 rounding.
 
 JAX compiles the whole training step already, so this is for the TensorFlow backend only, and
 only where every variable lives on one device (no mirrored or TPU replicas).
@@ -12,62 +21,76 @@ only where every variable lives on one device (no mirrored or TPU replicas).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+
+import numpy as np
 
 from jbert_tf2.backend import tensorflow
 
 
 def one_device(distribution, variables: Sequence) -> bool:
     """Whether `distribution` keeps one plain copy of each of `variables` (the default strategy
-    or a one-device one), so one function can update them all."""
+    or a one-device one), so TensorFlow's kernels can update them directly."""
     tf = tensorflow()
     return distribution.num_replicas_in_sync == 1 and not any(
         isinstance(v, tf.distribute.DistributedValues) for v in variables
     )
 
 
-def fused_adam_update(
+def apply_adam_weight_decay(
+    grads: Sequence,
+    variables: Sequence,
+    ms: Sequence,
+    vs: Sequence,
+    learning_rate,
     decays: Sequence[bool],
     lr_multipliers: Sequence[float],
     beta_1: float,
     beta_2: float,
     epsilon: float,
     weight_decay_rate: float,
-):
-    """A compiled ``update(grads, variables, ms, vs, learning_rate)`` for variables whose
-    weight-decay flags and learning-rate factors are `decays` and `lr_multipliers`, in order."""
+) -> None:
+    """Update each ``variables[i]`` (and its moments ``ms[i]``, ``vs[i]``) with ``grads[i]``:
+    ``param -= lr * (m / (sqrt(v) + epsilon) + decay * param)``, Google's formula, the decay
+    applied to the parameter before the Adam step (the same value up to rounding)."""
     tf = tensorflow()
+    scale = second_moment_scale(beta_2)
+    for grad, variable, m, v, decay, multiplier in zip(
+        grads, variables, ms, vs, decays, lr_multipliers, strict=True
+    ):
+        dtype = variable.dtype
+        lr = tf.cast(learning_rate, dtype)
+        if multiplier != 1.0:
+            lr = lr * multiplier
+        if decay:
+            variable.assign_sub(variable * (lr * weight_decay_rate))
+        grad = tf.cast(grad, dtype)
+        if scale != 1.0:
+            grad, lr = grad * scale, lr / scale
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle,
+            m=m.handle,
+            v=v.handle,
+            beta1_power=tf.constant(0.0, dtype),
+            beta2_power=tf.constant(0.0, dtype),
+            lr=lr,
+            beta1=tf.constant(beta_1, dtype),
+            beta2=tf.constant(beta_2, dtype),
+            epsilon=tf.constant(epsilon, dtype),
+            grad=grad,
+        )
 
-    @tf.function(jit_compile=True, autograph=False)
-    def update(grads, variables, ms, vs, learning_rate):
-        for i, (grad, variable, m, v) in enumerate(zip(grads, variables, ms, vs, strict=True)):
-            dtype = variable.dtype
-            grad = tf.cast(grad, dtype)
-            next_m = m * beta_1 + grad * (1.0 - beta_1)
-            next_v = v * beta_2 + tf.square(grad) * (1.0 - beta_2)
-            step = next_m / (tf.sqrt(next_v) + epsilon)
-            if decays[i]:
-                step = step + variable * weight_decay_rate
-            lr = tf.cast(learning_rate, dtype)
-            if lr_multipliers[i] != 1.0:
-                lr = lr * lr_multipliers[i]
-            m.assign(next_m)
-            v.assign(next_v)
-            variable.assign_sub(lr * step)
 
-    return update
+def second_moment_scale(beta_2: float) -> float:
+    """``sqrt(c / c_kernel)``: ``c`` is Google's ``1 - beta_2`` (double, then float32),
+    ``c_kernel`` the kernel's float32 ``1 - float32(beta_2)``; 1.0 when they agree."""
+    google = float(np.float32(1.0 - beta_2))
+    kernel = 1.0 - float(np.float32(beta_2))
+    return 1.0 if kernel == google or kernel == 0.0 else math.sqrt(google / kernel)
 
 
-def fused_clip_by_global_norm(clip_norm: float):
-    """A compiled ``clip(grads)``: `grads` scaled to a global norm of at most `clip_norm`
-    (``tf.clip_by_global_norm``'s rule, NaN where the norm is not finite), reading each gradient
-    once for the norm and once to scale it; Keras' clipping makes a squared copy of each."""
-    tf = tensorflow()
-
-    @tf.function(jit_compile=True, autograph=False)
-    def clip(grads):
-        norm = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(g)) for g in grads]))
-        scale = clip_norm * tf.minimum(1.0 / norm, 1.0 / clip_norm) + (norm - norm)
-        return [g * tf.cast(scale, g.dtype) for g in grads]
-
-    return clip
+def clip_by_global_norm(grads: Sequence, clip_norm: float) -> list:
+    """`grads` scaled to a global norm of at most `clip_norm` (NaN where the norm is not finite),
+    as Google's ``tf.clip_by_global_norm``."""
+    return tensorflow().clip_by_global_norm(list(grads), clip_norm)[0]

@@ -28,8 +28,8 @@ from numbers import Real
 from jbert_tf2.backend import keras, ops, tensorflow
 from jbert_tf2.errors import JbertError
 from jbert_tf2.training.fused_update import (
-    fused_adam_update,
-    fused_clip_by_global_norm,
+    apply_adam_weight_decay,
+    clip_by_global_norm,
     one_device,
 )
 from jbert_tf2.training.schedules import WarmupLinearDecay, check_learning_rate
@@ -237,8 +237,6 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
         if self.built:
             return
         super().build(var_list)
-        self._fused_updates = {}
-        self._fused_clip = None
         self._adam_m, self._adam_v = self.add_optimizer_variables(var_list, ["adam_m", "adam_v"])
         paths = [getattr(v, "path", v.name) for v in var_list]
         self._decays = tuple(self.uses_weight_decay(p) for p in paths)
@@ -331,8 +329,8 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
         return grads_and_vars
 
     def _clip_gradients(self, grads):
-        """Google's global-norm clipping, in one XLA-compiled function on TensorFlow where each
-        variable has one copy (`fused_update`)."""
+        """Google's global-norm clipping; on TensorFlow with one copy of each variable,
+        ``tf.clip_by_global_norm``'s fused kernels (`fused_update`)."""
         fused = (
             self.global_clipnorm
             and keras.backend.backend() == "tensorflow"
@@ -341,33 +339,27 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
         )
         if not fused:
             return super()._clip_gradients(grads)
-        if self._fused_clip is None:
-            self._fused_clip = fused_clip_by_global_norm(self.global_clipnorm)
-        return self._fused_clip([_dense(g) for g in grads])
+        return clip_by_global_norm([_dense(g) for g in grads], self.global_clipnorm)
 
     def _distributed_tf_update_step(self, distribution, grads_and_vars, learning_rate):
-        """TensorFlow's update of all variables: one XLA-compiled function where each variable
-        has one copy (`fused_update`), else Keras' variable-by-variable update."""
+        """TensorFlow's update of all variables: its fused Adam kernel where each variable has
+        one copy (`fused_update`), else Keras' variable-by-variable `update_step`."""
         variables = [v for _, v in grads_and_vars]
         if not one_device(distribution, variables):
             return super()._distributed_tf_update_step(distribution, grads_and_vars, learning_rate)
-        indices = tuple(self._get_variable_index(v) for v in variables)
-        update = self._fused_updates.get(indices)
-        if update is None:
-            update = self._fused_updates[indices] = fused_adam_update(
-                [self._decays[i] for i in indices],
-                [self._lr_multipliers[i] for i in indices],
-                self.beta_1,
-                self.beta_2,
-                self.epsilon,
-                self.weight_decay_rate,
-            )
-        update(
+        indices = [self._get_variable_index(v) for v in variables]
+        apply_adam_weight_decay(
             [_dense(g) for g, _ in grads_and_vars],
             variables,
             [self._adam_m[i].value for i in indices],
             [self._adam_v[i].value for i in indices],
             learning_rate,
+            decays=[self._decays[i] for i in indices],
+            lr_multipliers=[self._lr_multipliers[i] for i in indices],
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            weight_decay_rate=self.weight_decay_rate,
         )
 
     def _get_current_learning_rate(self):
