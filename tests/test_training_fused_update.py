@@ -78,13 +78,16 @@ def test_fused_update_equals_the_variable_by_variable_update(monkeypatch, layerw
             np.testing.assert_allclose(a.numpy(), factor * b.numpy(), rtol=1e-6, atol=1e-12)
 
 
-def test_default_strategy_uses_the_fused_update_and_replicas_do_not():
+def test_default_and_one_device_strategies_use_the_kernels_and_replicas_do_not():
     """Replicated variables (MirroredStrategy, TPUs) keep Keras' update; the optimizer's
     MirroredStrategy run is checked against Google's formula in test_training_optimizer.py."""
-    from types import SimpleNamespace
-
     from jbert_tf2.training.fused_update import one_device
 
     variables = [tf.Variable(1.0)]
     assert one_device(tf.distribute.get_strategy(), variables)
-    assert not one_device(SimpleNamespace(num_replicas_in_sync=2), variables)
+    assert one_device(tf.distribute.OneDeviceStrategy("/cpu:0"), variables)
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0"])
+    assert mirrored.num_replicas_in_sync == 1
+    with mirrored.scope():
+        assert not one_device(tf.distribute.get_strategy(), [tf.Variable(1.0)])
+    assert not one_device(mirrored, variables)

@@ -30,12 +30,14 @@ from jbert_tf2.backend import tensorflow
 
 
 def one_device(distribution, variables: Sequence) -> bool:
-    """Whether `distribution` keeps one plain copy of each of `variables` (the default strategy
-    or a one-device one), so TensorFlow's kernels can update them directly."""
+    """Whether `distribution` keeps one plain copy of each of `variables`: TensorFlow's default
+    strategy or a `OneDeviceStrategy` (any other strategy, even with one replica, may wrap its
+    variables, so it keeps Keras' update)."""
     tf = tensorflow()
-    return distribution.num_replicas_in_sync == 1 and not any(
-        isinstance(v, tf.distribute.DistributedValues) for v in variables
+    plain = isinstance(distribution, tf.distribute.OneDeviceStrategy) or (
+        type(distribution).__name__ == "_DefaultDistributionStrategy"
     )
+    return plain and not any(isinstance(v, tf.distribute.DistributedValues) for v in variables)
 
 
 def apply_adam_weight_decay(
@@ -50,34 +52,47 @@ def apply_adam_weight_decay(
     beta_2: float,
     epsilon: float,
     weight_decay_rate: float,
+    grads_scaled: bool = False,
 ) -> None:
     """Update each ``variables[i]`` (and its moments ``ms[i]``, ``vs[i]``) with ``grads[i]``:
     ``param -= lr * (m / (sqrt(v) + epsilon) + decay * param)``, Google's formula, the decay
-    applied to the parameter before the Adam step (the same value up to rounding)."""
+    applied to the parameter before the Adam step (the same value up to rounding).
+    ``grads_scaled``: the gradients already carry `second_moment_scale` (`clip_by_global_norm`
+    multiplies them by it, saving a pass over every gradient)."""
     tf = tensorflow()
     scale = second_moment_scale(beta_2)
+    constants = {}
     for grad, variable, m, v, decay, multiplier in zip(
         grads, variables, ms, vs, decays, lr_multipliers, strict=True
     ):
         dtype = variable.dtype
-        lr = tf.cast(learning_rate, dtype)
-        if multiplier != 1.0:
-            lr = lr * multiplier
+        if dtype not in constants:
+            constants[dtype] = {
+                "lr": tf.cast(learning_rate, dtype),
+                "zero": tf.constant(0.0, dtype),
+                "beta_1": tf.constant(beta_1, dtype),
+                "beta_2": tf.constant(beta_2, dtype),
+                "epsilon": tf.constant(epsilon, dtype),
+            }
+        const = constants[dtype]
+        lr = const["lr"] if multiplier == 1.0 else const["lr"] * multiplier
         if decay:
             variable.assign_sub(variable * (lr * weight_decay_rate))
         grad = tf.cast(grad, dtype)
         if scale != 1.0:
-            grad, lr = grad * scale, lr / scale
+            lr = lr / scale
+            if not grads_scaled:
+                grad = grad * scale
         tf.raw_ops.ResourceApplyAdam(
             var=variable.handle,
             m=m.handle,
             v=v.handle,
-            beta1_power=tf.constant(0.0, dtype),
-            beta2_power=tf.constant(0.0, dtype),
+            beta1_power=const["zero"],
+            beta2_power=const["zero"],
             lr=lr,
-            beta1=tf.constant(beta_1, dtype),
-            beta2=tf.constant(beta_2, dtype),
-            epsilon=tf.constant(epsilon, dtype),
+            beta1=const["beta_1"],
+            beta2=const["beta_2"],
+            epsilon=const["epsilon"],
             grad=grad,
         )
 
@@ -90,7 +105,13 @@ def second_moment_scale(beta_2: float) -> float:
     return 1.0 if kernel == google or kernel == 0.0 else math.sqrt(google / kernel)
 
 
-def clip_by_global_norm(grads: Sequence, clip_norm: float) -> list:
+def clip_by_global_norm(grads: Sequence, clip_norm: float, beta_2: float) -> list:
     """`grads` scaled to a global norm of at most `clip_norm` (NaN where the norm is not finite),
-    as Google's ``tf.clip_by_global_norm``."""
-    return tensorflow().clip_by_global_norm(list(grads), clip_norm)[0]
+    as Google's ``tf.clip_by_global_norm``, and by `second_moment_scale` in the same multiply
+    (for `apply_adam_weight_decay` with ``grads_scaled=True``)."""
+    tf = tensorflow()
+    grads = list(grads)
+    norm = tf.linalg.global_norm(grads)
+    factor = clip_norm * tf.minimum(1.0 / norm, 1.0 / clip_norm) + (norm - norm)
+    factor = factor * second_moment_scale(beta_2)
+    return [g * tf.cast(factor, g.dtype) for g in grads]

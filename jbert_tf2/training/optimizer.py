@@ -328,24 +328,25 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
         """The gradients were summed over replicas in `_backend_apply_gradients`."""
         return grads_and_vars
 
-    def _clip_gradients(self, grads):
-        """Google's global-norm clipping; on TensorFlow with one copy of each variable,
-        ``tf.clip_by_global_norm``'s fused kernels (`fused_update`)."""
-        fused = (
-            self.global_clipnorm
-            and keras.backend.backend() == "tensorflow"
-            and one_device(self._distribution_strategy, [])
-            and all(g is not None for g in grads)
+    def _uses_kernels(self) -> bool:
+        """Whether clipping and the update run on TensorFlow's fused kernels (`fused_update`):
+        on TensorFlow, with one copy of each variable."""
+        return keras.backend.backend() == "tensorflow" and one_device(
+            self._distribution_strategy, []
         )
-        if not fused:
+
+    def _clip_gradients(self, grads):
+        """Google's global-norm clipping; on the kernels, one multiply per gradient that also
+        applies the kernel's `second_moment_scale`."""
+        if not (self.global_clipnorm and self._uses_kernels()):
             return super()._clip_gradients(grads)
-        return clip_by_global_norm([_dense(g) for g in grads], self.global_clipnorm)
+        return clip_by_global_norm([_dense(g) for g in grads], self.global_clipnorm, self.beta_2)
 
     def _distributed_tf_update_step(self, distribution, grads_and_vars, learning_rate):
         """TensorFlow's update of all variables: its fused Adam kernel where each variable has
         one copy (`fused_update`), else Keras' variable-by-variable `update_step`."""
         variables = [v for _, v in grads_and_vars]
-        if not one_device(distribution, variables):
+        if not (self._uses_kernels() and one_device(distribution, variables)):
             return super()._distributed_tf_update_step(distribution, grads_and_vars, learning_rate)
         indices = [self._get_variable_index(v) for v in variables]
         apply_adam_weight_decay(
@@ -360,6 +361,7 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
             beta_2=self.beta_2,
             epsilon=self.epsilon,
             weight_decay_rate=self.weight_decay_rate,
+            grads_scaled=bool(self.global_clipnorm),
         )
 
     def _get_current_learning_rate(self):
