@@ -11,6 +11,7 @@ import os
 import shutil
 import statistics
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -52,8 +53,33 @@ def step_summary(start: float, step_ends: list[float], end: float, warmup: int) 
     return result
 
 
-def cpu_mark() -> tuple[float, float]:
-    """The machine's busy CPU seconds and this process's (and its reaped children's) now."""
+class PauseWatch:
+    """Seconds this process was stopped (SIGSTOP, a suspended job): a thread that wakes every
+    0.2 s sees a longer gap only when the whole process did not run. A timing with a pause in it
+    measures the pause, not the contender."""
+
+    TICK = 0.2
+
+    def __init__(self) -> None:
+        self.paused = 0.0
+        self._last = time.monotonic()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            if now - self._last > 2.0:
+                self.paused += now - self._last - self.TICK
+            self._last = now
+
+
+PAUSES = PauseWatch()
+
+
+def cpu_mark() -> tuple[float, float, float]:
+    """The machine's busy CPU seconds, this process's (and its reaped children's) and the
+    seconds it was stopped, now."""
     import resource
 
     own = sum(
@@ -63,13 +89,17 @@ def cpu_mark() -> tuple[float, float]:
             resource.getrusage(resource.RUSAGE_CHILDREN),
         )
     )
-    return busy_seconds(), own
+    return busy_seconds(), own, PAUSES.paused
 
 
-def others_since(mark: tuple[float, float]) -> float:
-    """CPU seconds other processes used since ``mark``: the noise a shared machine adds."""
-    busy, own = cpu_mark()
-    return max(0.0, (busy - mark[0]) - (own - mark[1]))
+def others_since(mark: tuple[float, float, float]) -> dict:
+    """Since ``mark``: the CPU seconds other processes used (the noise a shared machine adds)
+    and the seconds this process was stopped."""
+    busy, own, paused = cpu_mark()
+    return {
+        "other_cpu_seconds_training": max(0.0, (busy - mark[0]) - (own - mark[1])),
+        "paused_seconds_training": paused - mark[2],
+    }
 
 
 def rounded_logits(rows) -> list:
@@ -228,7 +258,7 @@ def run_jbert_fit(plan: dict, task: str) -> dict:
     )
     end = time.perf_counter()
     result = step_summary(start, timer.ends, end, plan["warmup_steps"])
-    result["other_cpu_seconds_training"] = others_since(mark)
+    result.update(others_since(mark))
     result["final_train_loss"] = float(history.history["loss"][-1])
     result.update(dataset_tokens(dataset(), steps))
     dev = jbert_features(plan["job"], "dev", task)
@@ -318,7 +348,7 @@ def run_jbert_trainer(plan: dict, task: str, workdir: Path) -> dict:
     start = marks["start"] + marks["build"]  # the clock restarts after building the model
     ends_after = [max(t, start) for t in ends]
     result = step_summary(start, ends_after, marks["end"], plan["warmup_steps"])
-    result["other_cpu_seconds_training"] = others
+    result.update(others)
     history = json.loads((output_dir / "history.json").read_text(encoding="utf-8"))
     result["final_train_loss"] = float(history["loss"][-1])
     if num_train_steps != steps:
@@ -437,7 +467,7 @@ def run_kerashub(plan: dict, task: str) -> dict:
     )
     end = time.perf_counter()
     result = step_summary(start, timer.ends, end, plan["warmup_steps"])
-    result["other_cpu_seconds_training"] = others_since(mark)
+    result.update(others_since(mark))
     result["final_train_loss"] = float(history.history["loss"][-1])
     result.update(dataset_tokens(dataset(), steps))
     dev = jbert_features(plan["job"], "dev", task)
@@ -635,7 +665,7 @@ def run_hf_trainer(plan: dict, task: str, workdir: Path, compiled: bool) -> dict
     trainer.train()
     end = time.perf_counter()
     result = step_summary(start, ends, end, plan["warmup_steps"])
-    result["other_cpu_seconds_training"] = others_since(mark)
+    result.update(others_since(mark))
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     result["final_train_loss"] = float(losses[-1]) if losses else math.nan
     result.update(collator.counts())
@@ -704,7 +734,7 @@ def run_hf_loop(plan: dict, task: str, grouped: bool, compiled: bool) -> dict:
                 break
     end = time.perf_counter()
     result = step_summary(start, ends, end, plan["warmup_steps"])
-    result["other_cpu_seconds_training"] = others_since(mark)
+    result.update(others_since(mark))
     result["final_train_loss"] = statistics.fmean(losses[-plan["steps_per_epoch"] :])
     result.update(collator.counts())
     if compiled:
@@ -739,6 +769,9 @@ def run_one(contender: str, plan_path: Path) -> dict:
         )
     if result["steps"] != plan["steps"]:
         result["error"] = f"ran {result['steps']} steps, not the job's {plan['steps']}"
+    elif result.get("paused_seconds_training", 0) > 1:
+        paused = result["paused_seconds_training"]
+        result["error"] = f"the process was stopped for {paused:.0f} s while training; run again"
     return result
 
 
