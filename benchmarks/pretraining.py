@@ -43,9 +43,12 @@ end (``fit``: between batch ends; the ``Trainer``: between the per-step logs it 
 The table gives the median steps/s, the slowest and fastest step, the time from process start
 to the end of the first step, the losses of the first step (before any update: from random
 weights the MLM loss is near ln(vocabulary) = 10.3 and the two-way losses near ln 2 = 0.69 on
-both sides), peak RSS, and each jbert_tf2 row's ratio to the fastest HF contender.
+both sides), peak RSS, each jbert_tf2 row's ratio to the fastest HF contender, and the CPU
+seconds other processes used while the timed steps ran (a busy machine shows there; a worker
+stopped with SIGSTOP during them fails its row instead of timing the pause). The report files
+are rewritten after every contender, so a run cut short keeps what it measured.
 
-    python benchmarks/pretraining.py                     # about 13 minutes on 2 cores
+    python benchmarks/pretraining.py                     # about 11 minutes on 2 idle cores
     python benchmarks/pretraining.py --quick             # small models, 2-3 minutes
     python benchmarks/pretraining.py --objectives electra --only jbert-fit,hf-gather-compile
     python benchmarks/pretraining.py --output pretraining.md --json pretraining.json
@@ -69,6 +72,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -306,13 +310,10 @@ def run_jbert(name: str, objective: str, size: dict, shape, warmup: int, steps: 
     def dataset(epoch: int = 0):
         return tf.data.Dataset.from_tensors(features).repeat(total)
 
-    ends: list[float] = []
-    first: dict = {}
+    clock = StepClock(warmup)
 
     def record(logs: dict) -> None:
-        ends.append(time.perf_counter())
-        if not first:
-            first.update(first_losses(objective, logs))
+        clock.tick(lambda: first_losses(objective, logs))
 
     if name == "jbert-trainer":
         import jbert_tf2.training.trainer as trainer_module
@@ -324,15 +325,11 @@ def run_jbert(name: str, objective: str, size: dict, shape, warmup: int, steps: 
         def floats_then_clock(logs):
             """The Trainer reads each step's logs back as floats: the end of the step."""
             values = to_floats(logs)
-            if len(ends) < total:
+            if len(clock.ends) < total:
                 record(values)
-                if len(ends) == total:  # the epoch-end checkpoint and model save are not steps
-                    print(
-                        "\n" + RESULT_PREFIX + json.dumps(result(ends, warmup, first)), flush=True
-                    )
-                    sys.stderr.flush()
+                if len(clock.ends) == total:  # the epoch-end checkpoint and save are not steps
                     scratch.cleanup()
-                    os._exit(0)
+                    report_and_exit(clock.result())
             return values
 
         trainer_module._floats = floats_then_clock
@@ -347,18 +344,18 @@ def run_jbert(name: str, objective: str, size: dict, shape, warmup: int, steps: 
             seed=args.seed,
         )
         trainer.fit(dataset)
-        raise RuntimeError(f"the Trainer ran {len(ends)} steps, expected {total}")
+        raise RuntimeError(f"the Trainer ran {len(clock.ends)} steps, expected {total}")
 
     keras.utils.set_random_seed(args.seed)
     model = model_fn()
 
-    class StepClock(keras.callbacks.Callback):
+    class BatchEnds(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             record(logs)
 
-    model.fit(dataset(), epochs=1, steps_per_epoch=total, verbose=0, callbacks=[StepClock()])
+    model.fit(dataset(), epochs=1, steps_per_epoch=total, verbose=0, callbacks=[BatchEnds()])
     scratch.cleanup()
-    return result(ends, warmup, first)
+    return clock.result()
 
 
 def hf_modules(objective: str, size: dict, gather: bool):
@@ -526,8 +523,7 @@ def run_hf(name: str, objective: str, size: dict, shape, warmup: int, steps: int
     )
     call = torch.compile(module) if name.endswith("compile") else module
     parameters = list(module.parameters())
-    ends: list[float] = []
-    first: dict = {}
+    clock = StepClock(warmup)
     for _ in range(warmup + steps):
         optimizer.zero_grad(set_to_none=True)
         losses = call(*inputs)
@@ -535,24 +531,104 @@ def run_hf(name: str, objective: str, size: dict, shape, warmup: int, steps: int
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
         schedule.step()
-        ends.append(time.perf_counter())
-        if not first:
-            first = {key: float(value) for key, value in losses.items()}
-    return result(ends, warmup, first)
+        clock.tick(lambda losses=losses: {key: float(value) for key, value in losses.items()})
+    return clock.result()
 
 
-def result(ends: list[float], warmup: int, first: dict) -> dict:
-    """Steps/s over the timed steps (each from the end of the step before), and the rest."""
-    seconds = [ends[step] - ends[step - 1] for step in range(warmup, len(ends))]
-    return {
-        "seconds": seconds,
-        "steps_per_s": 1 / statistics.median(seconds),
-        "min_steps_per_s": 1 / max(seconds),
-        "max_steps_per_s": 1 / min(seconds),
-        "first_step_s": ends[0] - START,
-        "first_losses": first,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all processes), from /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = [int(x) for x in handle.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class PauseWatch:
+    """Seconds this process was stopped (SIGSTOP, a suspended job): a thread that wakes every
+    0.2 s sees a gap of over 2 s only when the whole process did not run."""
+
+    TICK = 0.2
+
+    def __init__(self) -> None:
+        self.paused = 0.0
+        self._last = time.monotonic()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            if now - self._last > 2.0:
+                self.paused += now - self._last - self.TICK
+            self._last = now
+
+
+class StepClock:
+    """The end of every training step, the first step's losses, and what else happened on the
+    machine while the timed steps (those after ``warmup``) ran."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.ends: list[float] = []
+        self.first_losses: dict = {}
+        self.mark: tuple[float, float, float] | None = None
+        self.pauses = PauseWatch()
+
+    def tick(self, losses) -> None:
+        """A step ended; ``losses()`` gives its losses as floats (called for the first only)."""
+        self.ends.append(time.perf_counter())
+        if len(self.ends) == 1:
+            self.first_losses = losses()
+        if len(self.ends) == self.warmup:
+            self.mark = (busy_seconds(), own_cpu_seconds(), self.pauses.paused)
+
+    def result(self) -> dict:
+        """Steps/s over the timed steps (each from the end of the step before), and the rest.
+
+        Raises:
+            RuntimeError: the process was stopped while the timed steps ran: its times would
+                measure the pause.
+        """
+        busy, own, paused = self.mark
+        paused = self.pauses.paused - paused
+        if paused > 0:
+            raise RuntimeError(
+                f"the worker was stopped (SIGSTOP) for {paused:.0f} s during the timed steps"
+            )
+        ends = self.ends
+        seconds = [ends[step] - ends[step - 1] for step in range(self.warmup, len(ends))]
+        return {
+            "seconds": seconds,
+            "steps_per_s": 1 / statistics.median(seconds),
+            "min_steps_per_s": 1 / max(seconds),
+            "max_steps_per_s": 1 / min(seconds),
+            "first_step_s": ends[0] - START,
+            "first_losses": self.first_losses,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "timed_seconds": ends[-1] - ends[self.warmup - 1],
+            "other_cpu_seconds": max(0.0, (busy_seconds() - busy) - (own_cpu_seconds() - own)),
+        }
+
+
+def report_and_exit(measured: dict | BaseException) -> None:
+    """Print the worker's one result line (or its error) and end the process at once."""
+    if isinstance(measured, BaseException):
+        traceback.print_exception(measured)
+        message = str(measured).strip().splitlines()
+        line = f"{ERROR_PREFIX}{type(measured).__name__}: {message[0] if message else ''}"
+    else:
+        line = RESULT_PREFIX + json.dumps(measured)
+    print("\n" + line, flush=True)  # after a progress bar's unfinished line
+    sys.stderr.flush()
+    os._exit(1 if isinstance(measured, BaseException) else 0)
 
 
 def matmul_gflops(library: str) -> dict:
@@ -604,12 +680,8 @@ def run_worker(args) -> None:
             run = run_jbert if name.startswith("jbert") else run_hf
             measured = run(name, objective, size, shape, warmup, steps)
     except BaseException as exc:
-        traceback.print_exc()
-        message = str(exc).strip().splitlines()
-        print(f"{ERROR_PREFIX}{type(exc).__name__}: {message[0] if message else ''}", flush=True)
-        sys.stderr.flush()
-        os._exit(1)
-    print(RESULT_PREFIX + json.dumps(measured), flush=True)
+        report_and_exit(exc)
+    report_and_exit(measured)
 
 
 # --- the parent: one subprocess per contender and objective, then the tables ---------------------
@@ -688,13 +760,14 @@ def table(objective: str, results: dict) -> list[str]:
     names = LOSS_NAMES[objective]
     lines = [
         f"| contender | steps/s (median) | slowest–fastest | ratio vs best HF | first step "
-        f"after start (s) | first-step loss: {names[0]} / {names[1]} / total | peak RSS (MiB) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"after start (s) | first-step loss: {names[0]} / {names[1]} / total | peak RSS (MiB) "
+        "| other processes' CPU s / timed s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, measured in results.items():
         label = f"`{name}`: {LABELS[name]}"
         if isinstance(measured, str):
-            lines.append(f"| {label} | {measured.replace('|', '/')[:200]} | | | | | |")
+            lines.append(f"| {label} | {measured.replace('|', '/')[:200]} | | | | | | |")
             continue
         if name in JBERT:
             ratio = f"{measured['steps_per_s'] / results[best]['steps_per_s']:.2f}" if best else "–"
@@ -705,7 +778,8 @@ def table(objective: str, results: dict) -> list[str]:
         lines.append(
             f"| {label} | {measured['steps_per_s']:.3f} | {measured['min_steps_per_s']:.3f}–"
             f"{measured['max_steps_per_s']:.3f} | {ratio} | {measured['first_step_s']:.1f} | "
-            f"{loss_text} | {measured['peak_rss_mib']:.0f} |"
+            f"{loss_text} | {measured['peak_rss_mib']:.0f} | "
+            f"{measured['other_cpu_seconds']:.1f} / {measured['timed_seconds']:.1f} |"
         )
     return lines
 
@@ -750,29 +824,13 @@ def matmul_line(matmul: dict) -> str:
     return line
 
 
-def run_benchmark(args) -> None:
-    started = datetime.datetime.now(datetime.timezone.utc)
-    load_before = load()
-    chosen = set(args.only or CONTENDERS)
-    names = [n for n in CONTENDERS if n in chosen]
-    if args.quick and not args.only:
-        names = [n for n in names if n not in QUICK_SKIPS]
-    # (--tiny checks that the contenders run; it skips the matmul calibration.)
-    matmul = {} if args.tiny else {name: measure(name, "bert", args) for name in MATMUL}
-    sections, report = [], {"matmul_gflops": matmul}
+def report_markdown(args, started, load_before: str, matmul: dict, report: dict) -> tuple:
+    """The markdown report and its header lines, for the objectives measured so far."""
+    sections = []
     for objective in args.objectives:
-        results = {}
-        for name in names:
-            print(f"{objective} {name} ...", file=sys.stderr, flush=True)
-            results[name] = measured = measure(name, objective, args)
-            print(
-                f"  {measured['steps_per_s']:.3f} steps/s, first losses {measured['first_losses']}"
-                if isinstance(measured, dict)
-                else f"  {measured}",
-                file=sys.stderr,
-                flush=True,
-            )
-        report[objective] = {"setup": describe(objective, args), "results": results}
+        if objective not in report:
+            continue
+        results = report[objective]["results"]
         sections += [f"### {TITLES[objective]}: {describe(objective, args)}", ""]
         sections += [*table(objective, results), ""]
         best = best_peer(results)
@@ -791,15 +849,47 @@ def run_benchmark(args) -> None:
         "(float32, dropout 0.1, random initial weights); median steps/s over the timed steps",
         f"command: `{command}`",
     ]
-    markdown = "\n".join(
-        ["## Pretraining steps/s", "", *[f"- {item}" for item in header], "", *sections]
-    )
-    print(markdown)
-    if args.output:
-        Path(args.output).write_text(markdown + "\n", encoding="utf-8")
-    if args.json:
-        report["header"] = header
-        Path(args.json).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    lines = ["## Pretraining steps/s", "", *[f"- {item}" for item in header], "", *sections]
+    return "\n".join(lines), header
+
+
+def run_benchmark(args) -> None:
+    """Every chosen contender on every objective, one subprocess at a time; the report files
+    are rewritten after each contender, so a run cut short keeps what it measured."""
+    started = datetime.datetime.now(datetime.timezone.utc)
+    load_before = load()
+    chosen = set(args.only or CONTENDERS)
+    names = [n for n in CONTENDERS if n in chosen]
+    if args.quick and not args.only:
+        names = [n for n in names if n not in QUICK_SKIPS]
+    # (--tiny checks that the contenders run; it skips the matmul calibration.)
+    matmul = {} if args.tiny else {name: measure(name, "bert", args) for name in MATMUL}
+    report: dict = {"matmul_gflops": matmul}
+
+    def write() -> str:
+        markdown, header = report_markdown(args, started, load_before, matmul, report)
+        if args.output:
+            Path(args.output).write_text(markdown + "\n", encoding="utf-8")
+        if args.json:
+            text = json.dumps({**report, "header": header}, indent=1)
+            Path(args.json).write_text(text + "\n", encoding="utf-8")
+        return markdown
+
+    for objective in args.objectives:
+        results: dict = {}
+        report[objective] = {"setup": describe(objective, args), "results": results}
+        for name in names:
+            print(f"{objective} {name} ...", file=sys.stderr, flush=True)
+            results[name] = measured = measure(name, objective, args)
+            print(
+                f"  {measured['steps_per_s']:.3f} steps/s, first losses {measured['first_losses']}"
+                if isinstance(measured, dict)
+                else f"  {measured}",
+                file=sys.stderr,
+                flush=True,
+            )
+            write()
+    print(write())
 
 
 def main(argv=None) -> None:
@@ -820,7 +910,9 @@ def main(argv=None) -> None:
         "--warmup", type=int, help="untimed steps first (default bert 3, electra 5)"
     )
     parser.add_argument(
-        "--quick", action="store_true", help="2-layer models, 2 + 5 steps: about 2 minutes"
+        "--quick",
+        action="store_true",
+        help="2-layer models, 2 + 5 steps, 4 contenders: 2-3 minutes",
     )
     parser.add_argument("--tiny", action="store_true", help="one-layer toy models: checking only")
     parser.add_argument(
