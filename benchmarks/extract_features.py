@@ -88,7 +88,7 @@ ROOT = SCRIPT.parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != SCRIPT.parent]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import cpu_model, last_line, versions  # noqa: E402
+from benchmarks.machine import busy_seconds, cpu_model, last_line, versions  # noqa: E402
 from benchmarks.random_checkpoint import write_random_checkpoint  # noqa: E402
 
 RESULT_PREFIX = "BENCHMARK-RESULT "
@@ -521,17 +521,6 @@ def environment() -> dict:
     env["TOKENIZERS_PARALLELISM"] = "false"
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
-
-
-def busy_seconds() -> float:
-    """CPU seconds the whole machine has been busy (all processes), from /proc/stat."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(x) for x in f.readline().split()[1:]]
-    except OSError:
-        return 0.0
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def launch(command: list[str], workdir: Path, timeout: float) -> dict:

@@ -105,7 +105,6 @@ ROOT = SCRIPT.parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != SCRIPT.parent]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.extract_features import busy_seconds  # noqa: E402
 from benchmarks.fine_tuning_job import (  # noqa: E402
     BATCH_SIZE,
     MAX_SEQ_LENGTH,
@@ -113,7 +112,12 @@ from benchmarks.fine_tuning_job import (  # noqa: E402
     build_data,
     score,
 )
-from benchmarks.machine import cpu_model, last_line, versions  # noqa: E402
+from benchmarks.machine import (  # noqa: E402
+    busy_seconds,  # noqa: E402
+    cpu_model,
+    last_line,
+    versions,
+)
 
 CONTENDERS = (
     "jbert-fit",

@@ -11,12 +11,10 @@ import os
 import shutil
 import statistics
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
 
-from benchmarks.extract_features import busy_seconds
 from benchmarks.fine_tuning_job import (
     BATCH_SIZE,
     CLIP_NORM,
@@ -29,6 +27,7 @@ from benchmarks.fine_tuning_job import (
     WARMUP_PROPORTION,
     WEIGHT_DECAY,
 )
+from benchmarks.machine import PauseWatch, busy_seconds
 
 # --- in the worker subprocess: shared pieces ------------------------------------------------------
 
@@ -51,27 +50,6 @@ def step_summary(start: float, step_ends: list[float], end: float, warmup: int) 
         gaps = [b - a for a, b in zip(after, after[1:], strict=False)]
         result["median_step_ms"] = 1000 * statistics.median(gaps)
     return result
-
-
-class PauseWatch:
-    """Seconds this process was stopped (SIGSTOP, a suspended job): a thread that wakes every
-    0.2 s sees a longer gap only when the whole process did not run. A timing with a pause in it
-    measures the pause, not the contender."""
-
-    TICK = 0.2
-
-    def __init__(self) -> None:
-        self.paused = 0.0
-        self._last = time.monotonic()
-        threading.Thread(target=self._watch, daemon=True).start()
-
-    def _watch(self) -> None:
-        while True:
-            time.sleep(self.TICK)
-            now = time.monotonic()
-            if now - self._last > 2.0:
-                self.paused += now - self._last - self.TICK
-            self._last = now
 
 
 PAUSES = PauseWatch()

@@ -72,7 +72,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -85,7 +84,13 @@ ROOT = SCRIPT.parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != SCRIPT.parent]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import cpu_model, last_line, versions  # noqa: E402
+from benchmarks.machine import (  # noqa: E402
+    PauseWatch,
+    busy_seconds,
+    cpu_model,
+    last_line,
+    versions,
+)
 
 RESULT_PREFIX = "BENCHMARK-RESULT "
 ERROR_PREFIX = "BENCHMARK-ERROR "
@@ -535,40 +540,9 @@ def run_hf(name: str, objective: str, size: dict, shape, warmup: int, steps: int
     return clock.result()
 
 
-def busy_seconds() -> float:
-    """CPU seconds the whole machine has been busy (all processes), from /proc/stat."""
-    try:
-        with open("/proc/stat", encoding="ascii") as handle:
-            fields = [int(x) for x in handle.readline().split()[1:]]
-    except OSError:
-        return 0.0
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle, iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-class PauseWatch:
-    """Seconds this process was stopped (SIGSTOP, a suspended job): a thread that wakes every
-    0.2 s sees a gap of over 2 s only when the whole process did not run."""
-
-    TICK = 0.2
-
-    def __init__(self) -> None:
-        self.paused = 0.0
-        self._last = time.monotonic()
-        threading.Thread(target=self._watch, daemon=True).start()
-
-    def _watch(self) -> None:
-        while True:
-            time.sleep(self.TICK)
-            now = time.monotonic()
-            if now - self._last > 2.0:
-                self.paused += now - self._last - self.TICK
-            self._last = now
 
 
 class StepClock:

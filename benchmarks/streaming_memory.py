@@ -63,7 +63,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != SCRIPT.parent]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.extract_features import make_workload, natural_texts  # noqa: E402
-from benchmarks.machine import cpu_model, versions  # noqa: E402
+from benchmarks.machine import busy_seconds, cpu_model, versions  # noqa: E402
 from benchmarks.random_checkpoint import write_random_checkpoint  # noqa: E402
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -165,14 +165,6 @@ def rss_kib(pid: int) -> int | None:
     except OSError:
         return None
     return None
-
-
-def busy_seconds() -> float:
-    """CPU seconds the whole machine has been busy (all processes), from /proc/stat."""
-    with open("/proc/stat", encoding="ascii") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    idle = fields[3] + fields[4]  # idle, iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(argv: list[str], log: Path) -> dict:

@@ -337,20 +337,21 @@ class AdamWeightDecay(keras.optimizers.Optimizer):
 
     def _clip_gradients(self, grads):
         """Google's global-norm clipping; on the kernels, one multiply per gradient that also
-        applies the kernel's `second_moment_scale`."""
+        applies the kernel's `second_moment_scale`. The gradients are dense already
+        (`_backend_apply_gradients`)."""
         if not (self.global_clipnorm and self._uses_kernels()):
             return super()._clip_gradients(grads)
-        return clip_by_global_norm([_dense(g) for g in grads], self.global_clipnorm, self.beta_2)
+        return clip_by_global_norm(grads, self.global_clipnorm, self.beta_2)
 
     def _distributed_tf_update_step(self, distribution, grads_and_vars, learning_rate):
         """TensorFlow's update of all variables: its fused Adam kernel where each variable has
         one copy (`fused_update`), else Keras' variable-by-variable `update_step`."""
         variables = [v for _, v in grads_and_vars]
-        if not (self._uses_kernels() and one_device(distribution, variables)):
+        if not one_device(distribution, variables):
             return super()._distributed_tf_update_step(distribution, grads_and_vars, learning_rate)
         indices = [self._get_variable_index(v) for v in variables]
         apply_adam_weight_decay(
-            [_dense(g) for g, _ in grads_and_vars],
+            [g for g, _ in grads_and_vars],
             variables,
             [self._adam_m[i].value for i in indices],
             [self._adam_v[i].value for i in indices],
