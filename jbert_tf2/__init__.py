@@ -24,6 +24,7 @@ _EXPORTS = {
     "JbertError": "jbert_tf2.errors",
     "Embedder": "jbert_tf2.tasks",
     "MultiLabelClassifier": "jbert_tf2.tasks",
+    "OnnxRuntimePredictor": "jbert_tf2.onnx_inference",
     "SentencePieceTokenizer": "jbert_tf2.tokenization",
     "SequenceClassifier": "jbert_tf2.tasks",
     "TokenClassifier": "jbert_tf2.tasks",

@@ -49,15 +49,21 @@ def vocabulary() -> list[str]:
 
 
 def make_model_dir(
-    root: Path, hidden: int = 64, layers: int = 2, seed: int = 0, tokenizer: str = "mecab-character"
+    root: Path,
+    hidden: int = 64,
+    layers: int = 2,
+    seed: int = 0,
+    tokenizer: str = "mecab-character",
+    tokens: list[str] | None = None,
 ) -> Path:
-    """A converted tiny BERT (``tokenizer``, cased) under ``root/model``."""
+    """A converted tiny BERT (``tokenizer``, cased) under ``root/model``; ``tokens``: its
+    vocabulary (default: `vocabulary()`, the tasks' characters)."""
     from jbert_tf2.checkpoint.tf1 import write_tf1_checkpoint
     from jbert_tf2.cli.convert import main as convert
 
     ckpt = root / "ckpt"
     ckpt.mkdir(parents=True)
-    tokens = vocabulary()
+    tokens = tokens or vocabulary()
     (ckpt / "vocab.txt").write_text("".join(t + "\n" for t in tokens), encoding="utf-8")
     config = {
         "attention_probs_dropout_prob": 0.1,

@@ -102,4 +102,29 @@ def _(ws):
     return export_args(ws, "--max_seq_length=0")
 
 
+@case("export-bad-ops", "export", "--ops", "core", "text")
+def _(ws):
+    return export_args(ws, "--ops=onnx")
+
+
+@case("export-quantize-saved-model", "export", "--quantize", "--format onnx or litert")
+def _(ws):
+    return export_args(ws, "--quantize=int8")
+
+
+@case("export-bad-format", "export", "--format", "onnx", "litert")
+def _(ws):
+    return export_args(ws, "--format=tflite")
+
+
+@case("export-dev-file-missing", "export", "--dev_file", "nope.tsv")
+def _(ws):
+    return export_args(ws, "--format=onnx", f"--dev_file={ws / 'nope.tsv'}")
+
+
+@case("export-negative-accuracy-drop", "export", "--max_accuracy_drop=-1", ">= 0")
+def _(ws):
+    return export_args(ws, "--format=onnx", "--quantize=int8", "--max_accuracy_drop=-1")
+
+
 test_bad_input_gets_one_clear_message = sweep_test(CASES)

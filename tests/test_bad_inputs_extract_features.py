@@ -44,6 +44,11 @@ def _(ws):
     return extract_flags(ws, "--layers=-1,-5")
 
 
+@case("extract-bad-doc-stride", "extract_features", "--doc_stride=0", "at least 1")
+def _(ws):
+    return extract_flags(ws, "--long_text=windows", "--doc_stride=0")
+
+
 @case("extract-output-dir-missing", "extract_features", "--output_file", "does not exist")
 def _(ws):
     return [*extract_flags(ws), f"--output_file={ws / 'nowhere' / 'f.jsonl'}"]

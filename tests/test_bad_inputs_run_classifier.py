@@ -46,6 +46,16 @@ def _(ws):
     return [*classifier_flags(ws), "--gradient_accumulation_steps=0"]
 
 
+@case("classifier-bad-doc-stride", "run_classifier", "--doc_stride=40", "1..29")
+def _(ws):
+    return [*classifier_flags(ws), "--long_text=windows", "--doc_stride=40"]
+
+
+@case("classifier-bad-window-aggregation", "run_classifier", "--window_aggregation", "median")
+def _(ws):
+    return [*classifier_flags(ws), "--long_text=windows", "--window_aggregation=median"]
+
+
 @case("classifier-max-seq-too-long", "run_classifier", "max_seq_length=512", "64")
 def _(ws):
     return [*classifier_flags(ws), "--max_seq_length=512"]

@@ -222,3 +222,47 @@ def test_memory_does_not_grow_with_the_input(checkpoint, tmp_path):
         flags = [f.replace("--batch_size=2", "--batch_size=32") for f in flags]
         peaks.append(_peak_rss_mib([sys.executable, "-m", "jbert_tf2.extract_features", *flags]))
     assert peaks[1] - peaks[0] < 80, peaks
+
+
+def test_windows_give_every_token_one_vector_with_its_offsets(checkpoint, tmp_path):
+    from jbert_tf2.tasks import Embedder
+
+    source = tmp_path / "input.txt"
+    short, long_line = "野球の試合", "新しいアプリを更新した。" * 8
+    source.write_text(f"{short}\n{long_line}\n", encoding="utf-8")
+    out = tmp_path / "npy"
+    windows = ["--long_text=windows", "--doc_stride=7", "--max_seq_length=16", "--format=npy"]
+    assert main(_flags(checkpoint, source, out, *windows)) == 0
+    vectors = np.load(out / "token_vectors.npy")
+    offsets = np.load(out / "token_offsets.npy")
+    starts = np.load(out / "line_starts.npy")
+    tok = jbert_tf2.load_tokenizer(checkpoint / "model")
+    embedder = Embedder.from_pretrained(
+        checkpoint / "model",
+        layers=(-1, -2),
+        max_seq_length=16,
+        long_text="windows",
+        doc_stride=7,
+    )
+    expected = embedder.token_vectors([short, long_line])
+    for line, (text, found) in enumerate(zip([short, long_line], expected, strict=True)):
+        full = tok.encode(text, None, None, pad=False)
+        rows = slice(starts[line], starts[line + 1])
+        assert starts[line + 1] - starts[line] == full.length  # every token, none truncated
+        assert [tuple(o) for o in offsets[rows]] == full.offsets
+        np.testing.assert_allclose(vectors[rows].reshape(full.length, -1), found.vectors, atol=1e-4)
+    # A line that fits equals the single pass.
+    tokens, reference = _reference(checkpoint, short)
+    n = len(tokens)
+    np.testing.assert_allclose(vectors[:n], reference, atol=1e-5)
+
+
+def test_bad_doc_stride_is_explained(checkpoint, tmp_path, capsys):
+    source = tmp_path / "input.txt"
+    source.write_text("今日は\n", encoding="utf-8")
+    argv = _flags(
+        checkpoint, source, tmp_path / "f.jsonl", "--long_text=windows", "--doc_stride=38"
+    )
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--doc_stride=38: must be in 1..37" in err and "Traceback" not in err

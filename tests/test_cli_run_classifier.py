@@ -225,3 +225,52 @@ def test_bad_test_row_fails_before_predicting_and_keeps_the_earlier_result(
     assert "test.tsv line 27: 2 columns" in err and "Traceback" not in err
     assert (out / "test_results.tsv").read_text() == "earlier\n"
     assert sorted(p.name for p in out.iterdir()) == ["test_results.tsv"]
+
+
+def test_long_text_flags_reach_the_model_and_its_task_json(checkpoint, tmp_path, capsys):
+    import json
+
+    from jbert_tf2.tasks import load_task
+
+    data = _livedoor_dir(tmp_path, {"sports": "sports", "it": "it", "food": "food"})
+    out = tmp_path / "out"
+    windows = ["--long_text=windows", "--doc_stride=5", "--window_aggregation=max"]
+    flags = _flags(checkpoint, data, out, "--do_train", "--do_predict", *windows, task="tsv")
+    flags += ["--max_seq_length=12", "--num_train_epochs=0.2"]
+    assert main(flags) == 0, capsys.readouterr().err
+    options = json.loads((out / "model" / "task.json").read_text())["options"]
+    assert (options["long_text"], options["doc_stride"], options["window_aggregation"]) == (
+        "windows",
+        5,
+        "max",
+    )
+    assert "truncated" not in capsys.readouterr().err  # windows read every token
+    model = load_task(out / "model")
+    texts = [r.text for r in read_table(data / "test.tsv", label_column=None)]
+    rows = np.loadtxt(out / "test_results.tsv", delimiter="\t")
+    np.testing.assert_allclose(rows, model.predict_proba(texts), atol=1e-5)
+    # Predicting again with another aggregation overrides the saved one.
+    flags = _flags(checkpoint, data, out, "--do_predict", "--window_aggregation=mean", task="tsv")
+    assert main([*flags, "--max_seq_length=12", "--overwrite"]) == 0
+    model.window_aggregation = "mean"
+    rows = np.loadtxt(out / "test_results.tsv", delimiter="\t")
+    np.testing.assert_allclose(rows, model.predict_proba(texts), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--long_text=windows", "--doc_stride=0"], "--doc_stride=0: must be at least 1"),
+        (["--long_text=windows", "--doc_stride=46"], "--doc_stride=46: must be in 1..45"),
+        (["--window_aggregation=median"], "invalid choice: 'median'"),
+        (["--long_text=slide"], "invalid choice: 'slide'"),
+    ],
+)
+def test_bad_long_text_flags(checkpoint, tmp_path, capsys, flags, message):
+    data = _livedoor_dir(tmp_path)
+    argv = _flags(checkpoint, data, tmp_path / "out", "--do_train") + flags
+    with pytest.raises(SystemExit) as exit_info:
+        raise SystemExit(main(argv))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -81,9 +81,12 @@ print(json.dumps({{"label": [x.decode() for x in out["label"].numpy()],
 
 
 def test_rest_payload_matches_the_ids_signature(trained_dir, tmp_path):
+    """Also the tensorflow-text twin (ops="text"): its predict_text answers as the model."""
     path, clf = trained_dir
-    version = export_saved_model(clf, tmp_path, "topics")
+    version = export_saved_model(clf, tmp_path, "topics", ops="text")
     loaded = load_saved_model(version)
+    served = loaded.signatures["predict_text"](texts=np.array(TEXTS, object))
+    np.testing.assert_allclose(served["probabilities"].numpy(), clf.predict_proba(TEXTS), atol=1e-5)
     payload = Preprocessor(version).rest_payload(TEXTS)
     # What TF Serving does with a columnar REST request: each input to its tensor.
     body = json.loads(json.dumps(payload))
@@ -132,7 +135,7 @@ def tagger_export(tmp_path_factory):
 def test_served_tagger_returns_the_python_taggers_entities_window_by_window(tagger_export):
     tagger, version = tagger_export
     loaded = load_saved_model(version)
-    assert set(loaded.signatures) == {"serving_default"}
+    assert set(loaded.signatures) == {"serving_default", "predict_entities"}
     signature = loaded.signatures["serving_default"]
     assert set(signature.structured_input_signature[1]) == {
         "input_ids",

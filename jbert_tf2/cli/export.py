@@ -43,8 +43,50 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int("max_seq_length"),
         help="truncation length of the text signatures (default: the model's)",
     )
+    parser.add_argument(
+        "--ops",
+        choices=("core", "text"),
+        default="core",
+        help="ops of the in-graph tokenizers: core (core TensorFlow ops; loads in any TensorFlow "
+        "runtime, MeCab included) or text (tensorflow-text's; the runtime must register them) "
+        "(default: core)",
+    )
+    add_portable_flags(parser)
     add_overwrite_flag(parser)
     return parser
+
+
+def add_portable_flags(parser: argparse.ArgumentParser) -> None:
+    """--format, --quantize, --dev_file and --max_accuracy_drop (ONNX and LiteRT exports)."""
+    parser.add_argument(
+        "--format",
+        choices=("saved_model", "onnx", "litert"),
+        default="saved_model",
+        help="saved_model (TF Serving), onnx (model.onnx, ONNX Runtime) or litert "
+        "(model.tflite); onnx and litert also take a bare encoder directory (default: "
+        "saved_model)",
+    )
+    parser.add_argument(
+        "--quantize",
+        choices=("none", "float16", "int8"),
+        default="none",
+        help="onnx / litert: int8 = dynamic int8 matrix multiplies in the Transformer blocks "
+        "(embeddings, LayerNorm, softmax, GELU, pooler and head stay float); float16 weights "
+        "(default: none, float32)",
+    )
+    parser.add_argument(
+        "--dev_file",
+        help="onnx / litert: labelled data for the accuracy report (classifiers: TSV / CSV "
+        "with text and label columns, or JSON lines; taggers: CoNLL / BIO or JSON lines); "
+        "default: a built-in sample of Japanese texts",
+    )
+    parser.add_argument(
+        "--max_accuracy_drop",
+        type=float,
+        default=1.0,
+        help="onnx / litert with --quantize: points of accuracy / F1 the export may lose "
+        "against the Keras model before it is rejected (default: 1.0)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,11 +108,22 @@ def run(args: argparse.Namespace) -> int:
         )
     if base.exists() and not base.is_dir():
         raise JbertError(f"--output={base}: is a file; name a directory to export into")
+    if args.format != "saved_model":
+        from jbert_tf2.cli.export_portable import run_portable
+
+        return run_portable(PROG, args, source)
+    if args.quantize != "none" or args.dev_file:
+        raise JbertError(
+            "--quantize and --dev_file apply to --format onnx or litert; a SavedModel is "
+            "exported in float32"
+        )
     task = load_task(source)
     if args.max_seq_length:
         check_max_seq_length(args.max_seq_length, task.config, "--max_seq_length", args.model_dir)
         task.max_seq_length = args.max_seq_length
-    target = export_saved_model(task, args.output, args.name, args.version, args.overwrite)
+    target = export_saved_model(
+        task, args.output, args.name, args.version, args.overwrite, ops=args.ops
+    )
     loaded = load_saved_model(target)
     print(f"{PROG}: wrote {target}")
     for key, function in sorted(loaded.signatures.items()):
@@ -79,10 +132,12 @@ def run(args: argparse.Namespace) -> int:
         shown_in = ", ".join(f"{k}: {v.dtype.name}{v.shape}" for k, v in sorted(inputs.items()))
         shown_out = ", ".join(f"{k}: {v.dtype.name}{v.shape}" for k, v in sorted(outputs.items()))
         print(f"  signature {key}:\n    inputs  {shown_in}\n    outputs {shown_out}")
-    if task.serves_text and "predict_text" not in loaded.signatures:
+    raw_text = "predict_text" if task.serves_text else "predict_entities"
+    if task.tokenizer is not None and raw_text not in loaded.signatures:
         print(
-            "  (no text signature: this tokenizer has no in-graph twin; make the inputs with "
-            "jbert_tf2.export.Preprocessor)"
+            f"  (no {raw_text} signature: this tokenizer has no in-graph twin with --ops "
+            f"{args.ops}; make the inputs with jbert_tf2.export.Preprocessor"
+            + (", or export with --ops core)" if args.ops == "text" else ")")
         )
     return 0
 

@@ -10,8 +10,10 @@ It streams: lines are read, tokenized and run in chunks, sorted by length within
 batches padded to a length bucket (compiled once per bucket), and written in input order, so
 memory stays bounded whatever the file size (measured in docs/performance.md). Lines longer
 than ``--max_seq_length`` tokens are truncated as Google's script did, with one warning at the
-end that counts them. The output appears under its name only when complete (an earlier result
-survives a failed run).
+end that counts them, or with ``--long_text=windows`` read through windows ``--doc_stride``
+tokens apart: every token then gets one vector, from the window where it has the most context
+(run_squad.py's rule), and ``--pooling`` pools those (``cls``: the mean of the windows' [CLS]).
+The output appears under its name only when complete (an earlier result survives a failed run).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from jbert_tf2.atomic_files import write_directory, written_aside
+from jbert_tf2.cli.backend_flag import add_backend_flag
 from jbert_tf2.cli.common import (
     CommandParser,
     add_bool,
@@ -37,7 +40,9 @@ from jbert_tf2.cli.common import (
 )
 from jbert_tf2.cli.outputs import add_overwrite_flag, file_output
 from jbert_tf2.cli.progress import Progress, Truncations, chunks
+from jbert_tf2.cli.training_flags import add_long_text_flags, long_text_options
 from jbert_tf2.errors import JbertError
+from jbert_tf2.tokenization.base import Encoding
 
 PROG = "jbert-extract-features"
 PAIR = re.compile(r"^(.*) \|\|\| (.*)$")
@@ -59,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(parser)
     parser.add_argument("--max_seq_length", type=positive_int("max_seq_length"), default=128)
     parser.add_argument("--batch_size", type=positive_int("batch_size"), default=32)
+    add_long_text_flags(parser, aggregation=False)
     add_bool(parser, "use_tpu", False, "accepted for compatibility; runs on the local device")
     parser.add_argument("--master", help="accepted for compatibility")
     parser.add_argument("--num_tpu_cores", type=positive_int("num_tpu_cores"), default=8)
@@ -70,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write one vector per line instead of per token (npy: sentence_vectors.npy)",
     )
     add_bool(parser, "progress", True, "show progress on stderr")
+    add_backend_flag(parser, "the extraction")
     add_overwrite_flag(parser)
     return parser
 
@@ -118,7 +125,15 @@ def count_lines(path: Path) -> int:
 class Extractor:
     """Tokenizes chunks of lines and runs the encoder on length-bucketed batches."""
 
-    def __init__(self, model_dir: Path, layers: list[int], max_seq_length: int, batch_size: int):
+    def __init__(
+        self,
+        model_dir: Path,
+        layers: list[int],
+        max_seq_length: int,
+        batch_size: int,
+        doc_stride: int | None = None,
+        backend: str = "keras",
+    ):
         from jbert_tf2.backend import keras
         from jbert_tf2.inference import CompiledPredictor
         from jbert_tf2.model_dir import load, load_tokenizer
@@ -133,17 +148,58 @@ class Extractor:
                 states = encoder(inputs)["hidden_states"]
                 return {"layers": keras.ops.stack([states[i] for i in chosen], axis=2)}
 
-        self.predict = CompiledPredictor(ChosenLayers(), jit_compile=True)
+        if backend == "onnxruntime":  # the same stacked layers, from the ONNX graph
+            from jbert_tf2.onnx_inference import predictor_for
+
+            self.predict = predictor_for(encoder, hidden_layers=chosen)
+        else:
+            self.predict = CompiledPredictor(ChosenLayers(), jit_compile=True)
         self.max_seq_length = max_seq_length
         self.batch_size = batch_size
+        self.doc_stride = doc_stride  # None: truncate
 
-    def encode(self, pairs: list[tuple[str, str | None]]):
+    def encode(self, pairs: list[tuple[str, str | None]], limit: bool = True):
         texts = [a for a, _ in pairs]
         seconds = [b or "" for _, b in pairs]
         use_pairs = any(b is not None for _, b in pairs)
         return self.tokenizer.encode_batch(
-            texts, seconds if use_pairs else None, self.max_seq_length
+            texts, seconds if use_pairs else None, self.max_seq_length if limit else None
         )
+
+    def extract(self, pairs: list[tuple[str, str | None]]):
+        """``(encodings, values)`` of a chunk of lines: `run`'s vectors of each line's tokens
+        (truncated to ``max_seq_length``), or with a ``doc_stride`` of all its tokens, each from
+        its max-context window; ``cls_vectors`` per line (its windows' [CLS] vectors)."""
+        if self.doc_stride is None:
+            encodings = self.encode(pairs)
+            values = self.run(encodings)
+            return encodings, values, [v[:1] for v in values]
+        from jbert_tf2.data.windows import plan_encoding, stitch, window_encodings
+
+        whole = self.encode(pairs, limit=False)
+        plans = [plan_encoding(e, self.max_seq_length, self.doc_stride) for e in whole]
+        windows = [w for e, p in zip(whole, plans, strict=True) for w in window_encodings(e, p)]
+        states = self.run(windows)
+        encodings, values, cls_vectors, row = [], [], [], 0
+        for encoding, plan in zip(whole, plans, strict=True):
+            own = states[row : row + len(plan)]
+            row += len(plan)
+            positions, stitched = stitch(plan, own)
+            kept = positions.tolist()
+            encodings.append(
+                Encoding(
+                    [encoding.input_ids[p] for p in kept],
+                    [1] * len(kept),
+                    [encoding.segment_ids[p] for p in kept],
+                    [encoding.tokens[p] for p in kept],
+                    [encoding.offsets[p] for p in kept],
+                    len(kept),
+                    len(kept) < encoding.length,
+                )
+            )
+            values.append(stitched)
+            cls_vectors.append(np.stack([window[0] for window in own]))
+        return encodings, values, cls_vectors
 
     def run(self, encodings) -> list[np.ndarray]:
         """[length, len(layers), hidden] float32 per encoding, in input order."""
@@ -192,10 +248,11 @@ def json_line(index: int, tokens: list[str], values: np.ndarray, layers: list[in
     return b"".join(parts)
 
 
-def pool(values: np.ndarray, pooling: str) -> np.ndarray:
-    """[tokens, layers, hidden] -> [layers * hidden] (the Embedder's poolings, concatenated)."""
+def pool(values: np.ndarray, pooling: str, cls_vectors: np.ndarray | None = None) -> np.ndarray:
+    """[tokens, layers, hidden] -> [layers * hidden] (the Embedder's poolings, concatenated;
+    ``cls``: the mean of ``cls_vectors``, each window's [CLS], when given)."""
     if pooling == "cls":
-        vector = values[0]
+        vector = values[0] if cls_vectors is None else cls_vectors.mean(axis=0)
     elif pooling == "mean":
         vector = values.mean(axis=0)
     else:
@@ -266,7 +323,15 @@ def run(args: argparse.Namespace) -> int:
 
         config = read_model_dir(model_dir, with_tokenizer=False).config
         layers = parse_layers(args.layers, config.num_hidden_layers)
-        extractor = Extractor(model_dir, layers, args.max_seq_length, args.batch_size)
+        long_text = long_text_options(args)
+        doc_stride = None
+        if long_text.get("long_text") == "windows":
+            from jbert_tf2.data.windows import check_long_text
+
+            doc_stride = check_long_text("windows", args.doc_stride, args.max_seq_length)
+        extractor = Extractor(
+            model_dir, layers, args.max_seq_length, args.batch_size, doc_stride, args.backend
+        )
         total = count_lines(source)
         progress = Progress(PROG, total, "lines", args.progress)
         truncations = Truncations(PROG, "lines", args.max_seq_length)
@@ -294,13 +359,12 @@ def write_json(
     done = 0
     with open(partial, "wb") as out:
         for chunk in chunks(read_lines(source), CHUNK_LINES):
-            encodings = extractor.encode(chunk)
-            values = extractor.run(encodings)
-            for encoding, vectors in zip(encodings, values, strict=True):
+            encodings, values, cls_vectors = extractor.extract(chunk)
+            for encoding, vectors, cls in zip(encodings, values, cls_vectors, strict=True):
                 if encoding.truncated:
                     truncations.add(f"line {done + 1}")
                 if args.pooling:
-                    pooled = pool(vectors, args.pooling)
+                    pooled = pool(vectors, args.pooling, cls)
                     out.write(
                         json.dumps(
                             {"linex_index": done, "values": [round(float(v), 6) for v in pooled]}
@@ -325,8 +389,7 @@ def write_npy(
         writers["line_starts"].append(np.zeros(1, np.int64))
     with open(partial / "tokens.txt", "w", encoding="utf-8") as token_file:
         for chunk in chunks(read_lines(source), CHUNK_LINES):
-            encodings = extractor.encode(chunk)
-            values = extractor.run(encodings)
+            encodings, values, cls_vectors = extractor.extract(chunk)
             if hidden is None:
                 hidden = values[0].shape[1:]
                 if args.pooling:
@@ -343,12 +406,12 @@ def write_npy(
                     writers["token_segments"] = NpyWriter(
                         partial / "token_segments.npy", (), np.int8
                     )
-            for encoding, vectors in zip(encodings, values, strict=True):
+            for encoding, vectors, cls in zip(encodings, values, cls_vectors, strict=True):
                 if encoding.truncated:
                     truncations.add(f"line {done + 1}")
                 n = encoding.length
                 if args.pooling:
-                    writers["sentence_vectors"].append(pool(vectors, args.pooling)[None])
+                    writers["sentence_vectors"].append(pool(vectors, args.pooling, cls)[None])
                 else:
                     writers["token_vectors"].append(vectors)
                     writers["token_offsets"].append(np.asarray(encoding.offsets[:n], np.int64))

@@ -11,7 +11,8 @@ after a kill), the fine-tuned model is saved as ``output_dir/model`` (a model di
 training), then again in chunks of `CHUNK_EXAMPLES` that are predicted and appended to a
 partial ``test_results.tsv``, renamed into place when complete; memory stays bounded whatever
 the file size. Texts longer than ``--max_seq_length`` tokens are truncated (Google's rules), with
-one warning at the end that counts them.
+one warning at the end that counts them, or with ``--long_text=windows`` read through windows
+``--doc_stride`` tokens apart whose logits ``--window_aggregation`` combines (in training too).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from jbert_tf2.atomic_files import write_text, written_aside
+from jbert_tf2.cli.backend_flag import add_backend_flag, use_backend
 from jbert_tf2.cli.common import (
     CommandParser,
     add_bool,
@@ -34,7 +36,13 @@ from jbert_tf2.cli.common import (
 )
 from jbert_tf2.cli.outputs import Outputs, add_overwrite_flag, run_outputs
 from jbert_tf2.cli.progress import Progress, Truncations, chunks
-from jbert_tf2.cli.training_flags import add_training_flags, fine_tune, load_finetuned
+from jbert_tf2.cli.training_flags import (
+    add_long_text_flags,
+    add_training_flags,
+    fine_tune,
+    load_finetuned,
+    long_text_options,
+)
 from jbert_tf2.errors import JbertError
 
 PROG = "jbert-run-classifier"
@@ -53,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(parser)
     add_training_flags(parser, learning_rate=5e-5)
     add_bool(parser, "multi_label", False, "several labels per text (sigmoid; tsv task)")
+    add_long_text_flags(parser)
     parser.add_argument(
         "--attention_examples",
         type=int,
@@ -62,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "attention over the tokens) and heatmaps for the first N test examples (default: 0)",
     )
     add_bool(parser, "progress", True, "show --do_predict's progress on stderr")
+    add_backend_flag(parser)
     add_overwrite_flag(parser)
     return parser
 
@@ -84,6 +94,7 @@ def check_args(args: argparse.Namespace) -> None:
     output = Path(args.output_dir)
     if output.exists() and not output.is_dir():
         raise JbertError(f"--output_dir={output}: exists and is not a directory")
+    long_text_options(args)
 
 
 def outputs(args: argparse.Namespace) -> Outputs:
@@ -104,9 +115,12 @@ def task_class(multi_label: bool):
 
 def train(args, model_dir: Path, labels: list[str], train_examples, dev_examples):
     cls = task_class(args.multi_label)
+    options = long_text_options(args)
     return fine_tune(
         args,
-        lambda: cls.from_pretrained(model_dir, labels=labels, max_seq_length=args.max_seq_length),
+        lambda: cls.from_pretrained(
+            model_dir, labels=labels, max_seq_length=args.max_seq_length, **options
+        ),
         train_examples,
         dev_examples,
     )
@@ -185,7 +199,9 @@ def run(args: argparse.Namespace) -> int:
         model, global_step = train(args, model_dir, labels, train_examples, dev_examples)
         planned.record("model")
     else:
-        model = load_finetuned(args, task_class(args.multi_label), model_dir)
+        model = load_finetuned(
+            args, task_class(args.multi_label), model_dir, **long_text_options(args)
+        )
     if args.do_eval:
         result = evaluate(args, model, dev_examples, global_step)
         print("***** Eval results *****")
@@ -194,6 +210,7 @@ def run(args: argparse.Namespace) -> int:
         write_text(output / "eval_results.txt", "".join(line + "\n" for line in lines))
         planned.record("eval_results.txt")
     if args.do_predict:
+        use_backend(model, args.backend)
         rows = predict(args, model, processor.iter_examples(args.data_dir, "test"), test_count)
         planned.record("test_results.tsv")
         print(f"wrote {output / 'test_results.tsv'} ({rows} rows)")

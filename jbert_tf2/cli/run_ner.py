@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from jbert_tf2.atomic_files import write_text, written_aside
+from jbert_tf2.cli.backend_flag import add_backend_flag, use_backend
 from jbert_tf2.cli.common import (
     CommandParser,
     add_bool,
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(parser)
     add_training_flags(parser, learning_rate=5e-5)
     add_bool(parser, "progress", True, "show --do_predict's progress on stderr")
+    add_backend_flag(parser)
     add_overwrite_flag(parser)
     return parser
 
@@ -309,6 +311,7 @@ def run(args: argparse.Namespace) -> int:
         )
         planned.record("eval_results.txt")
     if args.do_predict:
+        use_backend(tagger, args.backend)
         scores = predict(args, tagger, test_file, test)
         planned.record("test_predictions.jsonl")
         if scores is not None:

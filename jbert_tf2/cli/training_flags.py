@@ -44,6 +44,50 @@ def add_training_flags(parser: argparse.ArgumentParser, learning_rate: float) ->
     add_distribution_flags(parser)
 
 
+def add_long_text_flags(parser: argparse.ArgumentParser, aggregation: bool = True) -> None:
+    """``--long_text``, ``--doc_stride`` (and ``--window_aggregation``): how texts longer than
+    ``--max_seq_length`` are read (`jbert_tf2.data.windows`). Left out, a fine-tuned model keeps
+    the choice saved in its task.json and a new one truncates, as Google's scripts did."""
+    parser.add_argument(
+        "--long_text",
+        choices=("truncate", "windows"),
+        default=None,
+        help="texts longer than --max_seq_length: truncate (Google's scripts) or read them "
+        "through overlapping windows (default: the fine-tuned model's choice, else truncate)",
+    )
+    parser.add_argument(
+        "--doc_stride",
+        type=positive_int("doc_stride"),
+        default=None,
+        metavar="N",
+        help="with --long_text=windows: tokens between the starts of consecutive windows, below "
+        "--max_seq_length - 2 (default: half a window)",
+    )
+    if aggregation:
+        parser.add_argument(
+            "--window_aggregation",
+            choices=("mean", "max", "cls_weighted"),
+            default=None,
+            help="with --long_text=windows: how a text's window logits are combined, in "
+            "training and prediction (default: the fine-tuned model's choice, else mean)",
+        )
+
+
+def long_text_options(args: argparse.Namespace) -> dict:
+    """The task options the long-text flags give (only those given), checked against
+    ``--max_seq_length``."""
+    from jbert_tf2.data.windows import check_long_text
+
+    names = ("long_text", "doc_stride", "window_aggregation")
+    options = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    if options.get("doc_stride") is not None:
+        try:
+            check_long_text("windows", options["doc_stride"], args.max_seq_length)
+        except JbertError as exc:
+            raise JbertError(f"--{exc}") from None
+    return options
+
+
 def add_accumulation_flag(parser: argparse.ArgumentParser) -> None:
     """``--gradient_accumulation_steps``: one update per K batches, for batches that do not fit."""
     parser.add_argument(
@@ -203,14 +247,15 @@ def fine_tune(args: argparse.Namespace, build: Callable, train_items, dev_items)
     return trainer.model, num_train_steps
 
 
-def load_finetuned(args: argparse.Namespace, cls, model_dir: Path):
+def load_finetuned(args: argparse.Namespace, cls, model_dir: Path, **options):
     """The model to evaluate / predict without training: this run's earlier result
-    (``output_dir/model``), or a fine-tuned ``--init_checkpoint``."""
+    (``output_dir/model``), or a fine-tuned ``--init_checkpoint``; ``options`` override its
+    saved task options."""
     from jbert_tf2.model_dir import read_task_settings
 
     for candidate in (Path(args.output_dir) / "model", model_dir):
         if read_task_settings(candidate) is not None:
-            return cls.from_pretrained(candidate, max_seq_length=args.max_seq_length)
+            return cls.from_pretrained(candidate, max_seq_length=args.max_seq_length, **options)
     raise JbertError(
         f"nothing fine-tuned to evaluate: {Path(args.output_dir) / 'model'} does not exist and "
         f"--init_checkpoint={args.init_checkpoint} is a pretrained model; add --do_train=true"

@@ -28,6 +28,7 @@ from jbert_tf2.cli.common import (
     run_command,
 )
 from jbert_tf2.cli.outputs import Outputs, add_overwrite_flag, converted_model
+from jbert_tf2.cli.training_flags import add_long_text_flags, long_text_options
 from jbert_tf2.errors import JbertError
 
 PROG = "jbert-tune"
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(parser)
     parser.add_argument("--max_seq_length", type=positive_int("max_seq_length"), default=128)
     add_bool(parser, "multi_label", False, "several labels per text (tsv task)")
+    add_long_text_flags(parser)
     parser.add_argument("--tuner", choices=TUNERS, default="random")
     parser.add_argument("--max_trials", type=positive_int("max_trials"), default=10)
     parser.add_argument(
@@ -144,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     keras_tuner = import_quietly("keras_tuner")
 
     space = read_space(args.space)
+    long_text = long_text_options(args)
     output = Path(args.output_dir)
     if output.exists() and not output.is_dir():
         raise JbertError(f"--output_dir={output}: exists and is not a directory")
@@ -162,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
         space=space,
         max_seq_length=args.max_seq_length,
         seed=args.seed,
+        **long_text,
     )
     name = args.objective or ("val_micro_f1" if args.multi_label else "val_accuracy")
     direction = "min" if "loss" in name else "max"

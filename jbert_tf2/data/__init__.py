@@ -17,6 +17,9 @@ _LAZY = {  # TensorFlow / Keras users, loaded on first use
     "encode_tagging": "jbert_tf2.data.features",
     "batch_indices": "jbert_tf2.data.pipeline",
     "make_dataset": "jbert_tf2.data.pipeline",
+    "WindowedFeatures": "jbert_tf2.data.windows",
+    "encode_windows": "jbert_tf2.data.windows",
+    "window_inputs": "jbert_tf2.data.windows_graph",
 }
 
 __all__ = [
@@ -25,6 +28,9 @@ __all__ = [
     "encode_classification",
     "encode_tagging",
     "make_dataset",
+    "WindowedFeatures",
+    "encode_windows",
+    "window_inputs",
     "TaggedSentence",
     "TextExample",
     "collect_labels",

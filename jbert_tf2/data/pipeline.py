@@ -20,11 +20,14 @@ import numpy as np
 
 from jbert_tf2.data.buckets import DEFAULT_LENGTH_BUCKETS, bucket
 from jbert_tf2.data.features import Features
+from jbert_tf2.data.windows import WindowedFeatures
 from jbert_tf2.errors import JbertError
 
 # Shuffled batches are formed from length-sorted windows of this many batches (within a bucket):
 # little padding, while the window still mixes examples from across the epoch.
 SORT_WINDOW = 32
+# Documents read through windows are batched with others of a similar number of windows.
+WINDOW_COUNT_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 
 
 def batch_indices(
@@ -79,7 +82,13 @@ def steps_per_epoch(
 ) -> int:
     """The number of batches `make_dataset` gives per epoch (batches are formed within length
     buckets, so there can be a few more than ``ceil(n / batch_size)``): the count to base
-    ``create_optimizer``'s ``num_train_steps`` on."""
+    ``create_optimizer``'s ``num_train_steps`` on. Windowed features count batches of
+    documents."""
+    if isinstance(features, WindowedFeatures):
+        counts = features.window_counts
+        return len(
+            batch_indices(counts, batch_size, False, 0, 0, WINDOW_COUNT_BUCKETS, drop_remainder)
+        )
     lengths = features.lengths
     cap = int(max_seq_length or (lengths.max() if len(lengths) else 1))
     buckets = (
@@ -120,10 +129,27 @@ def make_dataset(
     features add per-token labels and their weights as ``sample_weight``. With ``shuffle``,
     examples are shuffled within buckets by ``(seed, epoch)`` and the batch order changes on
     every pass over the dataset (seeded, so runs repeat).
+
+    `WindowedFeatures` (texts read through windows) give batches of ``batch_size`` whole
+    documents: int32 ``[documents, windows, width]`` inputs (a document with fewer windows than
+    the batch's most padded with empty windows) and one label per document, so a document's
+    windows always meet in one batch and its loss is taken once (`_window_dataset`).
     """
     from jbert_tf2.backend import tensorflow
 
     tf = tensorflow()
+    if isinstance(features, WindowedFeatures) and len(features):
+        return _window_dataset(
+            features,
+            batch_size,
+            shuffle,
+            seed,
+            epoch,
+            max_seq_length,
+            drop_remainder,
+            with_labels,
+            pad_to_multiple_of,
+        )
     if not len(features):
         raise JbertError("no examples to make a dataset from; check the input file")
     lengths = features.lengths
@@ -190,6 +216,89 @@ def make_dataset(
     if shuffle:
         # A new batch order on each pass, so plain ``fit(dataset, epochs=n)`` reshuffles; the
         # first pass of a fresh dataset is fixed by (seed, epoch), which exact resume relies on.
+        dataset = dataset.shuffle(len(order), seed=seed + epoch, reshuffle_each_iteration=True)
+    return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
+        tf.data.AUTOTUNE
+    )
+
+
+def _window_dataset(
+    features: WindowedFeatures,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    epoch: int,
+    max_seq_length: int | None,
+    drop_remainder: bool,
+    with_labels: bool,
+    pad_to_multiple_of: int | str | None,
+):
+    """`make_dataset` of windowed documents: batches of documents with similar window counts,
+    in the order `batch_indices` gives for ``(seed, epoch)``."""
+    from jbert_tf2.backend import keras, tensorflow
+
+    tf = tensorflow()
+    lengths = features.lengths
+    cap = int(max_seq_length or lengths.max())
+    if lengths.max() > cap:
+        raise JbertError(
+            f"a window has {lengths.max()} tokens, more than max_seq_length={cap}; encode the "
+            "features with the same max_seq_length"
+        )
+    counts = features.window_counts
+    order = batch_indices(
+        counts, batch_size, shuffle, seed, epoch, WINDOW_COUNT_BUCKETS, drop_remainder
+    )
+    if not order:
+        raise JbertError(
+            f"{features.num_documents} documents make no full batch of {batch_size} "
+            "(drop_remainder)"
+        )
+    if pad_to_multiple_of == "auto":
+        pad_to_multiple_of = 1 if keras.backend.backend() == "tensorflow" else None
+    firsts = np.concatenate([[0], np.cumsum(counts)])
+    widths, window_counts = [], []
+    for batch in order:
+        longest = max(int(lengths[firsts[d] : firsts[d + 1]].max()) for d in batch)
+        most = int(counts[batch].max())
+        if pad_to_multiple_of is None:  # the few shapes a compiled step sees
+            widths.append(
+                bucket(longest, sorted({min(b, cap) for b in DEFAULT_LENGTH_BUCKETS} | {cap}))
+            )
+            window_counts.append(bucket(most, WINDOW_COUNT_BUCKETS))
+        else:
+            step = int(pad_to_multiple_of)
+            widths.append(min(cap, -(-longest // step) * step))
+            window_counts.append(most)
+    ids = _ragged(features.input_ids, np.int32)
+    segments = _ragged(features.segment_ids, np.int32)
+    windows_of = tf.RaggedTensor.from_row_lengths(
+        np.arange(len(features), dtype=np.int64), counts.astype(np.int64)
+    )
+    labels = None
+    if with_labels and features.labels is not None:
+        labels = tf.constant(features.labels)
+    index = tf.ragged.constant([b.tolist() for b in order], dtype=tf.int64)
+
+    def pad(rows, count, width):
+        dense = rows.to_tensor()
+        shape = tf.shape(dense)
+        return tf.pad(dense, [[0, 0], [0, count - shape[1]], [0, width - shape[2]]])
+
+    def gather(batch, count, width):
+        chosen = tf.gather(windows_of, batch)  # [documents, (windows)]
+        row_ids = tf.gather(ids, chosen)  # [documents, (windows), (tokens)]
+        inputs = {
+            "input_ids": pad(row_ids, count, width),
+            "input_mask": pad(tf.ones_like(row_ids), count, width),
+            "segment_ids": pad(tf.gather(segments, chosen), count, width),
+        }
+        return inputs if labels is None else (inputs, tf.gather(labels, batch))
+
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (index, np.array(window_counts, np.int32), np.array(widths, np.int32))
+    )
+    if shuffle:
         dataset = dataset.shuffle(len(order), seed=seed + epoch, reshuffle_each_iteration=True)
     return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
         tf.data.AUTOTUNE

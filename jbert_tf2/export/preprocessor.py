@@ -1,5 +1,6 @@
 """`Preprocessor`: the inputs of an export's ``serving_default`` signature from raw text, built
-with the export's own tokenizer files (for MeCab tokenizers, which cannot run in the graph), and
+with the export's own tokenizer files (for clients that send ids, e.g. to an ``--ops text``
+export of a MeCab model, which has no raw-text signature), and
 a tagger's served outputs turned back into entities, by the same `TaggingPipeline` (windows,
 Viterbi) as `TokenClassifier.predict_entities`."""
 

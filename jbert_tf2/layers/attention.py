@@ -13,7 +13,8 @@ MASK_ADDER = -10000.0
 def attention_bias(input_mask):
     """[batch, seq] 0/1 mask -> additive bias [batch, 1, 1, seq] (0 to keep, -10000 to drop)."""
     mask = ops.cast(input_mask, "float32")
-    return (1.0 - mask)[:, None, None, :] * MASK_ADDER
+    # expand_dims, not [:, None, None, :]: LiteRT has no strided slice that adds axes
+    return ops.expand_dims(ops.expand_dims(1.0 - mask, 1), 1) * MASK_ADDER
 
 
 @keras.saving.register_keras_serializable(package="jbert_tf2")

@@ -148,10 +148,37 @@ class TaskModel(ServingMixin, keras.Model):
         lengths = features.lengths
         for batch in batch_indices(lengths, batch_size):
             width = bucket(int(lengths[batch].max()), DEFAULT_LENGTH_BUCKETS)
-            outputs = np.asarray(self.predict_on_batch(features.padded(batch, width)))
+            outputs = np.asarray(self._predict_batch(features.padded(batch, width)))
             for row, i in enumerate(batch):
                 results[i] = outputs[row]
         return results
+
+    @property
+    def predict_backend(self) -> str:
+        """What `predict_logits` runs on: ``"keras"`` or ``"onnxruntime"`` (`set_backend`)."""
+        return "keras" if getattr(self, "_predictor", None) is None else "onnxruntime"
+
+    def set_backend(self, backend: str = "keras", threads: int | None = None) -> None:
+        """Run `predict_logits`, and so every predict / classify / embed / predict_entities,
+        on ``"keras"`` or ``"onnxruntime"``: the ONNX graph of the current weights, built now
+        (call it again after training; ``pip install 'jbert-tf2[onnx]'``)."""
+        from jbert_tf2.onnx_inference import check_backend, predictor_for
+
+        chosen = check_backend(backend)
+        self.use_predictor(predictor_for(self, threads=threads) if chosen != "keras" else None)
+
+    def use_predictor(self, predictor) -> None:
+        """Run `predict_logits` with ``predictor`` (a callable taking a dict of int32 inputs
+        and returning a dict with ``logits`` or ``embeddings``, such as an
+        `OnnxRuntimePredictor` of an exported ``model.onnx``); None: back to Keras."""
+        self._predictor = predictor
+
+    def _predict_batch(self, feed: dict) -> np.ndarray:
+        predictor = getattr(self, "_predictor", None)
+        if predictor is None:
+            return self.predict_on_batch(feed)
+        outputs = predictor(feed)
+        return outputs["embeddings" if "embeddings" in outputs else "logits"]
 
     def fit(self, x=None, y=None, **kwargs):
         """Keras ``fit``; a `tf.data.Dataset` is taken in its own (seeded) order."""

@@ -3,7 +3,8 @@
 
 The defaults are the softmax classifier's (`SequenceClassifier`); `MultiLabelClassifier`
 answers with sigmoids and its thresholds, and `TokenClassifier` takes ``labeled_positions`` and
-offers no raw-text signature (its words come from MeCab, outside the graph).
+answers raw text with entities (`graph_tagger`: ``predict_entities``) instead of
+``predict_text``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ class ServingMixin:
     serves_text = True
     """Whether the export adds ``predict_text`` / ``predict_text_pair`` (when the tokenizer has
     an in-graph twin)."""
+
+    def graph_tagger(self, ops: str) -> Any:
+        """The ``predict_entities`` signature's body (a `tagging_graph.GraphTagger`) for the
+        in-graph tokenizers of ``ops``, or None: only taggers answer with entities."""
+        return None
 
     def serving_input_spec(self) -> dict[str, Any]:
         """``{name: tf.TensorSpec}`` of ``serving_default``: int32 [batch, seq] token ids."""

@@ -48,6 +48,11 @@ _PREFIX_LETTERS = "B, I, E, S, L, U"
 # Log-probabilities below this (``-inf`` for probability 0) are raised to it so that a valid
 # path through an impossible label still outranks an invalid path.
 _LOG_PROB_FLOOR = -1e30
+LOG_PROB_FLOOR = _LOG_PROB_FLOOR
+# The non-strict (conlleval) reading: a word continues the open entity of its type when its
+# prefix is one of CONTINUES and the previous word's one of OPENS; any other tag begins one.
+OPENS = ("B", "I")
+CONTINUES = ("I", "E")
 
 Span = tuple[str, int, int]
 
@@ -191,7 +196,7 @@ def _loose_spans(parsed: list[tuple[str, str]]) -> list[Span]:
     found: list[Span] = []
     open_prefix, open_type, start = "O", "", 0
     for position, (prefix, kind) in enumerate(parsed):
-        if open_prefix in ("B", "I") and prefix in ("I", "E") and kind == open_type:
+        if open_prefix in OPENS and prefix in CONTINUES and kind == open_type:
             open_prefix = prefix
             continue
         if open_prefix != "O":
@@ -344,6 +349,19 @@ def _constraints(labels: Sequence[str], scheme: str):
     inside = np.isin(prefix, ("I", "E"))
     allowed = np.where(opens[:, None], inside[None, :] & same_type, ~inside[None, :])
     return allowed, ~inside, ~opens
+
+
+def viterbi_rules(labels: Sequence[str], scheme: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`viterbi_decode`'s rules as arrays, for decoders that run elsewhere (the in-graph
+    tagger, `tagging_graph`): allowed ``[from, to]`` transitions, allowed first labels and
+    allowed last labels."""
+    return _constraints(list(labels), check_scheme(scheme))
+
+
+def label_parts(labels: Sequence[str]) -> list[tuple[str, str]]:
+    """``(prefix, type)`` of each label as the non-strict reading sees it (``("O", "")`` for
+    ``O``; BILOU's L / U as E / S)."""
+    return _parse(_tag_list(labels, "labels", "the classifier's labels"))
 
 
 def viterbi_decode(log_probs: np.ndarray, labels: Sequence[str], scheme: str) -> list[str]:

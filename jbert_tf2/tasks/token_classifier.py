@@ -8,7 +8,7 @@ segmentation of UD Japanese corpora; or the tokenizer's own word splitter), tags
 each entity as a slice of the input string: 「三代目 J SOUL BROTHERS」 comes back whole, spaces
 included. That way from text to entities is `TaggingPipeline`'s, which the SavedModel export's
 `Preprocessor` shares; the serving methods say what the export's ``serving_default`` takes
-(``labeled_positions``) and returns.
+(``labeled_positions``) and returns, and `graph_tagger` its raw-text ``predict_entities``.
 """
 
 from __future__ import annotations
@@ -117,7 +117,15 @@ class TokenClassifier(TaskModel):
 
     # Serving ------------------------------------------------------------------------
 
-    serves_text = False  # words come from MeCab, outside the graph: the Preprocessor makes inputs
+    serves_text = False  # raw text gets entities (predict_entities), not predict_text
+
+    def graph_tagger(self, ops: str):
+        """`predict_entities`' twin in the graph (`tagging_graph.GraphTagger`) on core-ops
+        tokenizers; None for ``ops="text"`` (tensorflow-text gives no character offsets, so
+        such an export keeps the ids signature and the `Preprocessor`)."""
+        from jbert_tf2.tasks.tagging_graph import graph_tagger
+
+        return graph_tagger(self) if ops == "core" else None
 
     def serving_input_spec(self) -> dict:
         """The token ids plus ``labeled_positions`` int32 [batch, words]: each word's first

@@ -138,23 +138,23 @@ class BertTokenizer(Tokenizer):
         return next((n for n, pair in NAMED_CONFIGURATIONS.items() if pair == wanted), None)
 
     def graph_spec(self) -> dict:
-        """The in-graph twin: the basic word splitter's rules (its control characters, lower-
-        casing, literal special tokens kept whole unless ``split_special_tokens``), then
-        WordPiece or characters. MeCab is a C library outside TensorFlow: no twin."""
-        if self.word_tokenizer != "basic":
-            raise JbertError(
-                f"word_tokenizer={self.word_tokenizer!r} cannot run inside a TensorFlow graph "
-                "(MeCab is a C library outside TensorFlow). Tokenize in Python with "
-                "tok(texts, ...) and feed the ids, or use a basic / SentencePiece tokenizer"
-            )
-        return {
+        """The in-graph twin: the word splitter (``words``: ``"basic"`` with its control
+        characters, lower-casing, literal special tokens kept whole unless
+        ``split_special_tokens``; ``"mecab"`` with ``mecab_dic``; ``"none"``), then WordPiece
+        or characters. The tensorflow-text twin runs basic words only; the core-ops twin
+        (`core_ops.CoreOpsTokenizer`) runs them all."""
+        spec = {
             **self.graph_vocabulary(),
             "do_lower_case": self.do_lower_case,
             "kind": self.subword_tokenizer,
+            "words": self.word_tokenizer,
             "max_chars_per_word": self.max_chars_per_word,
-            "hf_control_chars": self._words.hf_control_chars,
+            "hf_control_chars": getattr(self._words, "hf_control_chars", False),
             "specials": [] if self.split_special_tokens else self.special_tokens_in_vocab(),
         }
+        if self.word_tokenizer == "mecab":
+            spec["mecab_dic"] = self.mecab_dic
+        return spec
 
     def _word_pieces(self, word: str) -> tuple[Piece, ...]:
         """Sub-word pieces of one word as (token, id, start, end) within the word, cached."""

@@ -16,12 +16,12 @@ It mirrors each rule with graph ops: Google's control-character removal, lower-c
 which applies Python's context rules such as the final sigma), NFD and accent stripping,
 whitespace / CJK / punctuation splitting with regular expressions over the same character
 classes, the 200-character word limit, WordPiece (`WordpieceTokenizer`), NFKC characters, and
-SentencePiece (`SentencepieceTokenizer` on the same model). MeCab is a C library outside
-TensorFlow, so MeCab-based tokenizers have no in-graph twin: their ``graph_spec()`` raises a
-`JbertError` saying so.
+SentencePiece (`SentencepieceTokenizer` on the same model). tensorflow-text has no MeCab, so
+a spec with ``words`` other than ``"basic"`` (MeCab, none) is refused here: the core-ops twin
+(`core_ops.CoreOpsTokenizer`) runs every configuration, with character offsets.
 
-Offsets are not produced in the graph (tensorflow-text reports UTF-8 byte offsets); use the
-Python tokenizer's ``encode`` where character offsets are needed.
+Offsets are not produced in this graph (tensorflow-text reports UTF-8 byte offsets); the
+core-ops twin gives them.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from typing import Protocol
 from jbert_tf2.backend import keras, tensorflow
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.char_classes import CJK_RANGES, char_classes, re2_class
+from jbert_tf2.tokenization.graph_inputs import model_inputs
+from jbert_tf2.tokenization.graph_inputs import truncated_pair_lengths as truncated_pair_lengths
 
 _CJK = re2_class(list(CJK_RANGES))
 _SPEC_KEYS = ("tokens", "cls_id", "sep_id", "unk_id", "do_lower_case", "kind")
@@ -69,6 +71,11 @@ def _check_spec(spec: dict) -> None:
     if kind not in _KIND_KEYS:
         raise JbertError(
             f"graph_spec: kind={kind!r} has no in-graph twin; use one of {', '.join(_KIND_KEYS)}"
+        )
+    if spec.get("words", "basic") != "basic":
+        raise JbertError(
+            f"graph_spec: words={spec['words']!r} has no tensorflow-text twin (MeCab is not a "
+            "tensorflow-text op); use the core-ops twin, CoreOpsTokenizer (jbert-export --ops core)"
         )
     missing = [key for key in (*_SPEC_KEYS, *_KIND_KEYS[kind]) if key not in spec]
     if missing:
@@ -116,28 +123,6 @@ def _lower(tf, texts):
     joined = tf.strings.reduce_join(parts + nul, axis=-1)
     keep = tf.maximum(tf.strings.length(joined) - 1, 0)
     return tf.strings.substr(joined, tf.zeros_like(keep), keep)
-
-
-def truncated_pair_lengths(tf, len_a, len_b, budget: int):
-    """Google's `_truncate_seq_pair` in closed form: pop from the longer (``b`` on a tie)."""
-    shorter = tf.minimum(len_a, len_b)
-    fits = len_a + len_b <= budget
-    shorter_kept = 2 * shorter <= budget
-    new_a = tf.where(
-        fits,
-        len_a,
-        tf.where(
-            shorter_kept,
-            tf.where(len_a <= len_b, len_a, budget - len_b),
-            (budget + 1) // 2,
-        ),
-    )
-    new_b = tf.where(
-        fits,
-        len_b,
-        tf.where(shorter_kept, tf.where(len_a <= len_b, budget - len_a, len_b), budget // 2),
-    )
-    return new_a, new_b
 
 
 @keras.saving.register_keras_serializable(package="jbert_tf2")
@@ -270,48 +255,9 @@ class InGraphTokenizer(keras.layers.Layer):
 
     def call(self, texts, text_pairs=None):
         tf = tensorflow()
-        max_len = self.max_seq_length
         a = self._ids(_text_tensor(tf, texts, "texts"))
-        batch = tf.cast(a.nrows(), tf.int32)
-        len_a = tf.cast(a.row_lengths(), tf.int32)
-        if text_pairs is None:
-            len_a = tf.minimum(len_a, max_len - 2)
-            parts = [a, None]
-            lengths = [len_a, None]
-        else:
-            b = self._ids(_text_tensor(tf, text_pairs, "text_pairs"))
-            len_b = tf.cast(b.row_lengths(), tf.int32)
-            has_b = len_b > 0  # an empty second text makes a single-text example (Google)
-            budget = tf.where(has_b, max_len - 3, max_len - 2)
-            len_a, len_b = truncated_pair_lengths(tf, len_a, len_b, budget)
-            parts = [a, b]
-            lengths = [len_a, len_b]
-        cls = tf.fill([batch, 1], self._cls)
-        sep = tf.fill([batch, 1], self._sep)
-        pieces, segments = [cls], [tf.zeros([batch, 1], tf.int32)]
-        for segment, (part, length) in enumerate(zip(parts, lengths, strict=True)):
-            if part is None:
-                continue
-            kept = tf.ragged.range(length)
-            part = tf.gather(part, kept, batch_dims=1)
-            closing = sep
-            if segment == 1:
-                closing = tf.RaggedTensor.from_row_lengths(
-                    tf.fill([tf.reduce_sum(tf.cast(has_b, tf.int32))], self._sep),
-                    tf.cast(has_b, tf.int64),
-                )
-            pieces += [part, closing]
-            segments += [tf.ones_like(part) * segment, tf.ones_like(closing) * segment]
-        ids = tf.concat(pieces, axis=1)
-        segment_ids = tf.concat(segments, axis=1)
-        shape = [None, max_len]
-        input_ids = ids.to_tensor(0, shape=shape)
-        input_mask = tf.ones_like(ids).to_tensor(0, shape=shape)
-        return {
-            "input_ids": input_ids,
-            "input_mask": input_mask,
-            "segment_ids": segment_ids.to_tensor(0, shape=shape),
-        }
+        b = None if text_pairs is None else self._ids(_text_tensor(tf, text_pairs, "text_pairs"))
+        return model_inputs(tf, a, b, self._cls, self._sep, self.max_seq_length)
 
     def compute_output_spec(self, texts, text_pairs=None):
         shape = (texts.shape[0], self.max_seq_length)

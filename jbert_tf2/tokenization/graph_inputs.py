@@ -1,0 +1,74 @@
+"""Google's input layout in the graph: ragged token ids -> padded ``input_ids``, ``input_mask``,
+``segment_ids``, exactly as `base.Tokenizer.__call__` lays them out (``[CLS] a [SEP]`` or
+``[CLS] a [SEP] b [SEP]``, pairs truncated longest-first, an empty second text making a
+single-text example). Shared by both in-graph twins (`in_graph`, `core_ops`).
+"""
+
+from __future__ import annotations
+
+
+def truncated_pair_lengths(tf, len_a, len_b, budget: int):
+    """Google's `_truncate_seq_pair` in closed form: pop from the longer (``b`` on a tie)."""
+    shorter = tf.minimum(len_a, len_b)
+    fits = len_a + len_b <= budget
+    shorter_kept = 2 * shorter <= budget
+    new_a = tf.where(
+        fits,
+        len_a,
+        tf.where(
+            shorter_kept,
+            tf.where(len_a <= len_b, len_a, budget - len_b),
+            (budget + 1) // 2,
+        ),
+    )
+    new_b = tf.where(
+        fits,
+        len_b,
+        tf.where(shorter_kept, tf.where(len_a <= len_b, budget - len_a, len_b), budget // 2),
+    )
+    return new_a, new_b
+
+
+def model_inputs(tf, a, b, cls_id: int, sep_id: int, max_len: int) -> dict:
+    """Padded int32 [batch, max_len] model inputs from ragged int32 ids ``a`` (and ``b`` for
+    pairs, or None): each kept token scattered to its position, so the work is a few dense
+    ops whether it runs eagerly or in a graph."""
+    batch = tf.cast(a.nrows(), tf.int32)
+    len_a = tf.cast(a.row_lengths(), tf.int32)
+    if b is None:
+        len_b = tf.zeros_like(len_a)
+        has_b = tf.zeros_like(len_a, tf.bool)
+        len_a = tf.minimum(len_a, max_len - 2)
+    else:
+        len_b = tf.cast(b.row_lengths(), tf.int32)
+        has_b = len_b > 0  # an empty second text makes a single-text example (Google)
+        budget = tf.where(has_b, max_len - 3, max_len - 2)
+        len_a, len_b = truncated_pair_lengths(tf, len_a, len_b, budget)
+    rows = tf.range(batch)
+    second_start = len_a + 2
+    total = second_start + len_b + tf.cast(has_b, tf.int32)
+    updates = [tf.fill([batch], cls_id), tf.fill([batch], sep_id)]
+    indices = [tf.stack([rows, tf.zeros_like(rows)], 1), tf.stack([rows, len_a + 1], 1)]
+    for part, offset, kept in ((a, 1, len_a), (b, second_start, len_b)):
+        if part is None:
+            continue
+        row = tf.cast(part.value_rowids(), tf.int32)
+        within = tf.range(tf.size(row)) - tf.gather(tf.cast(part.row_splits, tf.int32), row)
+        keep = within < tf.gather(kept, row)
+        updates.append(tf.boolean_mask(tf.cast(part.flat_values, tf.int32), keep))
+        position = tf.boolean_mask(within + tf.gather(offset + tf.zeros_like(kept), row), keep)
+        indices.append(tf.stack([tf.boolean_mask(row, keep), position], 1))
+    if b is not None:
+        closing = tf.boolean_mask(rows, has_b)
+        updates.append(tf.fill(tf.shape(closing), sep_id))
+        indices.append(tf.stack([closing, tf.boolean_mask(total - 1, has_b)], 1))
+    shape = tf.stack([batch, max_len])
+    input_ids = tf.scatter_nd(tf.concat(indices, 0), tf.concat(updates, 0), shape)
+    positions = tf.range(max_len)[None, :]
+    input_mask = tf.cast(positions < total[:, None], tf.int32)
+    segment_ids = tf.cast((positions >= second_start[:, None]) & has_b[:, None], tf.int32)
+    return {
+        "input_ids": tf.ensure_shape(input_ids, [None, max_len]),
+        "input_mask": tf.ensure_shape(input_mask, [None, max_len]),
+        "segment_ids": tf.ensure_shape(segment_ids * input_mask, [None, max_len]),
+    }

@@ -1,0 +1,603 @@
+"""Lattices and Viterbi searches in core TensorFlow ops: MeCab's word segmentation in the graph.
+
+Two pieces, both built from ops TensorFlow registers itself (gathers, segment reductions,
+``tf.lookup.StaticHashTable``, ragged tensors and one ``tf.while_loop`` over positions), so a
+SavedModel holding them loads without tensorflow-text:
+
+- `best_path`: the max-score path through candidate edges over positions 0..n of each row (the
+  search SentencePiece's unigram model does, without connection costs).
+- `MecabGraph`: MeCab's own lattice and Viterbi on a dictionary read by `mecab_dictionary`, giving
+  the word spans fugashi gives. It follows MeCab 0.996 (``tokenizer.cpp``, ``viterbi.cpp``):
+
+  * before each word, characters are skipped while each shares a category bit with the one
+    before (starting from U+0020's categories): MeCab's ``seekToOtherType`` with ``space_``;
+  * at the first kept character, every dictionary surface that starts there (the trie's common
+    prefix search, here a hash of each substring up to the longest surface, checked character
+    by character), each surface's tokens (lcAttr, rcAttr, wcost);
+  * unknown words when nothing matched or the character's category has ``invoke``: the grouped
+    run (characters chained by shared category bits, when at most ``max-grouping-size`` + 1
+    long), then lengths 1..``length`` of characters sharing a bit with the first, stopping before
+    the group's length; one character when nothing else was made; each with every unk.dic
+    token of the first character's default category;
+  * costs: ``node = best(left) + matrix[left.rcAttr + lsize * node.lcAttr] + node.wcost`` in
+    int64; among equal totals MeCab keeps the left node it met first: the one whose lookup
+    started latest, then the one created first at that lookup;
+  * EOS joins the nodes ending at the last position any node reaches (trailing whitespace
+    makes no node).
+
+  Dictionary tokens of one surface with the same (lcAttr, rcAttr) are merged into the cheapest
+  (the first of equal ones): a dearer twin can never be on the best path and spans are equal.
+  Texts are cut as `jbert_tf2.tokenization.mecab.mecab_pieces` cuts them (at NULs, and pieces
+  of at most 20,000 characters) before the search, like `MecabWordSplitter`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jbert_tf2.backend import tensorflow
+from jbert_tf2.tokenization.mecab import MECAB_MAX_CHARS
+from jbert_tf2.tokenization.mecab_dictionary import MecabDictionary
+
+tf = tensorflow()
+
+_BIG = 1 << 50  # the cost of a node no path reaches
+_INT64_MAX = np.iinfo(np.int64).max
+# Substring hashes: two polynomial hashes modulo primes below 2**31, so every product fits int64.
+_MODULI = (2147483647, 2147483629)
+_BASES = (1114111 + 98, 1114111 + 1234)
+_CUT_GROUPS = ("\n", " \t\r\x0b\x0c", "。．！？.!?")  # mecab_pieces' cut characters, in order
+
+
+# ----------------------------------------------------------------------------------------------
+# Generic best path
+# ----------------------------------------------------------------------------------------------
+
+
+def best_path(row_lengths, cand_row, cand_start, cand_end, cand_score) -> tf.RaggedTensor:
+    """The max-score path over positions ``0..row_lengths[r]`` of each row, as candidate indices.
+
+    Args:
+      row_lengths: int32 [rows], the last position of each row.
+      cand_row, cand_start, cand_end: int32 [candidates], an edge ``start -> end`` of a row
+        (``0 <= start < end <= row_lengths[row]``), in any order.
+      cand_score: [candidates] float32 / float64 / int32 / int64, the edge's score.
+
+    Returns:
+      int32 ragged [rows, None]: the indices of the chosen candidates, in path order. The best
+      score at position ``e`` is the max over candidates ending at ``e`` of best(start) + score
+      (summed in ``cand_score``'s dtype, left to right like a sequential Viterbi); among equal
+      scores the candidate with the smallest index wins. A row whose last position no path
+      reaches gets an empty path (as does a row of length 0).
+    """
+    row_lengths = tf.cast(row_lengths, tf.int32)
+    cand_row = tf.cast(cand_row, tf.int32)
+    cand_start = tf.cast(cand_start, tf.int32)
+    cand_end = tf.cast(cand_end, tf.int32)
+    dtype = cand_score.dtype
+    floor = tf.constant(-np.inf if dtype.is_floating else dtype.min, dtype)  # "not reached"
+    rows = tf.size(row_lengths)
+    width = tf.reduce_max(tf.concat([row_lengths, [0]], 0)) + 1
+    count = tf.size(cand_row)
+    order = tf.argsort(cand_end, stable=True)  # by end, then index
+    splits = tf.searchsorted(tf.gather(cand_end, order), tf.range(width + 1), side="left")
+    from_flat = cand_row * width + cand_start
+    sorted_from = tf.gather(from_flat, order)
+    sorted_rows = tf.gather(cand_row, order)
+    sorted_scores = tf.gather(cand_score, order)
+    row_starts = tf.range(rows) * width
+    best = tf.tensor_scatter_nd_update(
+        tf.fill([rows * width], floor), row_starts[:, None], tf.zeros([rows], dtype)
+    )
+    choice = tf.fill([rows * width], count)
+
+    def step(e, best, choice):
+        a, b = splits[e], splits[e + 1]
+        before = tf.gather(best, sorted_from[a:b])
+        live = tf.not_equal(before, floor)
+        value = tf.where(live, before + sorted_scores[a:b], floor)
+        row = sorted_rows[a:b]
+        top = tf.math.unsorted_segment_max(value, row, rows)
+        winner = tf.math.unsorted_segment_min(
+            tf.where(live & tf.equal(value, tf.gather(top, row)), order[a:b], count), row, rows
+        )
+        won = winner < count
+        target = (tf.boolean_mask(row_starts, won) + e)[:, None]
+        best = tf.tensor_scatter_nd_update(best, target, tf.boolean_mask(top, won))
+        choice = tf.tensor_scatter_nd_update(choice, target, tf.boolean_mask(winner, won))
+        return e + 1, best, choice
+
+    _, best, choice = tf.while_loop(
+        lambda e, *_: e < width, step, (tf.constant(1), best, choice),
+        shape_invariants=(tf.TensorShape([]), tf.TensorShape([None]), tf.TensorShape([None])),
+    )
+    has_choice = choice < count
+    back = tf.where(
+        has_choice,
+        tf.gather(tf.concat([from_flat, [0]], 0), choice),
+        tf.range(rows * width),
+    )
+    final = row_starts + row_lengths
+    on_path = _ancestors(back, tf.boolean_mask(final, tf.gather(has_choice, final)), rows * width)
+    on_path &= has_choice
+    chosen = tf.boolean_mask(choice, on_path)
+    chosen_rows = tf.boolean_mask(tf.range(rows * width) // width, on_path)
+    return tf.RaggedTensor.from_value_rowids(chosen, chosen_rows, nrows=rows)
+
+
+def _ancestors(parent, starts, size):
+    """bool [size]: ``starts`` and every node on their parent chains (a root is its own
+    parent), by pointer doubling: after round k the first 2**k ancestors are marked."""
+    marked = tf.scatter_nd(starts[:, None], tf.ones_like(starts, tf.int32), [size]) > 0
+    rounds = tf.cast(tf.math.ceil(tf.math.log(tf.cast(size, tf.float32) + 2.0) / np.log(2.0)), tf.int32)
+
+    def step(i, marked, jump):
+        reached = tf.math.unsorted_segment_max(tf.cast(marked, tf.int32), jump, size) > 0
+        return i + 1, marked | reached, tf.gather(jump, jump)
+
+    _, marked, _ = tf.while_loop(
+        lambda i, *_: i <= rounds, step, (tf.constant(0), marked, parent)
+    )
+    return marked
+
+
+# ----------------------------------------------------------------------------------------------
+# MeCab
+# ----------------------------------------------------------------------------------------------
+
+
+def _surface_hashes(chars: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """int64 hash of each code point sequence (padded rows of ``chars``; `_window_hashes`'s
+    formula: two polynomial hashes, Horner's rule modulo primes, packed in one int64)."""
+    key = np.zeros(len(chars), dtype=np.int64)
+    for modulus, base in zip(_MODULI, _BASES):
+        h = np.zeros(len(chars), dtype=np.int64)
+        for k in range(chars.shape[1]):
+            h = np.where(k < lengths, (h * base + chars[:, k]) % modulus, h)
+        key = key * _MODULI[1] + h
+    return key
+
+
+def _merge_twins(owner: np.ndarray, left: np.ndarray, right: np.ndarray, cost: np.ndarray):
+    """Indices of the tokens to keep, in their order: of the tokens of one owner with equal
+    (lcAttr, rcAttr), the cheapest, the first of equal ones."""
+    index = np.arange(len(owner))
+    order = np.lexsort((index, cost, right, left, owner))
+    sorted_key = np.stack([owner[order], left[order], right[order]], axis=1)
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (sorted_key[1:] != sorted_key[:-1]).any(axis=1)
+    return np.sort(order[first])
+
+
+def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, row) for every row ``starts[owner] + k``, ``k < counts[owner]``."""
+    owner = np.repeat(np.arange(len(counts)), counts)
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    return owner, np.repeat(starts, counts) + np.arange(len(owner)) - first
+
+
+def _ranges(owner: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(start, count) of each owner's rows in ``owner`` (sorted)."""
+    counts = np.bincount(owner, minlength=size).astype(np.int64)
+    return np.concatenate([[0], np.cumsum(counts)[:-1]]), counts
+
+
+def _graph_arrays(dictionary: MecabDictionary) -> dict:
+    """The numpy arrays `MecabGraph` turns into constants and tables."""
+    system = dictionary.system
+    surfaces = system.surfaces
+    if any(not surface for surface in surfaces):
+        raise ValueError(f"{dictionary.directory}/sys.dic has an empty surface")
+    flat = np.frombuffer("\0".join(surfaces).encode("utf-32-le"), dtype="<u4").astype(np.int64)
+    separators = np.flatnonzero(flat == 0)  # surfaces hold no NUL (Darts' end-of-key code)
+    lengths = np.diff(np.concatenate([[-1], separators, [len(flat)]])) - 1
+    flat = flat[flat != 0]
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    longest = int(lengths.max())
+    padded = np.zeros((len(surfaces), longest), dtype=np.int64)
+    column = np.arange(longest)[None, :]
+    inside = column < lengths[:, None]
+    padded[inside] = flat
+    keys = _surface_hashes(padded, lengths)
+    if len(np.unique(keys)) != len(keys):
+        raise ValueError("two surfaces share a substring hash; change lattice._BASES")
+    # Tokens: the system dictionary's (merged per surface), then unk.dic's (merged per category).
+    owner, token = _expand(system.token_starts, system.token_counts)
+    keep = _merge_twins(
+        owner, system.left_ids[token], system.right_ids[token], system.costs[token]
+    )
+    token, owner = token[keep], owner[keep]
+    token_starts, token_counts = _ranges(owner, len(surfaces))
+    unknown = dictionary.unknown
+    categories = len(dictionary.chars.names)
+    unk_owner, unk_token = _expand(dictionary.unknown_token_starts, dictionary.unknown_token_counts)
+    keep = _merge_twins(
+        unk_owner, unknown.left_ids[unk_token], unknown.right_ids[unk_token],
+        unknown.costs[unk_token],
+    )
+    unk_token, unk_owner = unk_token[keep], unk_owner[keep]
+    unk_starts, unk_counts = _ranges(unk_owner, categories)
+    chars = dictionary.chars
+    props = (
+        chars.default_types | (chars.lengths << 8) | (chars.groups.astype(np.int32) << 12)
+        | (chars.invokes.astype(np.int32) << 13)
+    )
+    powers = {}
+    for modulus, base in zip(_MODULI, _BASES):
+        inverse = pow(base, -1, modulus)
+        powers[modulus] = (
+            np.array([pow(inverse, k, modulus) for k in range(longest)], dtype=np.int64),
+            np.array([pow(base, k, modulus) for k in range(longest)], dtype=np.int64),
+        )
+    return {
+        "keys": keys,
+        "surface_chars": flat.astype(np.int32),
+        "surface_offsets": offsets.astype(np.int32),
+        "token_starts": token_starts.astype(np.int32),
+        "token_counts": token_counts.astype(np.int32),
+        "unk_starts": (unk_starts + len(token)).astype(np.int32),
+        "unk_counts": unk_counts.astype(np.int32),
+        "left": np.concatenate([system.left_ids[token], unknown.left_ids[unk_token]]).astype(np.int16),
+        "right": np.concatenate([system.right_ids[token], unknown.right_ids[unk_token]]).astype(np.int16),
+        "cost": np.concatenate([system.costs[token], unknown.costs[unk_token]]).astype(np.int16),
+        "types": chars.types.astype(np.int32),
+        "props": props.astype(np.int32),
+        "matrix": dictionary.matrix,
+        "powers": powers,
+        "longest": longest,
+        "max_char_length": max(int(chars.lengths.max()), 1),
+    }
+
+
+def _ragged_range(counts):
+    """(owner, k) for ``k in range(counts[owner])``, owners in order."""
+    counts = tf.cast(counts, tf.int32)
+    ranges = tf.ragged.range(counts)
+    return tf.cast(ranges.value_rowids(), tf.int32), ranges.flat_values
+
+
+class MecabGraph(tf.Module):
+    """MeCab's word segmentation (fugashi's boundaries) on one dictionary, in core TF ops.
+
+    Built once from a `MecabDictionary` (its arrays become constants and one hash table);
+    `word_spans` then runs in eager mode or inside a ``tf.function`` / SavedModel.
+    """
+
+    def __init__(self, dictionary: MecabDictionary, name: str | None = None):
+        super().__init__(name=name or f"mecab_{dictionary.name or 'dictionary'}")
+        arrays = _graph_arrays(dictionary)
+        self.dictionary_name = dictionary.name
+        self._lsize = int(dictionary.lsize)
+        self._space = int(dictionary.space)
+        self._max_grouping_size = int(dictionary.max_grouping_size)
+        self._longest = int(arrays["longest"])
+        self._max_char_length = int(arrays["max_char_length"])
+        self._surfaces = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant(arrays["keys"], tf.int64),
+                tf.range(len(arrays["keys"]), dtype=tf.int32),
+            ),
+            default_value=-1,
+        )
+        constant = tf.constant
+        self._surface_chars = constant(arrays["surface_chars"])
+        self._surface_offsets = constant(arrays["surface_offsets"])
+        self._token_starts = constant(arrays["token_starts"])
+        self._token_counts = constant(arrays["token_counts"])
+        self._unk_starts = constant(arrays["unk_starts"])
+        self._unk_counts = constant(arrays["unk_counts"])
+        self._left = constant(arrays["left"])
+        self._right = constant(arrays["right"])
+        self._cost = constant(arrays["cost"])
+        self._types = constant(arrays["types"])
+        self._props = constant(arrays["props"])
+        self._matrix = constant(arrays["matrix"])
+        self._powers = [
+            (modulus, constant(inverse), constant(power))
+            for modulus, (inverse, power) in arrays["powers"].items()
+        ]
+
+    def constant_bytes(self) -> int:
+        """Bytes of the arrays this graph holds (constants and the hash table's keys/values)."""
+        tensors = [
+            self._surface_chars, self._surface_offsets, self._token_starts, self._token_counts,
+            self._unk_starts, self._unk_counts, self._left, self._right, self._cost,
+            self._types, self._props, self._matrix,
+        ] + [t for _, a, b in self._powers for t in (a, b)]
+        table = int(self._surfaces.size()) * (8 + 4)
+        return table + sum(int(tf.size(t)) * t.dtype.size for t in tensors)
+
+    def word_spans(self, codepoints: tf.RaggedTensor) -> tf.RaggedTensor:
+        """int32 ragged [batch, words, 2]: (start, end) code point spans of MeCab's words.
+
+        ``codepoints`` (int32 ragged [batch, chars], e.g. ``tf.strings.unicode_decode(texts,
+        "UTF-8")`` of NFKC-normalized texts) is cut like `mecab_pieces` (NULs dropped, pieces
+        of at most 20,000 characters) and each piece segmented as MeCab segments it.
+        """
+        codepoints = tf.cast(codepoints, tf.int32)
+        pieces, piece_rows, piece_starts = _pieces(codepoints)
+        word_piece, word_start, word_end = self._segment(pieces)
+        offset = tf.gather(piece_starts, word_piece)
+        spans = tf.stack([word_start + offset, word_end + offset], axis=1)
+        return tf.RaggedTensor.from_value_rowids(
+            spans, tf.gather(piece_rows, word_piece), nrows=codepoints.nrows(out_type=tf.int32)
+        )
+
+    # -- the lattice ------------------------------------------------------------------------
+
+    def _segment(self, pieces: tf.RaggedTensor):
+        """(piece, start, end) of the best path's words, by piece then position."""
+        cps = pieces.flat_values
+        rows = pieces.nrows(out_type=tf.int32)
+        size = tf.size(cps)
+        row = tf.cast(pieces.value_rowids(), tf.int32)
+        row_starts = tf.cast(pieces.row_starts(), tf.int32)
+        row_lengths = tf.cast(pieces.row_lengths(), tf.int32)
+        flat = tf.range(size)
+        first_of_row = tf.gather(row_starts, row)
+        row_end = first_of_row + tf.gather(row_lengths, row)
+        local = flat - first_of_row
+        width = tf.reduce_max(tf.concat([row_lengths, [0]], 0))  # the longest piece
+
+        index = tf.where(cps > 0xFFFF, 0, cps)  # MeCab reads code points above U+FFFF as 0
+        types = tf.gather(self._types, index)
+        props = tf.gather(self._props, index)
+        default = props & 255
+        shift = tf.bitwise.right_shift
+        length = shift(props, 8) & 15
+        group = (shift(props, 12) & 1) > 0
+        invoke = (shift(props, 13) & 1) > 0
+        types_padded = tf.concat([types, [0]], 0)
+        chained = (local > 0) & tf.not_equal(tf.concat([[0], types], 0)[:size] & types, 0)
+        breaks = tf.concat([tf.cast(tf.where(~chained)[:, 0], tf.int32), [size]], 0)
+
+        def next_break(q):  # the first position >= q that does not chain to the one before
+            return tf.gather(breaks, tf.searchsorted(breaks, q, side="left"))
+
+        chain_end = next_break(flat + 1)
+        spaced = tf.not_equal(types & self._space, 0)
+        surface_start = tf.where(spaced, chain_end, flat)  # MeCab's begin2 for a lookup at p
+
+        # Dictionary words starting at each position q (a lookup per substring length).
+        longest = self._longest
+        window = flat[:, None] + tf.range(longest)[None, :]
+        fits = window < row_end[:, None]
+        chars = tf.cast(tf.gather(tf.concat([cps, [0]], 0), tf.minimum(window, size)), tf.int64)
+        key = tf.zeros_like(chars)
+        for modulus, inverse, power in self._powers:
+            h = tf.math.floormod(chars * inverse[None, :], modulus)
+            h = tf.math.floormod(tf.math.cumsum(h, axis=1), modulus)
+            key = key * _MODULI[1] + tf.math.floormod(h * power[None, :], modulus)
+        surface = self._surfaces.lookup(tf.where(fits, key, -1))
+        hit = tf.cast(tf.where(surface >= 0), tf.int32)  # (q, length - 1), by q then length
+        hit_q, hit_length = hit[:, 0], hit[:, 1] + 1
+        hit_surface = tf.gather_nd(surface, hit)
+        begin = tf.gather(self._surface_offsets, hit_surface)
+        same = tf.equal(tf.gather(self._surface_offsets, hit_surface + 1) - begin, hit_length)
+        owner, k = _ragged_range(hit_length)
+        text_char = tf.gather(cps, tf.gather(hit_q, owner) + k)
+        surface_char = tf.gather(
+            self._surface_chars,
+            tf.minimum(tf.gather(begin, owner) + k, tf.size(self._surface_chars) - 1),
+        )
+        differs = tf.math.unsorted_segment_max(
+            tf.cast(tf.not_equal(text_char, surface_char), tf.int32), owner, tf.size(hit_q)
+        )
+        real = same & tf.equal(differs, 0)
+        hit_q = tf.boolean_mask(hit_q, real)
+        hit_length = tf.boolean_mask(hit_length, real)
+        hit_surface = tf.boolean_mask(hit_surface, real)
+        owner, k = _ragged_range(tf.gather(self._token_counts, hit_surface))
+        dict_q = tf.gather(hit_q, owner)
+        dict_length = tf.gather(hit_length, owner)
+        dict_token = tf.gather(tf.gather(self._token_starts, hit_surface), owner) + k
+        has_dict = tf.math.unsorted_segment_max(tf.ones_like(hit_q), hit_q, size) > 0
+
+        # Unknown words starting at each position q (tokenizer.cpp's lookup).
+        group_length = chain_end - flat
+        group_node = group & (group_length - 1 <= self._max_grouping_size)
+        run = tf.ones_like(flat)
+        alive = tf.ones_like(group)
+        for step in range(1, self._max_char_length):
+            nxt = flat + step
+            alive &= (nxt < row_end) & tf.not_equal(
+                tf.gather(types_padded, tf.minimum(nxt, size)) & types, 0
+            )
+            run += tf.cast(alive, tf.int32)
+        stop = tf.where(group, group_length - 1, length)
+        lengths = tf.maximum(0, tf.minimum(tf.minimum(length, run), stop))
+        need = ~has_dict | invoke
+        group_node &= need
+        lengths = tf.where(need, lengths, 0)
+        fallback = ~has_dict & ~group_node & tf.equal(lengths, 0)
+        unk_words = tf.cast(group_node, tf.int32) + lengths + tf.cast(fallback, tf.int32)
+        owner, j = _ragged_range(unk_words)
+        grouped = tf.cast(tf.gather(group_node, owner), tf.int32)
+        unk_word_length = tf.where(j < grouped, tf.gather(group_length, owner), j - grouped + 1)
+        category = tf.gather(default, owner)
+        owner2, k = _ragged_range(tf.gather(self._unk_counts, category))
+        unk_q = tf.gather(owner, owner2)
+        unk_length = tf.gather(unk_word_length, owner2)
+        unk_token = tf.gather(tf.gather(self._unk_starts, category), owner2) + k
+
+        # Every word starting at q, in the order MeCab creates its nodes.
+        word_q = tf.concat([dict_q, unk_q], 0)
+        order = tf.argsort(word_q, stable=True)
+        word_q = tf.gather(word_q, order)
+        word_length = tf.gather(tf.concat([dict_length, unk_length], 0), order)
+        word_token = tf.gather(tf.concat([dict_token, unk_token], 0), order)
+        word_splits = tf.searchsorted(word_q, tf.range(size + 1), side="left")
+        word_created = tf.range(tf.size(word_q)) - tf.gather(word_splits, word_q)
+
+        # Lattice nodes: MeCab looks up at position p (the end of some node) the words of
+        # surface_start[p]; nodes of different p are different nodes.
+        ends = tf.math.unsorted_segment_max(
+            tf.ones_like(word_q), tf.minimum(word_q + word_length, size), size + 1
+        )[:size] > 0
+        lookup = (tf.equal(local, 0) | ends) & (surface_start < row_end)
+        p_flat = tf.cast(tf.where(lookup)[:, 0], tf.int32)
+        q_of_p = tf.gather(surface_start, p_flat)
+        first_word = tf.gather(word_splits, q_of_p)
+        owner, k = _ragged_range(tf.gather(word_splits, q_of_p + 1) - first_word)
+        node_word = tf.gather(first_word, owner) + k
+        node_p_flat = tf.gather(p_flat, owner)
+        node_local_p = tf.gather(local, node_p_flat)
+        by_step = tf.argsort(node_local_p, stable=True)  # by position, then piece, then creation
+        node_word = tf.gather(node_word, by_step)
+        node_p_flat = tf.gather(node_p_flat, by_step)
+        node_local_p = tf.gather(node_local_p, by_step)
+        node_row = tf.gather(row, node_p_flat)
+        node_start = tf.gather(word_q, node_word) - tf.gather(first_of_row, node_p_flat)
+        node_end = node_start + tf.gather(word_length, node_word)
+        node_token = tf.gather(word_token, node_word)
+
+        # All nodes: BOS of each piece first (index = piece), then the lattice nodes.
+        zeros = tf.zeros([rows], tf.int32)
+        all_row = tf.concat([tf.range(rows), node_row], 0)
+        all_p = tf.concat([zeros - 1, node_local_p], 0)
+        all_start = tf.concat([zeros, node_start], 0)
+        all_end = tf.concat([zeros, node_end], 0)
+        all_left = tf.concat([zeros, tf.cast(tf.gather(self._left, node_token), tf.int32)], 0)
+        all_right = tf.concat([zeros, tf.cast(tf.gather(self._right, node_token), tf.int32)], 0)
+        all_cost = tf.concat(
+            [tf.zeros([rows], tf.int64), tf.cast(tf.gather(self._cost, node_token), tf.int64)], 0
+        )
+        all_created = tf.concat([zeros, tf.gather(word_created, node_word)], 0)
+        count = tf.size(all_row)
+
+        # Pairs (left node ending at p, right node starting at p), by right node.
+        stride = width + 2
+        end_key = all_row * stride + all_end
+        end_order = tf.argsort(end_key, stable=True)
+        sorted_end_key = tf.gather(end_key, end_order)
+        right_key = node_row * stride + node_local_p
+        lo = tf.searchsorted(sorted_end_key, right_key, side="left")
+        hi = tf.searchsorted(sorted_end_key, right_key, side="right")
+        pair_right, k = _ragged_range(hi - lo)
+        pair_left = tf.gather(end_order, tf.gather(lo, pair_right) + k)
+        pair_right += rows  # index among all nodes
+        connection = tf.cast(
+            tf.gather(
+                self._matrix,
+                tf.gather(all_right, pair_left) + self._lsize * tf.gather(all_left, pair_right),
+            ),
+            tf.int64,
+        ) + tf.gather(all_cost, pair_right)
+        pair_step = tf.gather(all_p, pair_right)
+        steps = tf.range(width + 1)
+        pair_splits = tf.searchsorted(pair_step, steps, side="left")
+        node_splits = tf.searchsorted(node_local_p, steps, side="left") + rows
+        pair_slot = pair_right - tf.gather(node_splits, pair_step)
+
+        costs = tf.concat([tf.zeros([rows], tf.int64), tf.fill([count - rows], tf.constant(_BIG, tf.int64))], 0)
+
+        def step(p, costs):
+            a, b = pair_splits[p], pair_splits[p + 1]
+            first, last = node_splits[p], node_splits[p + 1]
+            total = tf.gather(costs, pair_left[a:b]) + connection[a:b]
+            best = tf.math.unsorted_segment_min(total, pair_slot[a:b], last - first)
+            best = tf.minimum(best, _BIG)
+            costs = tf.tensor_scatter_nd_update(costs, tf.range(first, last)[:, None], best)
+            return p + 1, costs
+
+        _, costs = tf.while_loop(
+            lambda p, _: p < width, step, (tf.constant(0), costs),
+            shape_invariants=(tf.TensorShape([]), tf.TensorShape([None])),
+        )
+
+        # Back-pointers with MeCab's tie rule: the left node met first in its end list (the
+        # latest lookup position, then the first created).
+        reached = costs < _BIG // 2
+        creations = tf.reduce_max(tf.concat([all_created, [0]], 0)) + 1
+        tie_range = tf.cast((width + 3) * creations, tf.int64)
+        tie = tf.cast((width + 1 - all_p) * creations + all_created, tf.int64)
+        pair_key = tf.where(
+            tf.gather(reached, pair_left),
+            (tf.gather(costs, pair_left) + connection) * tie_range + tf.gather(tie, pair_left),
+            _INT64_MAX,
+        )
+        best_key = tf.math.unsorted_segment_min(pair_key, pair_right, count)
+        won = tf.equal(pair_key, tf.gather(best_key, pair_right)) & (pair_key < _INT64_MAX)
+        parent = tf.tensor_scatter_nd_update(
+            tf.range(count), tf.boolean_mask(pair_right, won)[:, None],
+            tf.boolean_mask(pair_left, won),
+        )
+        last_end = tf.math.unsorted_segment_max(tf.where(reached, all_end, -1), all_row, rows)
+        at_eos = reached & tf.equal(all_end, tf.gather(last_end, all_row))
+        eos_key = tf.where(
+            at_eos,
+            (costs + tf.cast(tf.gather(self._matrix, all_right), tf.int64)) * tie_range + tie,
+            _INT64_MAX,
+        )
+        best_eos = tf.math.unsorted_segment_min(eos_key, all_row, rows)
+        eos_won = at_eos & tf.equal(eos_key, tf.gather(best_eos, all_row))
+        last_words = tf.cast(tf.where(eos_won)[:, 0], tf.int32)
+        on_path = _ancestors(parent, last_words, count) & (tf.range(count) >= rows)
+        chosen = tf.cast(tf.where(on_path)[:, 0], tf.int32)
+        chosen = tf.gather(chosen, tf.argsort(tf.gather(all_row, chosen), stable=True))
+        return (
+            tf.gather(all_row, chosen), tf.gather(all_start, chosen), tf.gather(all_end, chosen)
+        )
+
+
+def _pieces(codepoints: tf.RaggedTensor):
+    """`mecab_pieces` in the graph: (pieces ragged [pieces, chars], text row, start in text).
+
+    NULs end a piece and are dropped; a piece longer than 20,000 characters is cut after its
+    last line break, else whitespace, else sentence end in the second half of the window."""
+    cps = codepoints.flat_values
+    size = tf.size(cps)
+    row = tf.cast(codepoints.value_rowids(), tf.int32)
+    row_starts = tf.cast(codepoints.row_starts(), tf.int32)
+    flat = tf.range(size)
+    local = flat - tf.gather(row_starts, row)
+    kept = tf.not_equal(cps, 0)
+    after_nul = tf.equal(tf.gather(tf.concat([[1], cps], 0), flat), 0)  # cps[i - 1] == 0
+    starts_part = kept & (tf.equal(local, 0) | after_nul)
+    part_id = tf.cumsum(tf.cast(starts_part, tf.int32)) - 1
+    parts = tf.reduce_sum(tf.cast(starts_part, tf.int32))
+    part_first = tf.boolean_mask(flat, starts_part)
+    kept_part = tf.boolean_mask(part_id, kept)
+    part_length = tf.math.unsorted_segment_sum(tf.ones_like(kept_part), kept_part, parts)
+    limit = MECAB_MAX_CHARS
+    groups = [tf.constant([ord(c) for c in chars], tf.int32) for chars in _CUT_GROUPS]
+
+    def cut(first, remaining, out_first, out_length):
+        long = remaining > limit
+        window = tf.boolean_mask(first, long)[:, None] + tf.range(limit)[None, :]
+        chars = tf.gather(cps, window)
+        cut_at = tf.fill(tf.shape(window)[:1], limit)
+        decided = tf.zeros(tf.shape(window)[:1], tf.bool)
+        for group in groups:
+            member = tf.reduce_any(tf.equal(chars[:, :, None], group[None, None, :]), axis=2)
+            found = tf.reduce_max(
+                tf.where(member, tf.range(1, limit + 1)[None, :], 0), axis=1
+            )
+            take = ~decided & (found > limit // 2)
+            cut_at = tf.where(take, found, cut_at)
+            decided |= take
+        pieces_length = tf.tensor_scatter_nd_update(
+            remaining, tf.cast(tf.where(long), tf.int32), cut_at
+        )
+        out_first = tf.concat([out_first, first], 0)
+        out_length = tf.concat([out_length, pieces_length], 0)
+        next_first = tf.boolean_mask(first + pieces_length, long)
+        next_remaining = tf.boolean_mask(remaining - pieces_length, long)
+        return next_first, next_remaining, out_first, out_length
+
+    empty = tf.zeros([0], tf.int32)
+    _, _, piece_first, piece_length = tf.while_loop(
+        lambda first, *_: tf.size(first) > 0,
+        cut,
+        (part_first, part_length, empty, empty),
+        shape_invariants=(tf.TensorShape([None]),) * 4,
+    )
+    order = tf.argsort(piece_first, stable=True)
+    piece_first = tf.gather(piece_first, order)
+    piece_length = tf.gather(piece_length, order)
+    owner, k = _ragged_range(piece_length)
+    pieces = tf.RaggedTensor.from_value_rowids(
+        tf.gather(cps, tf.gather(piece_first, owner) + k), owner, nrows=tf.size(piece_first)
+    )
+    piece_rows = tf.gather(row, piece_first)
+    return pieces, piece_rows, tf.gather(local, piece_first)

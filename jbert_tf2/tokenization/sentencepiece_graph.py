@@ -1,0 +1,826 @@
+"""SentencePiece unigram tokenization in core TensorFlow ops, with character offsets.
+
+`SentencePieceGraph` runs what ``sentencepiece``'s ``encode`` does, inside a graph, without
+tensorflow-text (whose ``SentencepieceOp`` stock TF Serving lacks), and gives each piece the
+span of the text it came from exactly as the Python `SentencePieceTokenizer` does. It is built
+from the model's serialized proto; every rule is read from it with numpy at build time:
+
+- **Normalizer** (SentencePiece's ``normalizer.cc``). The precompiled charsmap is a Darts
+  double-array trie (source string -> offset of a NUL-terminated output in a blob); its rules
+  are enumerated here and looked up in the graph in a hash table, longest match first, from
+  left to right: the match lengths are found for every position at once, and the positions the
+  left-to-right scan visits are the chain ``0 -> 0 + len -> ...``, found by pointer doubling.
+  User-defined symbols pass through unnormalized (the encoder's prefix matcher). Then the
+  whitespace rules: leading spaces skipped, a space dropped after a space, spaces escaped to
+  ``▁``, the dummy ``▁`` prefix, trailing ``▁`` removed, each normalized character remembering
+  the original position its rule started at.
+- **Unigram Viterbi** (``unigram_model.cc``, the optimized encoder): candidates are the model's
+  normal pieces (their scores) and user-defined symbols (``bytes * max_score - 0.1``) that spell
+  the normalized text, and an unknown piece (``min_score - 10``) for a character no
+  single-character piece covers; scores add up in float32 as in C++, and on a tie the piece that
+  starts earliest wins. A ``tf.while_loop`` over end positions keeps the best score of the last
+  ``max piece length`` positions; the best path is read back by pointer doubling.
+- **Pieces**: runs of unknown characters merge into one ``<unk>`` piece; with byte fallback an
+  unknown character becomes its UTF-8 bytes' ``<0xXX>`` pieces.
+- **Offsets**: the Python twin's rules (`SentencePieceTokenizer._tokenize_spans`): a piece spans
+  the original characters its normalized characters came from, without the dummy prefix and
+  without whitespace the normalizer dropped after it; for texts with byte-fallback pieces (or
+  a user-defined symbol the normalizer alone would have changed) the encoder's own spans.
+
+Lower-casing (yoheikikuta's ``do_lower_case``) happens before SentencePiece; the caller passes
+the lower-cased text and, for each of its characters, the original span it came from
+(``original_starts`` / ``original_ends``), and gets spans in the original text.
+
+Only unigram models with ``escape_whitespaces`` and whitespace as a prefix (every model
+``spm_train`` writes by default) have this twin; others raise `JbertError` naming the model.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import numpy as np
+
+from jbert_tf2.backend import tensorflow
+from jbert_tf2.errors import JbertError
+
+tf = tensorflow()
+
+_SPACE = 0x20
+_BAR = 0x2581  # "▁", SentencePiece's escaped whitespace
+_UNK_PENALTY = np.float32(10.0)  # unigram_model.cc: kUnkPenalty
+_FLT_MIN = np.finfo(np.float32).tiny  # unigram_model.cc starts max_score_ at FLT_MIN
+_OWNED_SEARCH_LIMIT = 64  # as sentencepiece_tokenizer._OWNED_SEARCH_LIMIT
+# Python's str.isspace() characters (the Python twin trims spans with it).
+_PY_SPACES = tuple(c for c in range(0x110000) if chr(c).isspace())
+_TYPES = {"NORMAL": 1, "UNKNOWN": 2, "CONTROL": 3, "USER_DEFINED": 4, "UNUSED": 5, "BYTE": 6}
+
+
+class SentencePieces(NamedTuple):
+    """Ragged ``[batch, pieces]`` results of `SentencePieceGraph.pieces`.
+
+    ``pieces``: the piece strings (``EncodeAsPieces``); ``ids``: the model's piece ids (merged
+    unknown runs get the ``<unk>`` id); ``starts`` / ``ends``: int32 code point offsets into the
+    original text, equal to the Python `SentencePieceTokenizer`'s.
+    """
+
+    pieces: object
+    ids: object
+    starts: object
+    ends: object
+
+
+class _Rules(NamedTuple):
+    """The normalizer's rules, read from the charsmap trie: source -> output (code points)."""
+
+    sources: list[str]
+    outputs: list[str]
+
+
+def _darts_rules(blob: bytes) -> _Rules:
+    """Every (source, output) pair of a precompiled charsmap: ``<uint32 trie size><Darts
+    double-array units><NUL-terminated outputs>`` (``Normalizer::DecodePrecompiledCharsMap``).
+    A unit holds ``offset`` (bits 10-31, shifted by 8 when bit 9 is set), ``has_leaf`` (bit 8)
+    and ``label`` (bits 0-7; bit 31 marks value units); a child with byte ``c`` sits at
+    ``pos ^ offset ^ c``, a key's value in the unit at ``pos ^ offset``. Units are shared
+    between keys (the trie is built from a DAWG), so the keys are walked level by level along
+    each unit's children, found once for all units."""
+    if not blob:
+        return _Rules([], [])
+    size = int(np.frombuffer(blob[:4], "<u4")[0])
+    units = np.frombuffer(blob[4 : 4 + size], "<u4").astype(np.int64)
+    texts = blob[4 + size :]
+    count = len(units)
+    offset = (units >> 10) << ((units & (1 << 9)) >> 6)
+    label = units & ((1 << 31) | 0xFF)
+    has_leaf = ((units >> 8) & 1).astype(bool)
+    value = units & ((1 << 31) - 1)
+    base = np.arange(count, dtype=np.int64) ^ offset
+    # the edges parent -> child: label[child] == child ^ base[parent], a join on base
+    child = np.nonzero((label >= 1) & (label <= 0xFF))[0]
+    target = child ^ label[child]
+    order = np.argsort(base, kind="stable")
+    low = np.searchsorted(base[order], target, side="left")
+    high = np.searchsorted(base[order], target, side="right")
+    child = np.repeat(child, high - low)
+    parent = order[np.repeat(low, high - low) + np.arange(len(child)) - np.repeat(
+        np.cumsum(high - low) - (high - low), high - low
+    )]  # fmt: skip
+    by_parent = np.argsort(parent, kind="stable")
+    parent_of, child_of = parent[by_parent], child[by_parent]
+    label_of = label[child_of] - 1
+    first_child = np.searchsorted(parent_of, np.arange(count + 1))
+    positions = np.zeros(1, dtype=np.int64)
+    keys = np.zeros((1, 0), dtype=np.uint8)
+    sources: list[str] = []
+    outputs: list[str] = []
+    decoded: dict[int, str] = {}
+    while len(positions):
+        fanout = first_child[positions + 1] - first_child[positions]
+        path = np.repeat(np.arange(len(positions)), fanout)
+        edge = np.arange(len(path)) - np.repeat(np.cumsum(fanout) - fanout, fanout)
+        edge = edge + first_child[positions][path]
+        positions = child_of[edge]
+        keys = np.concatenate(
+            [keys[path], (label_of[edge] + 1).astype(np.uint8)[:, None]], axis=1
+        )
+        leaves = np.nonzero(has_leaf[positions])[0]
+        if len(leaves):
+            raw = np.ascontiguousarray(keys[leaves]).view(f"S{keys.shape[1]}")[:, 0]
+            sources.extend(np.char.decode(raw, "utf-8").tolist())
+            starts, where = np.unique(value[base[positions[leaves]]], return_inverse=True)
+            for start in starts.tolist():
+                if start not in decoded:
+                    decoded[start] = texts[start : texts.index(b"\0", start)].decode("utf-8")
+            outputs.extend(decoded[start] for start in starts[where].tolist())
+    return _Rules(sources, outputs)
+
+
+def _parse_model(model_proto: bytes, source: str):
+    """The ``ModelProto``, or a `JbertError` naming ``source`` when it has no core-ops twin."""
+    from google.protobuf.message import DecodeError
+    from sentencepiece import sentencepiece_model_pb2
+
+    proto = sentencepiece_model_pb2.ModelProto()
+    try:
+        proto.ParseFromString(bytes(model_proto))
+    except DecodeError:
+        raise JbertError(f"{source}: not a SentencePiece model; pass the *.model file") from None
+    if not proto.pieces:
+        raise JbertError(f"{source}: not a SentencePiece model (no pieces); pass the *.model file")
+    spec = proto.trainer_spec
+    kind = sentencepiece_model_pb2.TrainerSpec.ModelType.Name(spec.model_type)
+    if kind != "UNIGRAM":
+        raise JbertError(
+            f"{source}: a {kind} SentencePiece model; only unigram models have a core-ops "
+            "in-graph twin; export with --ops text (tensorflow-text) instead"
+        )
+    if spec.treat_whitespace_as_suffix or not proto.normalizer_spec.escape_whitespaces:
+        raise JbertError(
+            f"{source}: a SentencePiece model trained with treat_whitespace_as_suffix or "
+            "without escape_whitespaces has no core-ops in-graph twin; export with --ops text "
+            "(tensorflow-text) instead"
+        )
+    return proto
+
+
+def _standalone_owned_lengths(proto, rules: _Rules) -> np.ndarray:
+    """Per rule: the shortest prefix of its source that the normalizer alone turns into the
+    rule's output (0: none), as `SentencePieceTokenizer._owned_end` searches for it (with the
+    model's own normalizer, which has no user-defined symbols)."""
+    import sentencepiece
+
+    normalizer = sentencepiece.SentencePieceNormalizer(model_proto=proto.SerializeToString())
+    spec = proto.normalizer_spec
+    cache: dict[str, str] = {}
+
+    def alone(text: str) -> str:
+        if text not in cache:
+            cache[text] = normalizer.Normalize(text).removeprefix("\u2581")
+        return cache[text]
+
+    owned = np.zeros(len(rules.sources), dtype=np.int32)
+    for index, (src, out) in enumerate(zip(rules.sources, rules.outputs)):
+        wanted = (out.lstrip(" ") if spec.remove_extra_whitespaces else out).replace(" ", "\u2581")
+        for length in range(1, len(src)):
+            if alone(src[:length]) == wanted:
+                owned[index] = length
+                break
+        else:
+            # the whole source: this rule alone, so its output after the dummy prefix
+            if " " in out or "\u2581" in out or not wanted:
+                owned[index] = len(src) if alone(src) == wanted else 0
+            else:
+                owned[index] = len(src)
+    return owned
+
+
+def _ragged_constant(strings: list[str]):
+    """Code points of ``strings`` as (flat values, row starts, row lengths) int32 constants."""
+    strings = strings or [""]  # gathers need a row, even for a model without rules
+    lengths = np.array([len(s) for s in strings], dtype=np.int32)
+    starts = (np.cumsum(lengths) - lengths).astype(np.int32)
+    flat = np.frombuffer(("".join(strings) + "\0").encode("utf-32-le"), "<u4").astype(np.int32)
+    return tf.constant(flat), tf.constant(starts), tf.constant(lengths)
+
+
+def _string_table(keys: list[str], default: int = -1):
+    """A hash table string -> its index in ``keys`` (``default`` when absent)."""
+    if not keys:
+        keys = ["\0unused"]  # a table needs one key; no text lookup builds this string
+        values = [default]
+    else:
+        values = list(range(len(keys)))
+    init = tf.lookup.KeyValueTensorInitializer(
+        tf.constant(keys, tf.string), tf.constant(values, tf.int32)
+    )
+    return tf.lookup.StaticHashTable(init, default_value=default)
+
+
+def _utf8_lengths(codepoints):
+    """UTF-8 byte length of each code point."""
+    return (
+        1
+        + tf.cast(codepoints >= 0x80, tf.int32)
+        + tf.cast(codepoints >= 0x800, tf.int32)
+        + tf.cast(codepoints >= 0x10000, tf.int32)
+    )
+
+
+def _exclusive_cumsum_rows(values):
+    """[B, n] -> [B, n + 1] running sums starting at 0."""
+    return tf.pad(tf.cumsum(values, axis=1), [[0, 0], [1, 0]])
+
+
+def _chain(pointer, start):
+    """Positions ``start, p(start), p(p(start)), ...`` per row, for a pointer array ``p``
+    ([B, M]) whose chains end at a fixed point; at least M of them ([B, >= M]), by doubling."""
+    width = tf.shape(pointer)[1]
+
+    def grow(positions, jump):
+        more = tf.gather(jump, positions, batch_dims=1)
+        return tf.concat([positions, more], axis=1), tf.gather(jump, jump, batch_dims=1)
+
+    positions, _ = tf.while_loop(
+        lambda positions, jump: tf.shape(positions)[1] < width,
+        grow,
+        (start[:, None], pointer),
+        shape_invariants=(tf.TensorShape([None, None]), pointer.shape),
+    )
+    return positions
+
+
+def _substrings(strings, byte_offsets, starts, ends):
+    """``strings[b]`` from code point ``starts`` to ``ends`` ([B, ...] each), via UTF-8 offsets
+    ([B, n + 1]); empty where ``ends <= starts``."""
+    flat_shape = tf.shape(starts)
+    batch = flat_shape[0]
+    starts2 = tf.reshape(starts, [batch, -1])
+    ends2 = tf.reshape(tf.maximum(ends, starts), [batch, -1])
+    begin = tf.gather(byte_offsets, starts2, batch_dims=1)
+    end = tf.gather(byte_offsets, ends2, batch_dims=1)
+    pieces = tf.strings.substr(
+        tf.broadcast_to(strings[:, None], tf.shape(begin)), begin, end - begin
+    )
+    return tf.reshape(pieces, flat_shape)
+
+
+class _Normalized(NamedTuple):
+    """One normalization of a padded batch: ``chars`` [B, N] code points (0 past ``lengths``),
+    ``owners`` [B, N + 1] (the original position each came from, then the end), ``piece``
+    [B, N] (index of the visited rule position it came from, -1 for the dummy prefix), and per
+    visited position ``sources`` [B, V] (its original position), ``kinds`` (0 identity, 1
+    rule, 2 user-defined symbol), ``rules`` (rule index)."""
+
+    chars: object
+    lengths: object
+    owners: object
+    piece: object
+    sources: object
+    kinds: object
+    rules: object
+
+
+class SentencePieceGraph(tf.Module):
+    """A SentencePiece unigram model's ``encode`` in core TensorFlow ops, with offsets.
+
+    Args:
+        model_proto: the model's serialized bytes (``processor.serialized_model_proto()``,
+            or the ``.model`` file's contents).
+        source: what to call the model in error messages (its file name).
+
+    Examples:
+        >>> graph = SentencePieceGraph(open("wiki-ja.model", "rb").read())
+        >>> graph.pieces(tf.constant(["本日は晴天なり"])).pieces
+    """
+
+    def __init__(self, model_proto: bytes, source: str = "SentencePiece model"):
+        super().__init__(name="sentencepiece_graph")
+        proto = _parse_model(model_proto, source)
+        built = _build_tables(bytes(model_proto), source)
+        spec = proto.normalizer_spec
+        self._add_dummy_prefix = bool(spec.add_dummy_prefix)
+        self._remove_extra_whitespaces = bool(spec.remove_extra_whitespaces)
+        self._byte_fallback = bool(proto.trainer_spec.byte_fallback)
+        self._rule_length = built["rule_length"]
+        self._user_length = built["user_length"]
+        self._piece_length = built["piece_length"]
+        self._unk_id = built["unk_id"]
+        self._unk_score = built["unk_score"]
+        self._rule_table = _string_table(built["rule_sources"])
+        self._user_table = _string_table(built["user_symbols"])
+        self._piece_table = _string_table(built["pieces"])
+        self._rule_out = _ragged_constant(built["rule_outputs"])
+        self._rule_owned = tf.constant(np.append(built["rule_owned"], 0).astype(np.int32))
+        self._piece_scores = tf.constant(np.append(built["piece_scores"], 0.0))
+        self._piece_user = tf.constant(np.append(built["piece_user"], False))
+        self._piece_ids = tf.constant(
+            np.append(built["piece_ids"], built["unk_id"]).astype(np.int32)
+        )
+        self._byte_pieces = tf.constant([f"<0x{b:02X}>" for b in range(256)])
+        self._byte_ids = tf.constant(built["byte_ids"])
+        self._spaces = tf.constant(_PY_SPACES, tf.int32)
+
+    # ----------------------------------------------------------------------------------------
+    # public
+
+    def pieces(self, texts, original_starts=None, original_ends=None) -> SentencePieces:
+        """Pieces, ids and offsets of a batch of texts (tf.string [batch]).
+
+        ``original_starts`` / ``original_ends`` (ragged [batch, chars] int32), when given, map
+        each code point of ``texts`` (already lower-cased) to the original characters it came
+        from, and the offsets are in the original text; else offsets are in ``texts``."""
+        texts = tf.convert_to_tensor(texts, tf.string)
+        codepoints, byte_starts = tf.strings.unicode_decode_with_offsets(
+            texts, "UTF-8", errors="replace"
+        )
+        lengths = tf.cast(codepoints.row_lengths(), tf.int32)
+        chars = codepoints.to_tensor()
+        byte_offsets = tf.concat(
+            [
+                tf.cast(byte_starts.to_tensor(default_value=-1), tf.int32),
+                tf.zeros_like(chars[:, :1]),
+            ],
+            axis=1,
+        )
+        total = tf.strings.length(texts)[:, None]
+        byte_offsets = tf.where(byte_offsets < 0, total, byte_offsets)
+        byte_offsets = tf.concat([byte_offsets[:, :-1], total], axis=1)
+        # the encoder's normalization (user-defined symbols pass through) and the Python
+        # twin's offsets normalizer's (no prefix matcher: the tokenizer's `_normalizer`)
+        encoded = self._normalize(texts, chars, lengths, byte_offsets, pass_user_symbols=True)
+        plain = (
+            self._normalize(texts, chars, lengths, byte_offsets, pass_user_symbols=False)
+            if self._user_length
+            else encoded
+        )
+        row, start, end, strings, ids, no_surface, has_bytes = self._final_pieces(
+            encoded, *self._viterbi(encoded)
+        )
+        # the encoder's own spans (texts with byte pieces, or whose normalizations differ)
+        begin = tf.gather_nd(encoded.owners, tf.stack([row, start], axis=1))
+        stop = tf.gather_nd(encoded.owners, tf.stack([row, end], axis=1))
+        stop = tf.where(no_surface, begin, stop)
+        same = tf.equal(
+            _encode_rows(encoded.chars, encoded.lengths), _encode_rows(plain.chars, plain.lengths)
+        )
+        twin = tf.gather(same & ~has_bytes, row)
+        first, last, empty = self._twin_spans(chars, lengths, plain, row, start, end)
+        first = tf.where(twin, first, begin)
+        last = tf.where(twin, last, stop)
+        empty = tf.where(twin, empty, stop <= begin)
+        first, last = _in_original(
+            row, first, last, empty, lengths, original_starts, original_ends
+        )
+        batch = tf.shape(texts)[0]
+
+        def ragged(values):
+            return tf.RaggedTensor.from_value_rowids(values, row, nrows=batch)
+
+        return SentencePieces(ragged(strings), ragged(ids), ragged(first), ragged(last))
+
+    # ----------------------------------------------------------------------------------------
+    # normalization
+
+    def _longest_match(self, table, max_length, texts, lengths, byte_offsets, width):
+        """Per position: the longest source in ``table`` starting there ([B, n]: length, 0
+        when none; the matched entry's index)."""
+        position = tf.range(width)[None, :, None]
+        length = tf.range(1, max_length + 1)[None, None, :]
+        ends = position + length
+        batch = tf.shape(lengths)[0]
+        starts = tf.broadcast_to(position, [batch, width, max_length])
+        valid = ends <= lengths[:, None, None]
+        keys = _substrings(texts, byte_offsets, starts, tf.where(valid, ends, starts))
+        index = tf.where(valid, table.lookup(keys), -1)
+        matched = tf.where(index >= 0, length, 0)
+        best = tf.reduce_max(matched, axis=2)
+        entry = tf.gather(index, tf.maximum(best - 1, 0), batch_dims=2)
+        return best, tf.where(best > 0, entry, -1)
+
+    def _normalize(self, texts, chars, lengths, byte_offsets, pass_user_symbols):
+        """SentencePiece's ``Normalizer::Normalize`` on a padded batch of code points."""
+        batch, width = tf.shape(chars)[0], tf.shape(chars)[1]
+        match = tf.zeros_like(chars)
+        rule = tf.fill(tf.shape(chars), -1)
+        if self._rule_length:
+            match, rule = self._longest_match(
+                self._rule_table, self._rule_length, texts, lengths, byte_offsets, width
+            )
+        kind = tf.where(match > 0, 1, 0)
+        step = tf.maximum(match, 1)
+        if pass_user_symbols and self._user_length:
+            user, _ = self._longest_match(
+                self._user_table, self._user_length, texts, lengths, byte_offsets, width
+            )
+            kind = tf.where(user > 0, 2, kind)
+            step = tf.where(user > 0, user, step)
+        # the positions the left-to-right scan visits: the chain 0 -> 0 + step -> ...
+        position = tf.range(width + 1)[None, :]
+        row_end = lengths[:, None]
+        step = tf.pad(step, [[0, 0], [0, 1]], constant_values=1)
+        pointer = tf.where(position < row_end, tf.minimum(position + step, row_end), row_end)
+        chain = _chain(pointer, tf.zeros([batch], tf.int32))
+        visited = tf.ragged.boolean_mask(chain, chain < row_end)
+        visits = tf.cast(visited.row_lengths(), tf.int32)
+        source = visited.flat_values  # each visit's original position, flat over the batch
+        visit_row = visited.value_rowids()
+        at = tf.stack([tf.cast(visit_row, tf.int32), source], axis=1)
+        visit_kind = tf.gather_nd(tf.pad(kind, [[0, 0], [0, 1]]), at)
+        visit_rule = tf.gather_nd(tf.pad(rule, [[0, 0], [0, 1]]), at)
+        visit_step = tf.gather_nd(step, at)
+        flat_out, out_starts, out_lengths = self._rule_out
+        visit_len = tf.where(
+            visit_kind == 1,
+            tf.gather(out_lengths, tf.maximum(visit_rule, 0)),
+            tf.where(visit_kind == 2, visit_step, 1),
+        )
+        # each visit's raw output, flat: character k of visit v
+        char_visit = tf.repeat(tf.range(tf.size(visit_len)), visit_len)
+        k = tf.ragged.range(visit_len).flat_values
+        char_row = tf.gather(tf.cast(visit_row, tf.int32), char_visit)
+        char_source = tf.gather(source, char_visit)
+        char_rule = tf.gather(visit_rule, char_visit)
+        from_rule = tf.gather(
+            flat_out,
+            tf.minimum(tf.gather(out_starts, tf.maximum(char_rule, 0)) + k, tf.size(flat_out) - 1),
+        )
+        from_text = tf.gather_nd(
+            chars, tf.stack([char_row, tf.minimum(char_source + k, width - 1)], axis=1)
+        )
+        raw = tf.where(tf.gather(visit_kind, char_visit) == 1, from_rule, from_text)
+        is_space = tf.equal(raw, _SPACE)
+        visit_first = tf.cumsum(visit_len, exclusive=True)
+        first_in_row = tf.equal(
+            tf.range(tf.size(raw)),
+            tf.gather(tf.cumsum(tf.math.bincount(char_row, minlength=batch), exclusive=True),
+                      char_row),
+        )  # fmt: skip
+        if self._remove_extra_whitespaces:
+            # a space is dropped when its visit's output before it is all spaces and the raw
+            # character before it (in the row) is a space or there is none
+            nonspace_before = tf.cumsum(tf.cast(~is_space, tf.int32), exclusive=True)
+            start_count = tf.gather(nonspace_before, tf.gather(visit_first, char_visit))
+            leading = tf.equal(nonspace_before, start_count)
+            previous_space = tf.concat([[False], is_space[:-1]], axis=0)
+            keep = ~(is_space & leading & (first_in_row | previous_space))
+            # visits whose whole output is " " are skipped before the dummy prefix is added
+            single = tf.equal(visit_len, 1) & tf.equal(
+                tf.gather(tf.concat([raw, [0]], 0), visit_first), _SPACE
+            )
+            single = tf.RaggedTensor.from_row_lengths(single, visits).to_tensor(False)
+            skipped = tf.reduce_sum(tf.math.cumprod(tf.cast(single, tf.int32), axis=1), axis=1)
+        else:
+            keep = tf.ones_like(is_space)
+            skipped = tf.zeros_like(visits)
+        nonempty = skipped < visits
+        consumed = tf.gather(
+            visited.to_tensor(default_value=0, shape=[batch, width + 1]), skipped, batch_dims=1
+        )
+        kept_row = tf.boolean_mask(char_row, keep)
+        chars_n = tf.RaggedTensor.from_value_rowids(
+            tf.boolean_mask(tf.where(is_space, _BAR, raw), keep), kept_row, nrows=batch
+        )
+        owner_n = chars_n.with_flat_values(tf.boolean_mask(char_source, keep))
+        visit_index = char_visit - tf.gather(
+            tf.cast(visited.row_starts(), tf.int32), char_row
+        )  # the visit's index in its row
+        piece_n = chars_n.with_flat_values(tf.boolean_mask(visit_index, keep))
+        if self._add_dummy_prefix:
+            dummy = tf.RaggedTensor.from_row_lengths(
+                tf.boolean_mask(consumed, nonempty), tf.cast(nonempty, tf.int32)
+            )
+            bar = dummy.with_flat_values(tf.fill(tf.shape(dummy.flat_values), _BAR))
+            chars_n = tf.concat([bar, chars_n], axis=1)
+            owner_n = tf.concat([dummy, owner_n], axis=1)
+            piece_n = tf.concat([dummy.with_flat_values(-tf.ones_like(dummy.flat_values)),
+                                 piece_n], axis=1)  # fmt: skip
+        n_len = tf.cast(chars_n.row_lengths(), tf.int32)
+        dense = chars_n.to_tensor(default_value=_BAR)
+        dense_owner = owner_n.to_tensor(default_value=0)
+        if self._remove_extra_whitespaces:
+            # trailing "▁" removed; the end is then the first removed one's owner
+            index = tf.range(tf.shape(dense)[1])[None, :]
+            keep_len = tf.reduce_max(tf.where(tf.not_equal(dense, _BAR), index + 1, 0), axis=1)
+        else:
+            keep_len = n_len
+        keep_len = tf.where(nonempty, keep_len, 0)
+        removed_owner = tf.gather(tf.pad(dense_owner, [[0, 0], [0, 1]]), keep_len, batch_dims=1)
+        end_owner = tf.where(keep_len < n_len, removed_owner, lengths)
+        end_owner = tf.where(nonempty, end_owner, 0)
+        mask = tf.sequence_mask(keep_len, tf.shape(dense)[1])
+        owners = tf.concat(
+            [tf.where(mask, dense_owner, 0), tf.zeros_like(dense_owner[:, :1])], axis=1
+        )
+        owners = tf.tensor_scatter_nd_update(
+            owners, tf.stack([tf.range(batch), keep_len], axis=1), end_owner
+        )
+        return _Normalized(
+            chars=tf.where(mask, dense, 0),
+            lengths=keep_len,
+            owners=owners,
+            piece=tf.where(mask, piece_n.to_tensor(default_value=-1), -1),
+            sources=visited.to_tensor(default_value=0),
+            kinds=tf.RaggedTensor.from_row_lengths(visit_kind, visits).to_tensor(0),
+            rules=tf.RaggedTensor.from_row_lengths(visit_rule, visits).to_tensor(-1),
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # the unigram lattice
+
+    def _viterbi(self, normalized: _Normalized):
+        """The best segmentation of the normalized text (``Model::EncodeOptimized``): ragged
+        piece starts and lengths (in normalized code points), piece table index (-1: unknown)."""
+        chars, lengths = normalized.chars, normalized.lengths
+        batch, width = tf.shape(chars)[0], tf.shape(chars)[1]
+        longest = self._piece_length
+        mask = tf.sequence_mask(lengths, width)
+        strings = tf.strings.unicode_encode(tf.RaggedTensor.from_tensor(chars, lengths), "UTF-8")
+        byte_offsets = _exclusive_cumsum_rows(tf.where(mask, _utf8_lengths(chars), 0))
+        end = tf.range(1, width + 1)[None, :, None]
+        size = tf.range(1, longest + 1)[None, None, :]
+        start = end - size
+        valid = (start >= 0) & (end <= lengths[:, None, None])
+        start = tf.broadcast_to(tf.where(valid, start, 0), [batch, width, longest])
+        keys = _substrings(strings, byte_offsets, start, tf.where(valid, end, 0))
+        index = tf.where(valid, self._piece_table.lookup(keys), -1)
+        unknown = valid & tf.equal(size, 1) & (index < 0)
+        known = index >= 0
+        score = tf.where(
+            known,
+            tf.gather(self._piece_scores, tf.maximum(index, 0)),
+            tf.where(unknown, self._unk_score, -np.inf),
+        )
+        exact = known & tf.gather(self._piece_user, tf.maximum(index, 0))
+        sizes = tf.range(1, longest + 1)[None, :]
+
+        def step(e, window, chosen):
+            # window[:, longest - l] is the best score of the path ending at e + 1 - l
+            total = tf.reverse(window, axis=[1]) + score[:, e, :]
+            # C++ adds float scores in float; user-defined symbols' scores are doubles
+            total = tf.where(exact[:, e, :], total, tf.cast(tf.cast(total, tf.float32), tf.float64))
+            best = tf.reduce_max(total, axis=1)
+            pick = tf.reduce_max(tf.where(tf.equal(total, best[:, None]), sizes, 0), axis=1)
+            best = tf.cast(tf.cast(best, tf.float32), tf.float64)
+            window = tf.concat([window[:, 1:], best[:, None]], axis=1)
+            return e + 1, window, chosen.write(e, pick)
+
+        window = tf.concat(
+            [tf.fill([batch, longest - 1], tf.constant(-np.inf, tf.float64)),
+             tf.zeros([batch, 1], tf.float64)], axis=1,
+        )  # fmt: skip
+        _, _, chosen = tf.while_loop(
+            lambda e, *_: e < width,
+            step,
+            (tf.constant(0), window, tf.TensorArray(tf.int32, size=width)),
+        )
+        picked = tf.transpose(tf.reshape(chosen.stack(), [width, batch]))  # [B, width]
+        position = tf.range(width + 1)[None, :]
+        pointer = position - tf.pad(picked, [[0, 0], [1, 0]])
+        pointer = tf.where(position <= lengths[:, None], tf.maximum(pointer, 0), 0)
+        chain = _chain(pointer, lengths)
+        ends = tf.reverse(tf.ragged.boolean_mask(chain, chain > 0), axis=[1])
+        at = tf.stack(
+            [tf.cast(ends.value_rowids(), tf.int32), ends.flat_values - 1], axis=1
+        )
+        size_at = tf.gather_nd(picked, at)
+        at3 = tf.concat([at, size_at[:, None] - 1], axis=1)
+        piece_index = tf.gather_nd(index, at3)
+        return ends.with_flat_values(ends.flat_values - size_at), ends.with_flat_values(
+            size_at
+        ), ends.with_flat_values(piece_index)
+
+    # ----------------------------------------------------------------------------------------
+    # pieces and offsets
+
+    def _final_pieces(self, encoded: _Normalized, starts, sizes, index):
+        """Unknown runs merged (or byte fallback's ``<0xXX>`` pieces): flat row, start, end,
+        piece string, id, whether the piece is a byte piece before its character's last byte
+        (no surface of its own), and per row whether it holds byte pieces."""
+        batch = tf.shape(encoded.chars)[0]
+        row = tf.cast(starts.value_rowids(), tf.int32)
+        start, size, index = starts.flat_values, sizes.flat_values, index.flat_values
+        unknown = index < 0
+        ids = tf.where(unknown, self._unk_id, tf.gather(self._piece_ids, tf.maximum(index, 0)))
+        chars, lengths = encoded.chars, encoded.lengths
+        mask = tf.sequence_mask(lengths, tf.shape(chars)[1])
+        strings = tf.strings.unicode_encode(tf.RaggedTensor.from_tensor(chars, lengths), "UTF-8")
+        byte_offsets = _exclusive_cumsum_rows(tf.where(mask, _utf8_lengths(chars), 0))
+        first_in_row = tf.equal(
+            tf.range(tf.size(start)), tf.gather(tf.cast(starts.row_starts(), tf.int32), row)
+        )
+        if not self._byte_fallback:
+            previous = tf.concat([[False], unknown[:-1]], axis=0) & ~first_in_row
+            group = tf.cumsum(tf.cast(~(unknown & previous), tf.int32)) - 1
+            first = tf.math.segment_min(tf.range(tf.size(start)), group)
+            row = tf.gather(row, first)
+            end = tf.math.segment_max(start + size, group)
+            start = tf.gather(start, first)
+            ids = tf.gather(ids, first)
+            begin = tf.gather_nd(byte_offsets, tf.stack([row, start], axis=1))
+            stop = tf.gather_nd(byte_offsets, tf.stack([row, end], axis=1))
+            texts = tf.strings.substr(tf.gather(strings, row), begin, stop - begin)
+            no_surface = tf.zeros_like(first_in_row[: tf.size(start)])
+            has_bytes = tf.zeros([batch], tf.bool)
+            return row, start, end, texts, ids, no_surface, has_bytes
+        char = tf.gather_nd(chars, tf.stack([row, start], axis=1))
+        count = tf.where(unknown, _utf8_lengths(char), 1)
+        piece = tf.repeat(tf.range(tf.size(start)), count)
+        j = tf.ragged.range(count).flat_values
+        count, char, is_byte = (tf.gather(x, piece) for x in (count, char, unknown))
+        lead = tf.gather(tf.constant([0, 0, 0xC0, 0xE0, 0xF0]), count)
+        byte = tf.where(
+            tf.equal(j, 0),
+            lead | tf.bitwise.right_shift(char, 6 * (count - 1)),
+            0x80 | (tf.bitwise.right_shift(char, tf.maximum(6 * (count - 1 - j), 0)) & 0x3F),
+        )
+        byte = tf.where(tf.equal(count, 1), char, byte) & 0xFF
+        row, start, size, ids = (tf.gather(x, piece) for x in (row, start, size, ids))
+        end = start + size
+        begin = tf.gather_nd(byte_offsets, tf.stack([row, start], axis=1))
+        stop = tf.gather_nd(byte_offsets, tf.stack([row, end], axis=1))
+        texts = tf.where(
+            is_byte,
+            tf.gather(self._byte_pieces, byte),
+            tf.strings.substr(tf.gather(strings, row), begin, stop - begin),
+        )
+        ids = tf.where(is_byte, tf.gather(self._byte_ids, byte), ids)
+        no_surface = is_byte & (j < count - 1)
+        has_bytes = tf.math.unsorted_segment_max(tf.cast(is_byte, tf.int32), row, batch) > 0
+        return row, start, end, texts, ids, no_surface, has_bytes
+
+    def _is_space(self, chars):
+        """Python's ``str.isspace`` per code point."""
+        return tf.reduce_any(tf.equal(chars[..., None], self._spaces), axis=-1)
+
+    def _twin_spans(self, chars, lengths, plain: _Normalized, row, a, b):
+        """`SentencePieceTokenizer._tokenize_spans` for pieces ``[a, b)`` of the normalized
+        text: (first, last) in ``chars``, and whether the piece has no original characters
+        (the dummy prefix alone), then at ``first``."""
+        owners, norm, norm_len = plain.owners, plain.chars, plain.lengths
+        width = tf.shape(norm)[1]
+        text_width = tf.shape(chars)[1]
+        is_space = self._is_space(chars) & tf.sequence_mask(lengths, text_width)
+        a = tf.minimum(a, width)
+        b = tf.clip_by_value(b, 1, tf.maximum(width, 1))
+
+        def owner(k):
+            return tf.gather_nd(owners, tf.stack([row, tf.minimum(k, width)], axis=1))
+
+        def text_at(table, k):
+            return tf.gather_nd(table, tf.stack([row, tf.clip_by_value(k, 0, text_width - 1)], 1))
+
+        def norm_at(k):
+            return tf.gather_nd(
+                tf.pad(norm, [[0, 0], [0, 1]]), tf.stack([row, tf.minimum(k, width)], axis=1)
+            )
+
+        # the dummy prefix at 0 draws on no original character (unless it stands for a space)
+        first_owner = owners[:, 0]
+        row_skips = (
+            tf.equal(norm[:, 0], _BAR)
+            & (norm_len > 0)
+            & ~(
+                (first_owner < lengths)
+                & tf.gather(
+                    tf.pad(is_space, [[0, 0], [0, 1]]), tf.minimum(first_owner, text_width),
+                    batch_dims=1,
+                )
+            )
+        )
+        skip_first = tf.equal(a, 0) & tf.gather(row_skips, row)
+        empty = skip_first & tf.equal(b, 1)
+        first = owner(a + tf.cast(skip_first, tf.int32))
+        point = tf.minimum(owner(a), tf.gather(lengths, row))
+        # the last normalized character's original characters end where the next one's
+        # start, or earlier: `_owned_end`, the shortest stretch that normalizes to its output
+        o, f = owner(b - 1), owner(b)
+        o_is_space = text_at(is_space, o) & (o < tf.gather(lengths, row))
+        group_start = self._group_starts(owners, norm_len, row, o)
+        produced = group_start + tf.cast(~o_is_space & tf.equal(norm_at(group_start), _BAR), tf.int32)
+        bars = _exclusive_cumsum_rows(tf.cast(tf.equal(norm, _BAR), tf.int32))
+        bars_in = tf.gather_nd(bars, tf.stack([row, b], 1)) - tf.gather_nd(
+            bars, tf.stack([row, tf.minimum(produced, b)], 1)
+        )
+        visit = tf.gather_nd(plain.piece, tf.stack([row, b - 1], 1))
+        at_visit = tf.stack([row, tf.maximum(visit, 0)], 1)
+        kind = tf.gather_nd(tf.pad(plain.kinds, [[0, 0], [0, 1]]), at_visit)
+        rule = tf.gather_nd(tf.pad(plain.rules, [[0, 0], [0, 1]], constant_values=-1), at_visit)
+        char = text_at(chars, o)
+        dummy, strip = self._add_dummy_prefix, self._remove_extra_whitespaces
+        identity_owned = tf.not_equal(char, _BAR) | (strip or not dummy)
+        owned = tf.where(
+            tf.equal(kind, 1),
+            tf.gather(self._rule_owned, tf.maximum(rule, 0)),
+            tf.cast(identity_owned, tf.int32),
+        )
+        found = (bars_in == 0) & (f - o <= _OWNED_SEARCH_LIMIT) & (owned > 0) & (visit >= 0)
+        last = tf.where(f > o + 1, tf.where(found, o + owned, f), o + 1)
+        # whitespace the normalizer dropped after the piece is not part of it
+        count = _exclusive_cumsum_rows(tf.cast(~is_space, tf.int32))
+        index = tf.range(text_width)[None, :] + 1
+        nonspace_end = tf.ragged.boolean_mask(
+            tf.broadcast_to(index, tf.shape(chars)), ~is_space & tf.sequence_mask(lengths, text_width)
+        ).to_tensor(default_value=0, shape=[None, None])
+        nonspace_end = tf.pad(nonspace_end, [[0, 0], [1, 1]])
+        previous_end = tf.gather_nd(
+            nonspace_end,
+            tf.stack([row, tf.gather_nd(count, tf.stack([row, tf.minimum(last, text_width)], 1))], 1),
+        )
+        trimmed = tf.maximum(first + 1, previous_end)
+        last = tf.where(tf.not_equal(norm_at(b - 1), _BAR), trimmed, last)
+        first = tf.where(empty, point, first)
+        last = tf.where(empty, point, last)
+        return first, last, empty
+
+    @staticmethod
+    def _group_starts(owners, norm_len, row, owner):
+        """The first normalized position whose owner is ``owner`` (owners ascend)."""
+        width = tf.shape(owners)[1]
+        index = tf.range(width)[None, :]
+        ascending = tf.where(index <= norm_len[:, None], owners, tf.int32.max)
+        queries = tf.RaggedTensor.from_value_rowids(owner, row, nrows=tf.shape(owners)[0])
+        found = tf.searchsorted(ascending, queries.to_tensor(default_value=0), side="left")
+        return tf.RaggedTensor.from_tensor(found, lengths=queries.row_lengths()).flat_values
+
+
+def _encode_rows(chars, lengths):
+    """UTF-8 strings of a padded batch of code points."""
+    return tf.strings.unicode_encode(tf.RaggedTensor.from_tensor(chars, lengths), "UTF-8")
+
+
+def _in_original(row, first, last, empty, lengths, original_starts, original_ends):
+    """Spans in the (lower-cased) text -> spans in the original text, as `Aligned.span`:
+    ``(starts[first], ends[last - 1])``; an empty span at ``p``: ``starts[p]``, or the
+    original's end past the last character."""
+    if original_starts is None:
+        return first, last
+    starts = original_starts.to_tensor(default_value=0)
+    ends = original_ends.to_tensor(default_value=0)
+    width = tf.shape(starts)[1]
+    size = tf.gather(lengths, row)
+
+    def at(table, k):
+        return tf.gather_nd(table, tf.stack([row, tf.clip_by_value(k, 0, width - 1)], axis=1))
+
+    text_end = tf.where(size > 0, at(ends, size - 1), 0)
+    point = tf.where(first < size, at(starts, first), text_end)
+    return (
+        tf.where(empty, point, at(starts, first)),
+        tf.where(empty, point, at(ends, last - 1)),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _build_tables(model_proto: bytes, source: str) -> dict:
+    """Everything `SentencePieceGraph` needs from a model, as numpy arrays and lists."""
+    proto = _parse_model(model_proto, source)
+    try:
+        rules = _darts_rules(proto.normalizer_spec.precompiled_charsmap)
+    except (UnicodeDecodeError, ValueError, IndexError):
+        raise JbertError(
+            f"{source}: the SentencePiece model's normalization rules (precompiled_charsmap) "
+            "cannot be read; pass the *.model file trained with the checkpoint"
+        ) from None
+    types = np.array([p.type for p in proto.pieces])
+    scores = np.array([p.score for p in proto.pieces], dtype=np.float32)
+    normal = types == _TYPES["NORMAL"]
+    user = types == _TYPES["USER_DEFINED"]
+    unknown = np.nonzero(types == _TYPES["UNKNOWN"])[0]
+    if len(unknown) != 1:
+        raise JbertError(f"{source}: a SentencePiece model needs exactly one <unk> piece")
+    min_score = scores[normal].min() if normal.any() else np.finfo(np.float32).max
+    max_score = max(_FLT_MIN, scores[normal].max()) if normal.any() else _FLT_MIN
+    candidates = np.nonzero(normal | user)[0]
+    pieces = [proto.pieces[i].piece for i in candidates]
+    piece_scores = np.where(
+        user[candidates],
+        # unigram_model.cc: length (bytes) * max_score_ in float, minus 0.1 in double
+        np.array([np.float32(len(p.encode())) * np.float32(max_score) for p in pieces],
+                 dtype=np.float64) - 0.1,
+        scores[candidates].astype(np.float64),
+    )  # fmt: skip
+    byte_ids = np.zeros(256, dtype=np.int32)
+    if proto.trainer_spec.byte_fallback:
+        by_piece = {p.piece: i for i, p in enumerate(proto.pieces) if p.type == _TYPES["BYTE"]}
+        byte_ids = np.array(
+            [by_piece.get(f"<0x{b:02X}>", int(unknown[0])) for b in range(256)], dtype=np.int32
+        )
+    symbols = [proto.pieces[i].piece for i in np.nonzero(user)[0]]
+    return {
+        "rule_sources": rules.sources,
+        "rule_outputs": rules.outputs,
+        "rule_length": max((len(s) for s in rules.sources), default=0),
+        "rule_owned": _standalone_owned_lengths(proto, rules),
+        "user_symbols": symbols,
+        "user_length": max((len(s) for s in symbols), default=0),
+        "pieces": pieces,
+        "piece_scores": piece_scores,
+        "piece_user": user[candidates],
+        "piece_ids": candidates.astype(np.int32),
+        "piece_length": max(1, max((len(p) for p in pieces), default=1)),
+        "unk_id": int(unknown[0]),
+        "unk_score": np.float64(np.float32(min_score) - _UNK_PENALTY),
+        "byte_ids": byte_ids,
+    }
