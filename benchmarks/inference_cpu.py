@@ -13,8 +13,8 @@ contender             precision what runs
 ====================  ========  ==============================================================
 ``jbert-tf``          float32   jbert_tf2 encoder (``jbert_tf2.load``) in ``tf.function``
 ``jbert-xla``         float32   the same, ``tf.function(jit_compile=True)``
-``jbert-ort``         float32   jbert_tf2's ONNX export on ONNX Runtime (skipped until it exists)
-``jbert-ort-int8``    int8      its dynamic-int8 ONNX export on ONNX Runtime (likewise)
+``jbert-ort``         float32   jbert_tf2's ONNX export on its ONNX Runtime predictor
+``jbert-ort-int8``    int8      its dynamic-int8 ONNX export (``--quantize int8``), likewise
 ``hf-eager``          float32   HF ``BertModel``, eager PyTorch (SDPA attention, HF's default)
 ``hf-compile``        float32   the same under ``torch.compile``
 ``hf-int8``           int8      the same with ``torch.ao.quantization.quantize_dynamic`` Linears
@@ -198,7 +198,7 @@ def build(name: str, args, inputs: dict):
         return workers.build_jbert_tf(directory / "jbert", inputs, xla=name == "jbert-xla")
     if name.startswith("jbert-ort"):
         return workers.build_jbert_onnxruntime(
-            directory / "jbert", inputs, int8=name.endswith("int8"), cache=cache
+            directory / "jbert", inputs, name.endswith("int8"), args.threads, cache
         )
     if name.startswith("hf-"):
         mode = name.removeprefix("hf-")
@@ -345,14 +345,14 @@ def shape_table(results: dict) -> list[str]:
     """One markdown table for a size and shape."""
     lines = [
         "| contender | precision | ms/call (median) | fastest–slowest ms | seq/s | "
-        "vs best peer (same precision) | max abs diff | other CPU s / timed s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "vs best peer (same precision) | CPU ms/call | max abs diff | other CPU s / timed s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, result in results.items():
         precision, side, what = CONTENDERS[name]
         label = f"`{name}`: {what}"
         if isinstance(result, str):
-            lines.append(f"| {label} | {precision} | {result.replace('|', '/')[:240]} | | | | | |")
+            lines.append(f"| {label} | {precision} | {result.replace('|', '/')[:240]} | | | | | | |")
             continue
         peer = best(results, "peer", precision)
         ratio = f"{speed(result) / speed(results[peer]):.2f}" if peer else "–"
@@ -367,7 +367,8 @@ def shape_table(results: dict) -> list[str]:
         lines.append(
             f"| {label} | {precision} | {1000 * result['median_s']:.2f} | "
             f"{1000 * min(seconds):.2f}–{1000 * max(seconds):.2f} | {speed(result):.1f} | "
-            f"{ratio} | {diff} | {result['other_cpu_seconds']:.1f} / "
+            f"{ratio} | {1000 * result['cpu_seconds'] / len(seconds):.2f} | {diff} | "
+            f"{result['other_cpu_seconds']:.1f} / "
             f"{result['timed_seconds']:.1f} |"
         )
     return lines

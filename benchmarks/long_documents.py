@@ -46,21 +46,26 @@ CONTENDERS = ("truncate", "windows-mean", "windows-max", "windows-cls_weighted")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max_seq_length", type=int, default=32)
-    parser.add_argument("--doc_stride", type=int, default=15)
+    parser.add_argument("--doc_stride", type=int, default=24)
     parser.add_argument("--train", type=int, default=480, help="training texts (half long)")
     parser.add_argument("--test", type=int, default=150, help="test texts of each set")
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--learning_rate", type=float, default=1e-3)
+    parser.add_argument("--learning_rate", type=float, default=5e-4)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
+    parser.add_argument(
+        "--contenders",
+        nargs="+",
+        choices=CONTENDERS,
+        default=["truncate", "windows-mean", "windows-cls_weighted"],
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--quick", action="store_true", help="a tiny run in seconds")
     args = parser.parse_args(argv)
     if args.quick:
-        args.train, args.test, args.epochs, args.seeds = 24, 6, 1, [0]
+        args.train, args.test, args.epochs, args.seeds = 12, 4, 1, [0]
         args.contenders = ["truncate", "windows-mean"]
     return args
 

@@ -17,6 +17,7 @@ _EXPORTS = {
     "BertTokenizer": "jbert_tf2.tokenization",
     "CheckpointError": "jbert_tf2.errors",
     "ConfigError": "jbert_tf2.errors",
+    "CoreOpsTokenizer": "jbert_tf2.tokenization.core_ops",
     "DataError": "jbert_tf2.errors",
     "ElectraDiscriminator": "jbert_tf2.models",
     "ElectraGenerator": "jbert_tf2.models",

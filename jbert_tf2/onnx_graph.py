@@ -314,6 +314,9 @@ def build_onnx_model(
     )
     proto.ir_version = 8  # readable by ONNX Runtime >= 1.14
     info = dict(metadata or {})
+    # what ONNX Runtime's transformer optimizer needs to fuse the attention
+    info["num_heads"] = encoder.config.num_attention_heads
+    info["hidden_size"] = encoder.config.hidden_size
     if getattr(model, "labels", None):
         info["labels"] = json.dumps(model.labels, ensure_ascii=False)
     for key, value in info.items():

@@ -40,12 +40,46 @@ def require_onnxruntime():
     return onnxruntime
 
 
+def fuse_for_onnxruntime(proto):
+    """``proto`` with ONNX Runtime's fused CPU ops (``Attention``, ``SkipLayerNormalization``,
+    ``FastGelu`` / ``BiasGelu``) by its transformer optimizer, for a graph of
+    `jbert_tf2.onnx_graph` (whose metadata gives the heads and width); other graphs as they are.
+    The result uses ONNX Runtime's ``com.microsoft`` ops, so only ONNX Runtime runs it."""
+    import logging
+
+    import onnx
+
+    info = {p.key: p.value for p in proto.metadata_props}
+    if "num_heads" not in info or info.get("fused") == "onnxruntime":
+        return proto
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    logging.disable(logging.WARNING)  # "producer not matched": its patterns are ours too
+    try:
+        fused = optimize_model(
+            proto,
+            model_type="bert",
+            num_heads=int(info["num_heads"]),
+            hidden_size=int(info["hidden_size"]),
+            opt_level=0,
+        ).model
+    finally:
+        logging.disable(logging.NOTSET)
+    if not any(o.domain == "com.microsoft" for o in fused.opset_import):
+        fused.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
+    entry = fused.metadata_props.add()
+    entry.key, entry.value = "fused", "onnxruntime"
+    return fused
+
+
 class OnnxRuntimePredictor:
     """Runs an ONNX model on ``{"input_ids", "input_mask", "segment_ids"}`` int32 batches.
 
     Args:
         model: an ``onnx.ModelProto``, the bytes of one, or the path of a ``.onnx`` file.
         threads: intra-op threads (ONNX Runtime's default, all cores, when None).
+        fuse: run a jbert graph with ONNX Runtime's fused attention, LayerNorm and GELU
+            kernels (`fuse_for_onnxruntime`); the graph itself is left unchanged.
 
     Examples:
         >>> from jbert_tf2.onnx_graph import build_onnx_model  # doctest: +SKIP
@@ -54,17 +88,19 @@ class OnnxRuntimePredictor:
         (8, 3)
     """
 
-    def __init__(self, model: Any, threads: int | None = None):
+    def __init__(self, model: Any, threads: int | None = None, fuse: bool = True):
         ort = require_onnxruntime()
         if isinstance(model, (str, os.PathLike)):
             path = Path(model)
             if not path.is_file():
                 raise JbertError(f"{path}: no such ONNX file; pass an exported model.onnx")
-            source: Any = str(path)
-        elif isinstance(model, bytes):
-            source = model
-        else:
-            source = model.SerializeToString()
+            model = path.read_bytes()
+        if fuse:
+            import onnx
+
+            proto = onnx.load_from_string(model) if isinstance(model, bytes) else model
+            model = fuse_for_onnxruntime(proto)
+        source = model if isinstance(model, bytes) else model.SerializeToString()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:

@@ -87,6 +87,24 @@ def test_rest_payload_matches_the_ids_signature(trained_dir, tmp_path):
     loaded = load_saved_model(version)
     served = loaded.signatures["predict_text"](texts=np.array(TEXTS, object))
     np.testing.assert_allclose(served["probabilities"].numpy(), clf.predict_proba(TEXTS), atol=1e-5)
+    # Where tensorflow-text cannot be imported, loading such an export says what to do.
+    script = f"""
+import sys
+sys.modules["tensorflow_text"] = None  # import tensorflow_text fails
+from jbert_tf2.errors import JbertError
+from jbert_tf2.export import load_saved_model
+try:
+    load_saved_model({str(version)!r})
+except JbertError as exc:
+    print("ERROR", exc)
+"""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    shown = result.stdout.strip().splitlines()[-1:]
+    assert shown and shown[0].startswith("ERROR"), result.stderr[-2000:]
+    assert "tensorflow-text is not installed" in shown[0] and "--ops core" in shown[0]
     payload = Preprocessor(version).rest_payload(TEXTS)
     # What TF Serving does with a columnar REST request: each input to its tensor.
     body = json.loads(json.dumps(payload))
@@ -119,8 +137,10 @@ NER_TEXTS = [
 
 @pytest.fixture(scope="module")
 def tagger_export(tmp_path_factory):
-    """A BIO tagger on a MeCab tokenizer (no in-graph twin) with seeded random head weights
-    large enough that most words get entity tags, exported."""
+    """A BIO tagger on a MeCab tokenizer with seeded random head weights large enough that
+    most words get entity tags, exported with ops="text" (tensorflow-text has no MeCab twin:
+    the ids signature and the Preprocessor; tests/test_export_core_ops.py serves its entities
+    in the graph)."""
     root = tmp_path_factory.mktemp("tagger")
     model_dir = tf_.make_model_dir(root)  # mecab-character
     tagger = TokenClassifier.from_pretrained(
@@ -129,13 +149,13 @@ def tagger_export(tmp_path_factory):
     kernel = tagger.head.dense.kernel
     rng = np.random.default_rng(0)
     kernel.assign(rng.standard_normal(tuple(kernel.shape)).astype(np.float32))
-    return tagger, export_saved_model(tagger, root / "export", "ner")
+    return tagger, export_saved_model(tagger, root / "export", "ner", ops="text")
 
 
 def test_served_tagger_returns_the_python_taggers_entities_window_by_window(tagger_export):
     tagger, version = tagger_export
     loaded = load_saved_model(version)
-    assert set(loaded.signatures) == {"serving_default", "predict_entities"}
+    assert set(loaded.signatures) == {"serving_default"}
     signature = loaded.signatures["serving_default"]
     assert set(signature.structured_input_signature[1]) == {
         "input_ids",
@@ -198,7 +218,7 @@ def test_jbert_export_of_a_saved_tagger_serves_its_entities(tagger_export, tmp_p
 
     tagger, _ = tagger_export
     saved = tagger.save_pretrained(tmp_path / "tagger")
-    assert main([str(saved), "-o", str(tmp_path / "serving"), "--name=ner"]) == 0
+    assert main([str(saved), "-o", str(tmp_path / "serving"), "--name=ner", "--ops=text"]) == 0
     capsys.readouterr()
     version = tmp_path / "serving" / "ner" / "1"
     pre = Preprocessor(version)

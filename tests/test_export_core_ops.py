@@ -60,10 +60,12 @@ def op_types(path):
     return ops - functions
 
 
-unknown = {}
+unknown, counts, tables = {}, {}, {}
 for path in (clf_dir, ner_dir):
     ops = op_types(path)
     unknown[path] = sorted(op for op in ops if op_def_registry.get(op) is None)
+    counts[path] = len(ops)
+    tables[path] = "LookupTableFindV2" in ops and "StatelessWhile" in ops
 clf = tf.saved_model.load(clf_dir)
 out = clf.signatures["predict_text"](texts=tf.constant(texts))
 pairs = clf.signatures["predict_text_pair"](
@@ -84,6 +86,8 @@ for row, count in enumerate(found["num_entities"].numpy()):
     ])
 print(json.dumps({
     "unknown_ops": unknown,
+    "op_counts": counts,
+    "has_tables_and_loops": tables,
     "probabilities": out["probabilities"].numpy().tolist(),
     "label": [x.decode() for x in out["label"].numpy()],
     "pair_probabilities": pairs["probabilities"].numpy().tolist(),
@@ -146,6 +150,8 @@ def test_core_export_answers_raw_text_in_a_process_without_tensorflow_text(expor
     served = json.loads(result.stdout.strip().splitlines()[-1])
     assert served["modules"] == []
     assert served["unknown_ops"] == {str(paths["clf"]): [], str(paths["ner"]): []}
+    assert min(served["op_counts"].values()) > 50  # the graphs were read, not empty lists
+    assert all(served["has_tables_and_loops"].values())
     expected = clf.predict_proba(TEXTS)
     assert np.ptp(expected, axis=0).max() > 1e-3  # the texts get different answers
     np.testing.assert_allclose(np.array(served["probabilities"]), expected, atol=1e-5)

@@ -99,13 +99,13 @@ def test_short_texts_predict_as_truncation_does(model_dir):
     texts = [e.text for e in tf_.topic_examples(6, seed=4)]
     pairs = ["昨日の試合", "", "アプリ", "寿司", "野球", "画面"]
     for cls in (SequenceClassifier, MultiLabelClassifier):
+        windows = _windowed(model_dir, cls, max_seq_length=48)
+        truncate = cls.from_pretrained(model_dir, labels=LABELS, max_seq_length=48)
+        truncate.set_weights(windows.get_weights())
+        expected = truncate.predict_proba(texts, pairs)
         for how in AGGREGATIONS:
-            windows = _windowed(model_dir, cls, max_seq_length=48, window_aggregation=how)
-            truncate = cls.from_pretrained(model_dir, labels=LABELS, max_seq_length=48)
-            truncate.set_weights(windows.get_weights())
-            np.testing.assert_allclose(
-                windows.predict_proba(texts, pairs), truncate.predict_proba(texts, pairs), atol=1e-6
-            )
+            windows.window_aggregation = how
+            np.testing.assert_allclose(windows.predict_proba(texts, pairs), expected, atol=1e-6)
 
 
 def test_training_loss_counts_each_document_once(model_dir):

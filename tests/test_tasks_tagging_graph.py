@@ -13,7 +13,7 @@ import jbert_tf2.tasks.tagging as tagging
 from jbert_tf2.backend import tensorflow
 from jbert_tf2.data.features import WordTokenizer
 from jbert_tf2.tasks import TokenClassifier
-from jbert_tf2.tasks.tagging_graph import GraphTagger, padded_entities_to_lists, viterbi
+from jbert_tf2.tasks.tagging_graph import GraphTagger, entities_from_outputs, viterbi
 
 tf = tensorflow()
 
@@ -46,14 +46,19 @@ class PythonWords:
         return {"ids": tf.RaggedTensor.from_row_lengths(flat, [len(row) for row in ids])}
 
 
-def _tagger(model_dir, scheme_labels, max_seq_length, seed=0):
-    tagger = TokenClassifier.from_pretrained(
-        model_dir, labels=scheme_labels, max_seq_length=max_seq_length
-    )
+def _random_kernel(tagger, seed=0):
+    """Seeded random head weights large enough that most words get entity tags."""
     kernel = tagger.head.dense.kernel
     rng = np.random.default_rng(seed)
     kernel.assign(rng.standard_normal(tuple(kernel.shape)).astype(np.float32))
     return tagger
+
+
+def _tagger(model_dir, scheme_labels, max_seq_length, seed=0):
+    tagger = TokenClassifier.from_pretrained(
+        model_dir, labels=scheme_labels, max_seq_length=max_seq_length
+    )
+    return _random_kernel(tagger, seed)
 
 
 @pytest.mark.parametrize(
@@ -71,11 +76,11 @@ def test_graph_entities_equal_predict_entities(tiny_model_root, labels, max_seq_
     expected = tagger.predict_entities(TEXTS)
     assert sum(map(len, expected)) > 5, expected  # entities to compare, long text included
     outputs = graph(tf.constant(TEXTS))
-    assert padded_entities_to_lists(outputs) == expected
+    assert entities_from_outputs(outputs) == expected
     assert outputs["num_entities"].numpy().tolist() == [len(e) for e in expected]
     # every text alone and an empty batch give the same answers
-    assert padded_entities_to_lists(graph(tf.constant(TEXTS[1:2]))) == expected[1:2]
-    assert padded_entities_to_lists(graph(tf.constant([], tf.string))) == []
+    assert entities_from_outputs(graph(tf.constant(TEXTS[1:2]))) == expected[1:2]
+    assert entities_from_outputs(graph(tf.constant([], tf.string))) == []
 
 
 def test_a_word_longer_than_a_window_is_left_untagged(tiny_model_root):
@@ -88,7 +93,7 @@ def test_a_word_longer_than_a_window_is_left_untagged(tiny_model_root):
     assert any(len(twins.pieces(texts[0][s:e])[0]) > 4 for s, e in spans)
     expected = tagger.predict_entities(texts)
     assert expected[0]
-    assert padded_entities_to_lists(GraphTagger(tagger, twins, twins)(tf.constant(texts))) == (
+    assert entities_from_outputs(GraphTagger(tagger, twins, twins)(tf.constant(texts))) == (
         expected
     )
 
@@ -111,3 +116,36 @@ def test_viterbi_matches_the_python_decoder_on_random_scores():
         for row, length in enumerate(lengths):
             expected = tagging.viterbi_decode(scores[row, :length], labels, scheme)
             assert [labels[k] for k in paths[row, :length]] == expected, (scheme, row)
+
+
+def test_core_twins_tag_with_the_tokenizers_own_words(tmp_path):
+    """``word_splitter="tokenizer"`` on a basic + character model: the core-ops twin's words and
+    sub-tokens give `predict_entities`' entities (English-style words, spaces, punctuation)."""
+    import task_fixtures as tf_
+
+    from jbert_tf2.tasks.tagging_graph import graph_tagger
+
+    model_dir = tf_.make_model_dir(tmp_path, tokenizer="character")
+    tagger = TokenClassifier.from_pretrained(
+        model_dir, labels=LABELS, max_seq_length=12, word_splitter="tokenizer"
+    )
+    _random_kernel(tagger)
+    texts = [*TEXTS, "Sony and Toyota met in Kyoto, Osaka!", "ソニー（株）は３社と…"]
+    expected = tagger.predict_entities(texts)
+    assert sum(map(len, expected)) > 5, expected
+    function = tf.function(graph_tagger(tagger), input_signature=[tf.TensorSpec([None], tf.string)])
+    assert entities_from_outputs(function(tf.constant(texts))) == expected
+
+
+def test_unidic_words_in_the_graph_are_unidic_word_spans():
+    """The tagger's default words in the graph = `unidic_word_spans` on every corpus text."""
+    import tokenizer_fixtures
+
+    from jbert_tf2.tokenization.core_ops import UnidicWordSplitter
+    from jbert_tf2.tokenization.mecab import unidic_word_spans
+
+    texts = [t for t in tokenizer_fixtures.corpus() if len(t) < 400]
+    spans = UnidicWordSplitter().word_spans(tf.constant(texts))
+    assert len(texts) > 300
+    for text, found in zip(texts, spans.to_list(), strict=True):
+        assert [tuple(s) for s in found] == unidic_word_spans(text), text

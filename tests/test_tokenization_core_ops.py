@@ -5,6 +5,7 @@ every BMP code point and on sequences that compose or reorder."""
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
@@ -79,9 +80,8 @@ class FugashiWordSpans:
 
 CONFIGS = {
     "basic-wordpiece-lower": lambda f: BertTokenizer(f["wordpiece_lower"]),
-    "basic-wordpiece-cased": lambda f: BertTokenizer(f["wordpiece_cased"], do_lower_case=False),
-    "basic-wordpiece-keep-specials": lambda f: BertTokenizer(
-        f["wordpiece_lower"], split_special_tokens=False
+    "basic-wordpiece-cased-keep-specials": lambda f: BertTokenizer(
+        f["wordpiece_cased"], do_lower_case=False, split_special_tokens=False
     ),
     "basic-character": lambda f: BertTokenizer(
         f["character"], False, subword_tokenizer="character"
@@ -145,24 +145,41 @@ def test_ids_offsets_and_model_inputs_equal_the_python_tokenizers(tokenizer_file
         assert list(zip(starts[row], ends[row], strict=True)) == want_spans, text
         # words are numbered in text order (a word may have no token: whitespace alone)
         assert words[row] == sorted(words[row]), text
-    padded = layer(tf.constant(TEXTS))
-    want = tok(TEXTS, max_seq_length=48)
+    some = TEXTS[::3] + HARD_CASES  # the model inputs are laid out from the ids checked above
+    padded = layer(tf.constant(some))
+    want = tok(some, max_seq_length=48)
     assert all(np.array_equal(padded[key].numpy(), want[key]) for key in want)
-    first, second = TEXTS[:200], TEXTS[200:400]
+    first, second = TEXTS[:150:3] + HARD_CASES, TEXTS[150:300:3] + HARD_CASES[::-1]
     pairs = layer(tf.constant(first), tf.constant(second))
     want = tok(first, second, max_seq_length=48)
     assert all(np.array_equal(pairs[key].numpy(), want[key]) for key in want)
 
 
-@pytest.mark.parametrize(
-    "name", ["basic-wordpiece-lower", "mecab-unidic-wordpiece-lower", "mecab-ipadic-wordpiece"]
-)
+@pytest.mark.parametrize("name", ["basic-wordpiece-lower", "mecab-unidic-character"])
+def test_random_texts_of_tricky_characters(tokenizer_files, name):
+    """Random texts mixing the characters the rules treat specially, in one batch."""
+    tok, layer = _twin(tokenizer_files, name)
+    rng = random.Random(2)
+    alphabet = list("aZé東京ｶﾞﾟ\u3099\u0301\u0323Σ.,!#[CLS] \u3000\t\n\x00\x7f\u200b\ufeff😀①½ﬁİ")
+    alphabet += ["##", "[SEP]", "\U0001d165", "\ue000", "\u0378"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(400)]
+    got = layer.tokenize(tf.constant(texts))
+    ids, starts, ends = (got[key].to_list() for key in ("ids", "starts", "ends"))
+    for row, text in enumerate(texts):
+        want_ids, want_spans = _python_tokens(tok, text)
+        assert ids[row] == want_ids, repr(text)
+        assert list(zip(starts[row], ends[row], strict=True)) == want_spans, repr(text)
+
+
+@pytest.mark.parametrize("name", ["basic-wordpiece-lower", "mecab-unidic-wordpiece-lower"])
 def test_word_spans_and_word_index_are_the_python_words(tokenizer_files, name):
     tok, layer = _twin(tokenizer_files, name)
-    spans = layer.word_spans(tf.constant(TEXTS)).to_list()
-    got = layer.tokenize(tf.constant(TEXTS))
+    specials = tok.graph_spec()["specials"]  # kept whole: words of their own in word_index
+    texts = [text for text in TEXTS if not any(special in text for special in specials)]
+    spans = layer.word_spans(tf.constant(texts)).to_list()
+    got = layer.tokenize(tf.constant(texts))
     starts, ends, words = (got[key].to_list() for key in ("starts", "ends", "word_index"))
-    for row, text in enumerate(TEXTS):
+    for row, text in enumerate(texts):
         want = tok.word_spans(text)
         assert [tuple(span) for span in spans[row]] == want, text
         for start, end, word in zip(starts[row], ends[row], words[row], strict=True):
@@ -178,7 +195,7 @@ def test_words_none_spans_are_unidic_words(tokenizer_files):
 
 
 def test_special_tokens_kept_whole_are_words_of_their_own(tokenizer_files):
-    tok, layer = _twin(tokenizer_files, "basic-wordpiece-keep-specials")
+    tok, layer = _twin(tokenizer_files, "basic-wordpiece-cased-keep-specials")
     text = "ab[CLS]cd [SEP]"
     got = layer.tokenize(tf.constant([text]))
     spans = list(zip(got["starts"][0].numpy(), got["ends"][0].numpy(), strict=True))
@@ -188,12 +205,10 @@ def test_special_tokens_kept_whole_are_words_of_their_own(tokenizer_files):
     assert words[special] not in (words[special - 1], words[special + 1])
 
 
-@pytest.mark.parametrize("lower", [True, False])
-def test_sentencepiece_twin(tokenizer_files, lower):
-    pytest.importorskip("jbert_tf2.tokenization.sentencepiece_graph")
-    tok = SentencePieceTokenizer(
-        tokenizer_files["spm_model"], tokenizer_files["spm_vocab"], do_lower_case=lower
-    )
+def test_sentencepiece_twin_lower_cases_then_delegates(tokenizer_files):
+    """The SentencePiece lattice is `sentencepiece_graph`'s (tested there); here the twin
+    lower-cases, maps the spans back through it and takes the ids from the vocabulary."""
+    tok = SentencePieceTokenizer(tokenizer_files["spm_model"], tokenizer_files["spm_vocab"])
     layer = CoreOpsTokenizer.from_tokenizer(tok, 48)
     got = layer.tokenize(tf.constant(TEXTS))
     ids, starts, ends = (got[key].to_list() for key in ("ids", "starts", "ends"))
@@ -291,7 +306,7 @@ def test_lower_nfd_and_accent_stripping_equal_pythons(unicode_run):
     alphabet = list("ΣσΑαάΆ\u0301\u0323\u0345İI\u0307'.:\u00ad\u200b1 Ωςǅ\ufb00\u0308xᾼῼ")
     alphabet.append("\U0001d165")  # a spacing mark with a combining class: reordered, kept
     texts = _every_bmp_character() + [
-        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) for _ in range(20000)
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) for _ in range(10000)
     ]
     results = unicode_run(texts, lower=True, decompose="NFD", strip_marks=True)
     _assert_aligned_like_python(results, texts, lambda t: strip_accents(t.lower()))
@@ -311,24 +326,33 @@ def test_tables_follow_pythons_unicode():
 
 @pytest.mark.slow
 def test_saved_model_runs_without_tensorflow_text_or_jbert(tokenizer_files, tmp_path):
-    """A SavedModel with the twin (MeCab in the graph) loads and tokenizes in a process that
-    imports neither tensorflow_text nor jbert_tf2: every op is core TensorFlow's."""
-    tok = BertTokenizer(tokenizer_files["mecab_unidic_lite"], False, word_tokenizer="mecab")
-    layer = CoreOpsTokenizer.from_tokenizer(tok, 32)
+    """A SavedModel with twins (NFKC, lower-casing, WordPiece, model inputs) loads and
+    tokenizes in a process that imports neither tensorflow_text nor jbert_tf2: every op is
+    core TensorFlow's. (MeCab and SentencePiece in such a process: tests of their graphs and
+    of the export.)"""
+    wordpiece, words = _twin(tokenizer_files, "basic-wordpiece-lower")
+    character, chars = _twin(tokenizer_files, "basic-character-lower")
     module = tf.Module()
-    module.layer = layer
-    module.serve = tf.function(
-        lambda t: layer.tokenize(t)["starts"].to_tensor(-1),
-        input_signature=[tf.TensorSpec([None], tf.string)],
-    )
+    module.layers = [words, chars]
+
+    def serve(texts):
+        out = {}
+        for name, layer in (("words", words), ("chars", chars)):
+            found = layer.tokenize(texts)
+            out.update({f"{name}_{key}": found[key].to_tensor(-1) for key in ("ids", "starts")})
+            out[f"{name}_inputs"] = layer(texts, texts)["input_ids"]
+        return out
+
+    module.serve = tf.function(serve, input_signature=[tf.TensorSpec([None], tf.string)])
     tf.saved_model.save(module, str(tmp_path / "saved"))
-    texts = ["東京タワーに行った。", "ｶﾞｰﾄﾞ Héllo", ""]
+    texts = ["ｶﾞｰﾄﾞ Héllo ΟΔΟΣ", "東京タワーに行った。", ""]
     script = textwrap.dedent(
         f"""
-        import sys
+        import json, sys
         import tensorflow as tf
         loaded = tf.saved_model.load({str(tmp_path / "saved")!r})
-        print(loaded.serve(tf.constant({texts!r})).numpy().tolist())
+        out = loaded.serve(tf.constant({texts!r}))
+        print(json.dumps({{key: value.numpy().tolist() for key, value in out.items()}}))
         assert "tensorflow_text" not in sys.modules and "jbert_tf2" not in sys.modules
         """
     )
@@ -336,9 +360,14 @@ def test_saved_model_runs_without_tensorflow_text_or_jbert(tokenizer_files, tmp_
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    starts = eval(result.stdout.strip().splitlines()[-1])
-    for row, text in zip(starts, texts, strict=True):
-        assert [s for s in row if s >= 0] == [s for _, s, _ in tok.tokenize_with_offsets(text)]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    for name, tok in (("words", wordpiece), ("chars", character)):
+        for row, text in enumerate(texts):
+            want_ids, want_spans = _python_tokens(tok, text)
+            assert [i for i in out[f"{name}_ids"][row] if i >= 0] == want_ids
+            assert [s for s in out[f"{name}_starts"][row] if s >= 0] == [s for s, _ in want_spans]
+        want = tok(texts, texts, max_seq_length=48)["input_ids"].tolist()
+        assert out[f"{name}_inputs"] == want
 
 
 # Bad specs and inputs --------------------------------------------------------------------

@@ -265,65 +265,19 @@ class GraphTagger:
 
 
 def graph_tagger(task) -> GraphTagger:
-    """A tagger's `GraphTagger` on core-ops twins (`CoreOpsTokenizer`): its tokenizer's, and
-    for words MeCab + unidic-lite (``word_splitter="unidic"``; one lattice shared with the
-    tokenizer when it uses unidic-lite too, so the SavedModel holds the dictionary once) or
-    the tokenizer's own."""
-    from jbert_tf2.tokenization.core_ops import CoreOpsTokenizer
+    """A tagger's `GraphTagger` on core-ops twins: its tokenizer's (`CoreOpsTokenizer`), and
+    for words MeCab + unidic-lite (``word_splitter="unidic"``, `UnidicWordSplitter`) or the
+    tokenizer's own. Both twins use one unidic-lite lattice per process, so a SavedModel
+    holds that dictionary once."""
+    from jbert_tf2.tokenization.core_ops import CoreOpsTokenizer, UnidicWordSplitter
 
     spec = task.require_tokenizer().graph_spec()
-    if task.word_splitter == "tokenizer":
-        tokenizer = CoreOpsTokenizer(spec, max_seq_length=task.max_seq_length)
-        return GraphTagger(task, tokenizer, tokenizer)
-    words = unidic_word_splitter()
-    shared = words.mecab_graph if _uses_unidic(spec) else None
-    tokenizer = CoreOpsTokenizer(spec, max_seq_length=task.max_seq_length, mecab_graph=shared)
+    tokenizer = CoreOpsTokenizer(spec, max_seq_length=task.max_seq_length)
+    words = tokenizer if task.word_splitter == "tokenizer" else UnidicWordSplitter()
     return GraphTagger(task, tokenizer, words)
 
 
-def _uses_unidic(spec: dict) -> bool:
-    return spec.get("words") == "mecab" and spec.get("mecab_dic") == UNIDIC_WORDS_SPEC["mecab_dic"]
-
-
-UNIDIC_WORDS_SPEC = {
-    "kind": "character",
-    "words": "mecab",
-    "mecab_dic": "unidic_lite",
-    "do_lower_case": False,
-    "hf_control_chars": False,
-    "specials": [],
-    "tokens": ["[PAD]", "[UNK]", "[CLS]", "[SEP]"],
-    "cls_id": 2,
-    "sep_id": 3,
-    "unk_id": 1,
-}
-"""A tokenizer spec whose ``word_spans`` are `tokenization.mecab.unidic_word_spans`' words:
-MeCab + unidic-lite on the NFKC text, nothing lower-cased, no special tokens."""
-
-
-class UnidicWords(tensorflow().Module):
-    """The in-graph twin of `tokenization.mecab.unidic_word_spans`: ``word_spans(texts)``,
-    and the `lattice.MecabGraph` it runs on (``mecab_graph``), to share with a tokenizer."""
-
-    def __init__(self):
-        super().__init__(name="unidic_words")
-        from jbert_tf2.tokenization.core_ops import CoreOpsTokenizer
-        from jbert_tf2.tokenization.lattice import MecabGraph
-        from jbert_tf2.tokenization.mecab_dictionary import read_mecab_dictionary
-
-        self.mecab_graph = MecabGraph(read_mecab_dictionary(UNIDIC_WORDS_SPEC["mecab_dic"]))
-        self.twin = CoreOpsTokenizer(UNIDIC_WORDS_SPEC, mecab_graph=self.mecab_graph)
-
-    def word_spans(self, texts):
-        return self.twin.word_spans(texts)
-
-
-def unidic_word_splitter() -> UnidicWords:
-    """MeCab + unidic-lite words in the graph (see `UnidicWords`)."""
-    return UnidicWords()
-
-
-def padded_entities_to_lists(outputs: dict) -> list[list[dict]]:
+def entities_from_outputs(outputs: dict) -> list[list[dict]]:
     """A ``predict_entities`` signature's outputs as `TokenClassifier.predict_entities`'
     lists of ``{"text", "label", "start", "end"}``."""
     counts = np.asarray(outputs["num_entities"])

@@ -67,4 +67,3 @@ def _unregistered(names: tuple[str, ...]) -> tuple[str, ...]:
             f"({result.stderr.strip().splitlines()[-1:] or 'no message'}); is tensorflow installed?"
         )
     return tuple(json.loads(result.stdout))
-

@@ -108,7 +108,9 @@ def best_path(row_lengths, cand_row, cand_start, cand_end, cand_score) -> tf.Rag
         return e + 1, best, choice
 
     _, best, choice = tf.while_loop(
-        lambda e, *_: e < width, step, (tf.constant(1), best, choice),
+        lambda e, *_: e < width,
+        step,
+        (tf.constant(1), best, choice),
         shape_invariants=(tf.TensorShape([]), tf.TensorShape([None]), tf.TensorShape([None])),
     )
     has_choice = choice < count
@@ -129,15 +131,15 @@ def _ancestors(parent, starts, size):
     """bool [size]: ``starts`` and every node on their parent chains (a root is its own
     parent), by pointer doubling: after round k the first 2**k ancestors are marked."""
     marked = tf.scatter_nd(starts[:, None], tf.ones_like(starts, tf.int32), [size]) > 0
-    rounds = tf.cast(tf.math.ceil(tf.math.log(tf.cast(size, tf.float32) + 2.0) / np.log(2.0)), tf.int32)
+    rounds = tf.cast(
+        tf.math.ceil(tf.math.log(tf.cast(size, tf.float32) + 2.0) / np.log(2.0)), tf.int32
+    )
 
     def step(i, marked, jump):
         reached = tf.math.unsorted_segment_max(tf.cast(marked, tf.int32), jump, size) > 0
         return i + 1, marked | reached, tf.gather(jump, jump)
 
-    _, marked, _ = tf.while_loop(
-        lambda i, *_: i <= rounds, step, (tf.constant(0), marked, parent)
-    )
+    _, marked, _ = tf.while_loop(lambda i, *_: i <= rounds, step, (tf.constant(0), marked, parent))
     return marked
 
 
@@ -150,7 +152,7 @@ def _surface_hashes(chars: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """int64 hash of each code point sequence (padded rows of ``chars``; `_window_hashes`'s
     formula: two polynomial hashes, Horner's rule modulo primes, packed in one int64)."""
     key = np.zeros(len(chars), dtype=np.int64)
-    for modulus, base in zip(_MODULI, _BASES):
+    for modulus, base in zip(_MODULI, _BASES, strict=True):
         h = np.zeros(len(chars), dtype=np.int64)
         for k in range(chars.shape[1]):
             h = np.where(k < lengths, (h * base + chars[:, k]) % modulus, h)
@@ -203,27 +205,29 @@ def _graph_arrays(dictionary: MecabDictionary) -> dict:
         raise ValueError("two surfaces share a substring hash; change lattice._BASES")
     # Tokens: the system dictionary's (merged per surface), then unk.dic's (merged per category).
     owner, token = _expand(system.token_starts, system.token_counts)
-    keep = _merge_twins(
-        owner, system.left_ids[token], system.right_ids[token], system.costs[token]
-    )
+    keep = _merge_twins(owner, system.left_ids[token], system.right_ids[token], system.costs[token])
     token, owner = token[keep], owner[keep]
     token_starts, token_counts = _ranges(owner, len(surfaces))
     unknown = dictionary.unknown
     categories = len(dictionary.chars.names)
     unk_owner, unk_token = _expand(dictionary.unknown_token_starts, dictionary.unknown_token_counts)
     keep = _merge_twins(
-        unk_owner, unknown.left_ids[unk_token], unknown.right_ids[unk_token],
+        unk_owner,
+        unknown.left_ids[unk_token],
+        unknown.right_ids[unk_token],
         unknown.costs[unk_token],
     )
     unk_token, unk_owner = unk_token[keep], unk_owner[keep]
     unk_starts, unk_counts = _ranges(unk_owner, categories)
     chars = dictionary.chars
     props = (
-        chars.default_types | (chars.lengths << 8) | (chars.groups.astype(np.int32) << 12)
+        chars.default_types
+        | (chars.lengths << 8)
+        | (chars.groups.astype(np.int32) << 12)
         | (chars.invokes.astype(np.int32) << 13)
     )
     powers = {}
-    for modulus, base in zip(_MODULI, _BASES):
+    for modulus, base in zip(_MODULI, _BASES, strict=True):
         inverse = pow(base, -1, modulus)
         powers[modulus] = (
             np.array([pow(inverse, k, modulus) for k in range(longest)], dtype=np.int64),
@@ -237,8 +241,12 @@ def _graph_arrays(dictionary: MecabDictionary) -> dict:
         "token_counts": token_counts.astype(np.int32),
         "unk_starts": (unk_starts + len(token)).astype(np.int32),
         "unk_counts": unk_counts.astype(np.int32),
-        "left": np.concatenate([system.left_ids[token], unknown.left_ids[unk_token]]).astype(np.int16),
-        "right": np.concatenate([system.right_ids[token], unknown.right_ids[unk_token]]).astype(np.int16),
+        "left": np.concatenate([system.left_ids[token], unknown.left_ids[unk_token]]).astype(
+            np.int16
+        ),
+        "right": np.concatenate([system.right_ids[token], unknown.right_ids[unk_token]]).astype(
+            np.int16
+        ),
         "cost": np.concatenate([system.costs[token], unknown.costs[unk_token]]).astype(np.int16),
         "types": chars.types.astype(np.int32),
         "props": props.astype(np.int32),
@@ -300,9 +308,18 @@ class MecabGraph(tf.Module):
     def constant_bytes(self) -> int:
         """Bytes of the arrays this graph holds (constants and the hash table's keys/values)."""
         tensors = [
-            self._surface_chars, self._surface_offsets, self._token_starts, self._token_counts,
-            self._unk_starts, self._unk_counts, self._left, self._right, self._cost,
-            self._types, self._props, self._matrix,
+            self._surface_chars,
+            self._surface_offsets,
+            self._token_starts,
+            self._token_counts,
+            self._unk_starts,
+            self._unk_counts,
+            self._left,
+            self._right,
+            self._cost,
+            self._types,
+            self._props,
+            self._matrix,
         ] + [t for _, a, b in self._powers for t in (a, b)]
         table = int(self._surfaces.size()) * (8 + 4)
         return table + sum(int(tf.size(t)) * t.dtype.size for t in tensors)
@@ -431,9 +448,12 @@ class MecabGraph(tf.Module):
 
         # Lattice nodes: MeCab looks up at position p (the end of some node) the words of
         # surface_start[p]; nodes of different p are different nodes.
-        ends = tf.math.unsorted_segment_max(
-            tf.ones_like(word_q), tf.minimum(word_q + word_length, size), size + 1
-        )[:size] > 0
+        ends = (
+            tf.math.unsorted_segment_max(
+                tf.ones_like(word_q), tf.minimum(word_q + word_length, size), size + 1
+            )[:size]
+            > 0
+        )
         lookup = (tf.equal(local, 0) | ends) & (surface_start < row_end)
         p_flat = tf.cast(tf.where(lookup)[:, 0], tf.int32)
         q_of_p = tf.gather(surface_start, p_flat)
@@ -489,19 +509,34 @@ class MecabGraph(tf.Module):
         node_splits = tf.searchsorted(node_local_p, steps, side="left") + rows
         pair_slot = pair_right - tf.gather(node_splits, pair_step)
 
-        costs = tf.concat([tf.zeros([rows], tf.int64), tf.fill([count - rows], tf.constant(_BIG, tf.int64))], 0)
+        costs = tf.concat(
+            [tf.zeros([rows], tf.int64), tf.fill([count - rows], tf.constant(_BIG, tf.int64))], 0
+        )
+
+        # Per-step bounds gathered once per step (slicing with tensors would add Pack ops).
+        pair_begin = pair_splits[:-1, None]
+        pair_size = pair_splits[1:, None] - pair_begin
+        node_size = node_splits[1:] - node_splits[:-1]
+        node_begin = tf.stack([node_splits[:-1], tf.zeros_like(node_size)], axis=1)
+        node_extent = tf.stack([node_size, tf.ones_like(node_size)], axis=1)
+        node_index = tf.range(count)[:, None]
 
         def step(p, costs):
-            a, b = pair_splits[p], pair_splits[p + 1]
-            first, last = node_splits[p], node_splits[p + 1]
-            total = tf.gather(costs, pair_left[a:b]) + connection[a:b]
-            best = tf.math.unsorted_segment_min(total, pair_slot[a:b], last - first)
-            best = tf.minimum(best, _BIG)
-            costs = tf.tensor_scatter_nd_update(costs, tf.range(first, last)[:, None], best)
+            begin, size = tf.gather(pair_begin, p), tf.gather(pair_size, p)
+            total = tf.gather(costs, tf.slice(pair_left, begin, size)) + tf.slice(
+                connection, begin, size
+            )
+            best = tf.math.unsorted_segment_min(
+                total, tf.slice(pair_slot, begin, size), tf.gather(node_size, p)
+            )
+            target = tf.slice(node_index, tf.gather(node_begin, p), tf.gather(node_extent, p))
+            costs = tf.tensor_scatter_nd_update(costs, target, tf.minimum(best, _BIG))
             return p + 1, costs
 
         _, costs = tf.while_loop(
-            lambda p, _: p < width, step, (tf.constant(0), costs),
+            lambda p, _: p < width,
+            step,
+            (tf.constant(0), costs),
             shape_invariants=(tf.TensorShape([]), tf.TensorShape([None])),
         )
 
@@ -519,7 +554,8 @@ class MecabGraph(tf.Module):
         best_key = tf.math.unsorted_segment_min(pair_key, pair_right, count)
         won = tf.equal(pair_key, tf.gather(best_key, pair_right)) & (pair_key < _INT64_MAX)
         parent = tf.tensor_scatter_nd_update(
-            tf.range(count), tf.boolean_mask(pair_right, won)[:, None],
+            tf.range(count),
+            tf.boolean_mask(pair_right, won)[:, None],
             tf.boolean_mask(pair_left, won),
         )
         last_end = tf.math.unsorted_segment_max(tf.where(reached, all_end, -1), all_row, rows)
@@ -536,7 +572,9 @@ class MecabGraph(tf.Module):
         chosen = tf.cast(tf.where(on_path)[:, 0], tf.int32)
         chosen = tf.gather(chosen, tf.argsort(tf.gather(all_row, chosen), stable=True))
         return (
-            tf.gather(all_row, chosen), tf.gather(all_start, chosen), tf.gather(all_end, chosen)
+            tf.gather(all_row, chosen),
+            tf.gather(all_start, chosen),
+            tf.gather(all_end, chosen),
         )
 
 
@@ -570,9 +608,7 @@ def _pieces(codepoints: tf.RaggedTensor):
         decided = tf.zeros(tf.shape(window)[:1], tf.bool)
         for group in groups:
             member = tf.reduce_any(tf.equal(chars[:, :, None], group[None, None, :]), axis=2)
-            found = tf.reduce_max(
-                tf.where(member, tf.range(1, limit + 1)[None, :], 0), axis=1
-            )
+            found = tf.reduce_max(tf.where(member, tf.range(1, limit + 1)[None, :], 0), axis=1)
             take = ~decided & (found > limit // 2)
             cut_at = tf.where(take, found, cut_at)
             decided |= take

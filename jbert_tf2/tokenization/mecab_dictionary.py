@@ -32,13 +32,33 @@ from jbert_tf2.errors import JbertError
 
 _MAGIC = 0xEF718F77
 _DIC_VERSION = 102
-_HEADER = np.dtype([(name, "<u4") for name in (
-    "magic", "version", "type", "lexsize", "lsize", "rsize", "dsize", "tsize", "fsize", "dummy"
-)])
-_TOKEN = np.dtype([
-    ("lc", "<u2"), ("rc", "<u2"), ("posid", "<u2"), ("wcost", "<i2"),
-    ("feature", "<u4"), ("compound", "<u4"),
-])
+_HEADER = np.dtype(
+    [
+        (name, "<u4")
+        for name in (
+            "magic",
+            "version",
+            "type",
+            "lexsize",
+            "lsize",
+            "rsize",
+            "dsize",
+            "tsize",
+            "fsize",
+            "dummy",
+        )
+    ]
+)
+_TOKEN = np.dtype(
+    [
+        ("lc", "<u2"),
+        ("rc", "<u2"),
+        ("posid", "<u2"),
+        ("wcost", "<i2"),
+        ("feature", "<u4"),
+        ("compound", "<u4"),
+    ]
+)
 _UNIT = np.dtype([("base", "<i4"), ("check", "<u4")])
 _MAX_KEY_BYTES = 4096  # a surface longer than this means a corrupt trie
 
@@ -57,6 +77,7 @@ class TokenTable:
     left_ids: np.ndarray  # int32 [tokens]: lcAttr
     right_ids: np.ndarray  # int32 [tokens]: rcAttr
     costs: np.ndarray  # int32 [tokens]: wcost
+    posids: np.ndarray  # int32 [tokens]: part-of-speech id (pos-id.def)
     features: bytes
     feature_offsets: np.ndarray  # int64 [tokens]
     lsize: int
@@ -66,7 +87,7 @@ class TokenTable:
     def feature(self, token: int) -> str:
         """The feature string (CSV) of one token."""
         start = int(self.feature_offsets[token])
-        return self.features[start:self.features.index(b"\0", start)].decode("utf-8")
+        return self.features[start : self.features.index(b"\0", start)].decode("utf-8")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,7 +184,7 @@ def _trie_keys(units: np.ndarray, path: str) -> tuple[list[str], np.ndarray]:
     values = -base[ends] - 1
     nodes = check[ends]
     lengths = np.zeros(len(nodes), dtype=np.int64)
-    for current, write in _climb(nodes, parent, root, path):
+    for _, write in _climb(nodes, parent, root, path):
         lengths[write] += 1
     # Keys never hold a NUL byte (Darts' end-of-key code): one NUL-joined buffer, one decode.
     last = np.cumsum(lengths + 1) - 2  # where each key's last byte goes
@@ -205,7 +226,7 @@ def read_token_table(path: str) -> TokenTable:
     if int(header["version"]) != _DIC_VERSION:
         raise _broken(path, f"version {int(header['version'])}, not {_DIC_VERSION}")
     offset = _HEADER.itemsize
-    charset = data[offset:offset + 32].split(b"\0", 1)[0].decode("ascii", "replace")
+    charset = data[offset : offset + 32].split(b"\0", 1)[0].decode("ascii", "replace")
     offset += 32
     dsize, tsize, fsize = (int(header[k]) for k in ("dsize", "tsize", "fsize"))
     if offset + dsize + tsize + fsize != len(data) or dsize % 8 or tsize % 16:
@@ -225,7 +246,8 @@ def read_token_table(path: str) -> TokenTable:
         left_ids=tokens["lc"].astype(np.int32),
         right_ids=tokens["rc"].astype(np.int32),
         costs=tokens["wcost"].astype(np.int32),
-        features=data[offset + dsize + tsize:],
+        posids=tokens["posid"].astype(np.int32),
+        features=data[offset + dsize + tsize :],
         feature_offsets=tokens["feature"].astype(np.int64),
         lsize=int(header["lsize"]),
         rsize=int(header["rsize"]),
@@ -253,7 +275,7 @@ def read_char_categories(path: str) -> CharCategories:
     if len(data) != 4 + 32 * count + 4 * 0xFFFF:
         raise _broken(path, "its size does not match its category count")
     names = [
-        data[4 + 32 * i:4 + 32 * (i + 1)].split(b"\0", 1)[0].decode("ascii") for i in range(count)
+        data[4 + 32 * i : 4 + 32 * (i + 1)].split(b"\0", 1)[0].decode("ascii") for i in range(count)
     ]
     info = np.zeros(0x10000, dtype=np.uint32)
     info[:0xFFFF] = np.frombuffer(data, "<u4", offset=4 + 32 * count)
@@ -325,7 +347,8 @@ def read_dictionary_directory(directory: str, name: str = "") -> MecabDictionary
             table.right_ids.max() >= lsize or table.left_ids.max() >= rsize
         ):
             raise _broken(os.path.join(directory, file), "a context id is outside matrix.bin")
-    by_name = dict(zip(unknown.surfaces, zip(unknown.token_starts, unknown.token_counts)))
+    counts = zip(unknown.token_starts, unknown.token_counts, strict=True)
+    by_name = dict(zip(unknown.surfaces, counts, strict=True))
     missing = [c for c in chars.names if c not in by_name]
     if missing:
         raise _broken(os.path.join(directory, "unk.dic"), f"no entry for category {missing[0]}")

@@ -165,14 +165,16 @@ def _parse_model(model_proto: bytes, source: str):
     return proto
 
 
-def _standalone_owned_lengths(proto, rules: _Rules) -> np.ndarray:
+def _standalone_owned_lengths(proto, rules: _Rules) -> tuple[np.ndarray, np.ndarray]:
     """Per rule: the shortest prefix of its source that the normalizer alone turns into the
     rule's output (0: none), as `SentencePieceTokenizer._owned_end` searches for it (with the
-    model's own normalizer, which has no user-defined symbols)."""
+    model's own normalizer, which has no user-defined symbols); and the same for the output
+    less its first character, for outputs that start with a space the tokenizer's
+    ``removeprefix("▁")`` takes off."""
     import sentencepiece
 
     normalizer = sentencepiece.SentencePieceNormalizer(model_proto=proto.SerializeToString())
-    spec = proto.normalizer_spec
+    strip = proto.normalizer_spec.remove_extra_whitespaces
     cache: dict[str, str] = {}
 
     def alone(text: str) -> str:
@@ -180,20 +182,22 @@ def _standalone_owned_lengths(proto, rules: _Rules) -> np.ndarray:
             cache[text] = normalizer.Normalize(text).removeprefix("\u2581")
         return cache[text]
 
-    owned = np.zeros(len(rules.sources), dtype=np.int32)
-    for index, (src, out) in enumerate(zip(rules.sources, rules.outputs)):
-        wanted = (out.lstrip(" ") if spec.remove_extra_whitespaces else out).replace(" ", "\u2581")
+    def shortest(src: str, wanted: str, whole: bool) -> int:
         for length in range(1, len(src)):
             if alone(src[:length]) == wanted:
-                owned[index] = length
-                break
-        else:
-            # the whole source: this rule alone, so its output after the dummy prefix
-            if " " in out or "\u2581" in out or not wanted:
-                owned[index] = len(src) if alone(src) == wanted else 0
-            else:
-                owned[index] = len(src)
-    return owned
+                return length
+        # the whole source is this rule alone: its output after the dummy prefix
+        return len(src) if whole or alone(src) == wanted else 0
+
+    owned = np.zeros(len(rules.sources), dtype=np.int32)
+    owned_after_space = np.zeros(len(rules.sources), dtype=np.int32)
+    for index, (src, out) in enumerate(zip(rules.sources, rules.outputs)):
+        plain = not (" " in out or "\u2581" in out or not out)
+        wanted = (out.lstrip(" ") if strip else out).replace(" ", "\u2581")
+        owned[index] = shortest(src, wanted, plain)
+        if out.startswith(" "):
+            owned_after_space[index] = shortest(src, out[1:].replace(" ", "\u2581"), False)
+    return owned, owned_after_space
 
 
 def _ragged_constant(strings: list[str]):
@@ -313,8 +317,10 @@ class SentencePieceGraph(tf.Module):
         self._piece_table = _string_table(built["pieces"])
         self._rule_out = _ragged_constant(built["rule_outputs"])
         self._rule_owned = tf.constant(np.append(built["rule_owned"], 0).astype(np.int32))
-        self._piece_scores = tf.constant(np.append(built["piece_scores"], 0.0))
-        self._piece_user = tf.constant(np.append(built["piece_user"], False))
+        self._rule_owned_after_space = tf.constant(
+            np.append(built["rule_owned_after_space"], 0).astype(np.int32)
+        )
+        self._piece_scores = tf.constant(np.append(built["piece_scores"], 0.0), tf.float32)
         self._piece_ids = tf.constant(
             np.append(built["piece_ids"], built["unk_id"]).astype(np.int32)
         )
@@ -547,35 +553,37 @@ class SentencePieceGraph(tf.Module):
         index = tf.where(valid, self._piece_table.lookup(keys), -1)
         unknown = valid & tf.equal(size, 1) & (index < 0)
         known = index >= 0
+        # float32 sums, as C++ adds float scores (user-defined symbols' double scores too:
+        # they differ from C++ only on a tie within float rounding)
         score = tf.where(
             known,
             tf.gather(self._piece_scores, tf.maximum(index, 0)),
             tf.where(unknown, self._unk_score, -np.inf),
         )
-        exact = known & tf.gather(self._piece_user, tf.maximum(index, 0))
-        sizes = tf.range(1, longest + 1)[None, :]
+        by_end = tf.transpose(score, [1, 0, 2])  # [width, B, longest]
 
-        def step(e, window, chosen):
-            # window[:, longest - l] is the best score of the path ending at e + 1 - l
-            total = tf.reverse(window, axis=[1]) + score[:, e, :]
-            # C++ adds float scores in float; user-defined symbols' scores are doubles
-            total = tf.where(exact[:, e, :], total, tf.cast(tf.cast(total, tf.float32), tf.float64))
-            best = tf.reduce_max(total, axis=1)
-            pick = tf.reduce_max(tf.where(tf.equal(total, best[:, None]), sizes, 0), axis=1)
-            best = tf.cast(tf.cast(best, tf.float32), tf.float64)
-            window = tf.concat([window[:, 1:], best[:, None]], axis=1)
-            return e + 1, window, chosen.write(e, pick)
+        def step(e, window, best):
+            # window[:, l - 1] is the best score of the paths ending at e + 1 - l
+            top = tf.reduce_max(window + by_end[e], axis=1)
+            return e + 1, tf.concat([top[:, None], window[:, :-1]], axis=1), best.write(e, top)
 
         window = tf.concat(
-            [tf.fill([batch, longest - 1], tf.constant(-np.inf, tf.float64)),
-             tf.zeros([batch, 1], tf.float64)], axis=1,
-        )  # fmt: skip
-        _, _, chosen = tf.while_loop(
+            [tf.zeros([batch, 1]), tf.fill([batch, longest - 1], -np.inf)], axis=1
+        )
+        _, _, best = tf.while_loop(
             lambda e, *_: e < width,
             step,
-            (tf.constant(0), window, tf.TensorArray(tf.int32, size=width)),
+            (tf.constant(0), window, tf.TensorArray(tf.float32, size=width)),
         )
-        picked = tf.transpose(tf.reshape(chosen.stack(), [width, batch]))  # [B, width]
+        # which piece gave each position's best score (the longest, i.e. earliest start, of
+        # equal ones): the same float sums again, all positions at once
+        best = tf.concat([tf.zeros([batch, 1]), tf.transpose(best.stack())], axis=1)
+        before = tf.gather(best, tf.maximum(start, 0), batch_dims=1)
+        total = tf.where(valid, before + score, -np.inf)
+        sizes = tf.broadcast_to(size, tf.shape(total))
+        picked = tf.reduce_max(
+            tf.where(tf.equal(total, best[:, 1:, None]) & valid, sizes, 0), axis=2
+        )
         position = tf.range(width + 1)[None, :]
         pointer = position - tf.pad(picked, [[0, 0], [1, 0]])
         pointer = tf.where(position <= lengths[:, None], tf.maximum(pointer, 0), 0)
@@ -698,7 +706,12 @@ class SentencePieceGraph(tf.Module):
         o, f = owner(b - 1), owner(b)
         o_is_space = text_at(is_space, o) & (o < tf.gather(lengths, row))
         group_start = self._group_starts(owners, norm_len, row, o)
-        produced = group_start + tf.cast(~o_is_space & tf.equal(norm_at(group_start), _BAR), tf.int32)
+        removed = ~o_is_space & tf.equal(norm_at(group_start), _BAR)  # removeprefix("▁")
+        produced = group_start + tf.cast(removed, tf.int32)
+        # a space of the rule's own output removed, not the dummy prefix
+        removed_own = removed & (
+            tf.gather_nd(plain.piece, tf.stack([row, tf.minimum(group_start, width - 1)], 1)) >= 0
+        )
         bars = _exclusive_cumsum_rows(tf.cast(tf.equal(norm, _BAR), tf.int32))
         bars_in = tf.gather_nd(bars, tf.stack([row, b], 1)) - tf.gather_nd(
             bars, tf.stack([row, tf.minimum(produced, b)], 1)
@@ -712,7 +725,11 @@ class SentencePieceGraph(tf.Module):
         identity_owned = tf.not_equal(char, _BAR) | (strip or not dummy)
         owned = tf.where(
             tf.equal(kind, 1),
-            tf.gather(self._rule_owned, tf.maximum(rule, 0)),
+            tf.where(
+                removed_own,
+                tf.gather(self._rule_owned_after_space, tf.maximum(rule, 0)),
+                tf.gather(self._rule_owned, tf.maximum(rule, 0)),
+            ),
             tf.cast(identity_owned, tf.int32),
         )
         found = (bars_in == 0) & (f - o <= _OWNED_SEARCH_LIMIT) & (owned > 0) & (visit >= 0)
@@ -808,11 +825,13 @@ def _build_tables(model_proto: bytes, source: str) -> dict:
             [by_piece.get(f"<0x{b:02X}>", int(unknown[0])) for b in range(256)], dtype=np.int32
         )
     symbols = [proto.pieces[i].piece for i in np.nonzero(user)[0]]
+    owned, owned_after_space = _standalone_owned_lengths(proto, rules)
     return {
         "rule_sources": rules.sources,
         "rule_outputs": rules.outputs,
         "rule_length": max((len(s) for s in rules.sources), default=0),
-        "rule_owned": _standalone_owned_lengths(proto, rules),
+        "rule_owned": owned,
+        "rule_owned_after_space": owned_after_space,
         "user_symbols": symbols,
         "user_length": max((len(s) for s in symbols), default=0),
         "pieces": pieces,
@@ -821,6 +840,6 @@ def _build_tables(model_proto: bytes, source: str) -> dict:
         "piece_ids": candidates.astype(np.int32),
         "piece_length": max(1, max((len(p) for p in pieces), default=1)),
         "unk_id": int(unknown[0]),
-        "unk_score": np.float64(np.float32(min_score) - _UNK_PENALTY),
+        "unk_score": np.float32(min_score) - _UNK_PENALTY,
         "byte_ids": byte_ids,
     }
