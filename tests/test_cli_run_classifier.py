@@ -234,14 +234,14 @@ def test_long_text_flags_reach_the_model_and_its_task_json(checkpoint, tmp_path,
 
     data = _livedoor_dir(tmp_path, {"sports": "sports", "it": "it", "food": "food"})
     out = tmp_path / "out"
-    windows = ["--long_text=windows", "--doc_stride=5", "--window_aggregation=max"]
+    windows = ["--long_text=windows", "--doc_stride=3", "--window_aggregation=max"]
     flags = _flags(checkpoint, data, out, "--do_train", "--do_predict", *windows, task="tsv")
     flags += ["--max_seq_length=12", "--num_train_epochs=0.2"]
     assert main(flags) == 0, capsys.readouterr().err
     options = json.loads((out / "model" / "task.json").read_text())["options"]
     assert (options["long_text"], options["doc_stride"], options["window_aggregation"]) == (
         "windows",
-        5,
+        3,
         "max",
     )
     assert "truncated" not in capsys.readouterr().err  # windows read every token

@@ -201,3 +201,16 @@ def test_tagging_predicts_from_a_fine_tuned_electra_prefix(tmp_path, capsys):
     assert main([*argv, json.dumps(hparams)]) == 0, capsys.readouterr().err
     task = json.loads((out / "init_model" / "task.json").read_text())
     assert task["labels"] == ELECTRA_CHUNK_TAGS[::-1]
+
+
+def test_long_text_hparams_reach_classification_tasks_only(tmp_path):
+    from jbert_tf2.cli.run_finetuning import read_hparams, task_argv
+
+    hparams = read_hparams(
+        json.dumps({"task_names": ["mrpc", "ner"], "long_text": "windows", "doc_stride": 64})
+    )
+    mrpc = task_argv(hparams, tmp_path, "electra_tiny", "mrpc")
+    assert "--long_text=windows" in mrpc and "--doc_stride=64" in mrpc
+    assert not any(a.startswith("--window_aggregation") for a in mrpc)
+    ner = task_argv(hparams, tmp_path, "electra_tiny", "ner")
+    assert not any(a.startswith(("--long_text", "--doc_stride")) for a in ner)

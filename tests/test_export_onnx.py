@@ -14,7 +14,7 @@ import jbert_tf2  # noqa: E402
 from jbert_tf2.cli.export import main  # noqa: E402
 from jbert_tf2.errors import JbertError  # noqa: E402
 from jbert_tf2.onnx_graph import build_onnx_model  # noqa: E402
-from jbert_tf2.onnx_inference import OnnxRuntimePredictor  # noqa: E402
+from jbert_tf2.onnx_inference import OnnxRuntimePredictor, fuse_for_onnxruntime  # noqa: E402
 from jbert_tf2.tasks import (  # noqa: E402
     Embedder,
     MultiLabelClassifier,
@@ -91,10 +91,21 @@ def _keras_outputs(model, head, feed):
     "head", ["encoder", "sequence", "multi_label", "token", "embedder-mean", "embedder-max"]
 )
 def test_onnx_graph_equals_keras(kind, head):
+    """Both the standard-ops graph (what any ONNX runtime runs) and ONNX Runtime's fused
+    version of it (Attention, SkipLayerNormalization, FastGelu / BiasGelu)."""
     model = _model(kind, head)
     feed = _inputs()
     expected = _keras_outputs(model, head, feed)
-    got = OnnxRuntimePredictor(build_onnx_model(model))(feed)
+    proto = build_onnx_model(model)
+    for fuse in (False, True):
+        _check_outputs(OnnxRuntimePredictor(proto, fuse=fuse)(feed), expected)
+    fused = fuse_for_onnxruntime(proto)
+    fused_ops = {n.op_type for n in fused.graph.node}
+    assert {"Attention", "SkipLayerNormalization"} <= fused_ops
+    assert ("BiasGelu" if kind == "electra" else "FastGelu") in fused_ops
+
+
+def _check_outputs(got, expected):
     assert set(got) == set(expected)
     for key, value in expected.items():
         value = np.asarray(value)

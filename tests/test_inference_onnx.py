@@ -97,3 +97,71 @@ def test_extract_features_backend(tiny_model_root, tmp_path):
     for keras_line, onnx_line in zip(outputs["keras"], outputs["onnxruntime"], strict=True):
         a, b = np.array(keras_line, np.float64), np.array(onnx_line, np.float64)
         assert a.shape == b.shape and np.abs(a - b).max() < 1e-4
+
+
+def _run_twice(main, argv_for, read):
+    """The command's output with each backend."""
+    return {backend: read(main(argv_for(backend)), backend) for backend in ("keras", "onnxruntime")}
+
+
+def test_run_classifier_predict_backend(tiny_model_root, tmp_path, capsys):
+    from jbert_tf2.cli.run_classifier import main
+
+    clf = SequenceClassifier.from_pretrained(
+        tiny_model_root / "model", labels=["sports", "it", "food"]
+    )
+    _randomize(clf, 6)
+    init = clf.save_pretrained(tmp_path / "clf")
+    data = tf_.write_topic_splits(tmp_path / "data", (("test", 12, 3),), None)
+
+    def argv(backend):
+        return [
+            "--task_name=tsv",
+            f"--data_dir={data}",
+            f"--init_checkpoint={init}",
+            "--do_predict",
+            "--max_seq_length=48",
+            "--predict_batch_size=4",
+            f"--output_dir={tmp_path / backend}",
+            f"--backend={backend}",
+        ]
+
+    def read(status, backend):
+        assert status == 0, capsys.readouterr().err
+        text = (tmp_path / backend / "test_results.tsv").read_text()
+        return np.array([[float(x) for x in line.split("\t")] for line in text.splitlines()])
+
+    results = _run_twice(main, argv, read)
+    assert results["keras"].shape == (12, 3)
+    assert np.abs(results["keras"] - results["onnxruntime"]).max() < 1e-4
+
+
+def test_run_ner_predict_backend(tiny_model_root, tmp_path, capsys):
+    from jbert_tf2.cli.run_ner import main
+
+    tagger = TokenClassifier.from_pretrained(
+        tiny_model_root / "model", labels=["O", "B-PSN", "I-PSN", "B-LOC", "I-LOC"]
+    )
+    _randomize(tagger, 7)
+    init = tagger.save_pretrained(tmp_path / "tagger")
+    data = tmp_path / "data"
+    data.mkdir()
+    tf_.write_bio(data / "test.bio", tf_.tagged_sentences(None, 8, seed=5))
+
+    def argv(backend):
+        return [
+            f"--data_dir={data}",
+            f"--output_dir={tmp_path / backend}",
+            f"--init_checkpoint={init}",
+            "--do_predict",
+            "--max_seq_length=24",
+            f"--backend={backend}",
+        ]
+
+    def read(status, backend):
+        assert status == 0, capsys.readouterr().err
+        return (tmp_path / backend / "test_predictions.jsonl").read_text(encoding="utf-8")
+
+    results = _run_twice(main, argv, read)
+    assert results["keras"] == results["onnxruntime"]
+    assert any(json.loads(line)["entities"] for line in results["keras"].splitlines())

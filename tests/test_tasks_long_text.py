@@ -135,6 +135,11 @@ def test_window_options_are_saved_and_loaded(model_dir, tmp_path):
     again = load_task(out)
     assert (again.long_text, again.doc_stride, again.window_aggregation) == ("windows", 4, "max")
     np.testing.assert_allclose(again.predict_proba(LONG), clf.predict_proba(LONG), atol=1e-6)
+    # The default stride is saved as such: another max_seq_length takes its own default.
+    clf.doc_stride = 5  # the default of max_seq_length 12
+    out = clf.save_pretrained(tmp_path / "default", overwrite=True)
+    assert load_task(out).doc_stride == 5
+    assert MultiLabelClassifier.from_pretrained(out, max_seq_length=24).doc_stride == 11
 
 
 def test_pairs_window_the_longer_text(model_dir):

@@ -230,6 +230,24 @@ def test_equal_to_the_tensorflow_text_twin(tokenizer_files, name):
     assert all(np.array_equal(got[key].numpy(), want[key].numpy()) for key in want)
 
 
+def test_in_a_keras_model_and_rebuilt_from_its_json_config(tokenizer_files):
+    import json
+
+    import keras
+
+    tok, layer = _twin(tokenizer_files, "basic-wordpiece-lower")
+    texts = list(TEXTS[:20])
+    text_in = keras.Input(shape=(), dtype="string")
+    model = keras.Model(text_in, layer(text_in))
+    want = tok(texts, max_seq_length=48)
+    got = model(tf.constant(texts))
+    assert all(np.array_equal(got[key].numpy(), want[key]) for key in want)
+    restored = CoreOpsTokenizer.from_config(json.loads(json.dumps(layer.get_config())))
+    assert restored.spec == tok.graph_spec()
+    got = restored(tf.constant(texts))
+    assert all(np.array_equal(got[key].numpy(), want[key]) for key in want)
+
+
 # Unicode rules ---------------------------------------------------------------------------
 
 

@@ -205,6 +205,7 @@ def test_word_spans_batch_rows_are_independent(mecab):
     alone = [word_spans(tf.constant([text])).to_list()[0] for text in texts]
     assert together == alone
     assert together[0] == together[3] and together[1] == []
+    assert word_spans(tf.constant([], tf.string)).to_list() == []
 
 
 def test_word_spans_graph_holds_core_ops_only():

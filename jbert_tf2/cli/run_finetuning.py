@@ -58,6 +58,11 @@ DEFAULTS = {
     "preprocessed_data_dir": None,
     "labels_file": None,
     "gradient_accumulation_steps": 1,  # not ELECTRA's: one update every K batches
+    # Not ELECTRA's: texts longer than max_seq_length in classification tasks (jbert-run-classifier's
+    # --long_text, --doc_stride, --window_aggregation; None: that command's default).
+    "long_text": None,
+    "doc_stride": None,
+    "window_aggregation": None,
 }
 IGNORED = {
     "model_hparam_overrides",
@@ -212,6 +217,10 @@ def task_argv(hparams: dict, data_dir: Path, model_name: str, task: str) -> list
     ):
         argv.append(_flag(key, hparams[key]))
     task_data = data_dir / "finetuning_data" / task
+    if task not in TAGGING_TASKS:
+        for key in ("long_text", "doc_stride", "window_aggregation"):
+            if hparams[key] is not None:
+                argv.append(_flag(key, hparams[key]))
     if task in TAGGING_TASKS:
         argv += [_flag("data_dir", task_data), "--tagging_scheme=BIOES", _flag("task_name", task)]
     else:

@@ -12,7 +12,7 @@ to half of it. A text that fits makes exactly one window, equal to the unwindowe
 
 Positions: a window is a list of positions into the example's full layout
 ``[CLS] a [SEP] (b [SEP])``; ids, segment ids, tokens and offsets of a window are the full
-layout's values at its positions, so one cut serves ids (`encode_windows`) and `Encoding`\\ s with
+layout's values at its positions, so one cut serves ids (`encode_windows`) and encodings with
 their character offsets (`window_encodings`).
 
 Taggers window differently on purpose (`jbert_tf2.tasks.tagging_pipeline`): runs of whole words
@@ -37,6 +37,12 @@ LONG_TEXT_MODES = ("truncate", "windows")
 def default_doc_stride(max_seq_length: int) -> int:
     """Half the room of a single text's window: every token is read by two windows."""
     return max(1, (int(max_seq_length) - 2) // 2)
+
+
+def saved_doc_stride(doc_stride: int | None, max_seq_length: int) -> int | None:
+    """``doc_stride`` as task.json keeps it: None for the default, so a model loaded with
+    another ``max_seq_length`` takes that length's default instead of an impossible stride."""
+    return None if doc_stride == default_doc_stride(max_seq_length) else doc_stride
 
 
 def check_long_text(long_text: str, doc_stride: int | None, max_seq_length: int) -> int | None:

@@ -28,7 +28,8 @@ def window_inputs(
     Args:
         ids_a: int32 `tf.RaggedTensor` [texts, (tokens)], each text's token ids.
         ids_b: the same for the pair's second texts, or None.
-        cls_id, sep_id: the ids of ``[CLS]`` and ``[SEP]``.
+        cls_id: the id of ``[CLS]``.
+        sep_id: the id of ``[SEP]``.
         max_seq_length: tokens per window, specials included.
         doc_stride: tokens between the starts of consecutive windows (checked by the caller,
             `jbert_tf2.data.windows.check_long_text`).

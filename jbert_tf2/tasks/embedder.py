@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jbert_tf2.backend import keras, ops
-from jbert_tf2.data.windows import check_long_text
+from jbert_tf2.data.windows import check_long_text, saved_doc_stride
 from jbert_tf2.errors import JbertError
 from jbert_tf2.models.encoder import INPUT_KEYS
 from jbert_tf2.tasks.base import TaskModel
@@ -113,7 +113,7 @@ class Embedder(TaskModel):
             "combine": self.combine,
             "normalize": self.normalize,
             "long_text": self.long_text,
-            "doc_stride": self.doc_stride,
+            "doc_stride": saved_doc_stride(self.doc_stride, self.max_seq_length),
         }
 
     def build_head(self) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from jbert_tf2.backend import keras, ops
-from jbert_tf2.data.windows import check_long_text
+from jbert_tf2.data.windows import check_long_text, saved_doc_stride
 from jbert_tf2.errors import JbertError
 from jbert_tf2.models.encoder import INPUT_KEYS
 from jbert_tf2.tasks.base import TaskModel
@@ -74,7 +74,7 @@ class SequenceClassifier(TaskModel):
             **super().task_options(),
             "dropout": self.dropout,
             "long_text": self.long_text,
-            "doc_stride": self.doc_stride,
+            "doc_stride": saved_doc_stride(self.doc_stride, self.max_seq_length),
             "window_aggregation": self.window_aggregation,
         }
 

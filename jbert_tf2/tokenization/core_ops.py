@@ -79,6 +79,19 @@ def check_spec(spec: dict) -> None:
                 )
 
 
+class _Traced:
+    """The layer's graph functions (one batch of tf.string texts each), traced once. Kept
+    out of the layer's attributes: a SavedModel saves only what its own signatures call,
+    not every function a layer could run (`word_spans` of a ``"none"`` tokenizer would build
+    unidic-lite's MeCab into every export)."""
+
+    def __init__(self, **functions):
+        tf = tensorflow()
+        signature = [tf.TensorSpec([None], tf.string)]
+        for name, function in functions.items():
+            setattr(self, name, tf.function(function, input_signature=signature, autograph=False))
+
+
 def _text_tensor(tf, texts, name: str):
     texts = tf.convert_to_tensor(texts)
     if texts.dtype != tf.string:
@@ -185,11 +198,7 @@ class CoreOpsTokenizer(keras.layers.Layer):
             singles = sorted((ord(tokens[i]), i) for i in real if len(tokens[i]) == 1)
             self._char_keys = tf.constant([c for c, _ in singles] or [-1], tf.int32)
             self._char_ids = tf.constant([i for _, i in singles] or [self._unk], tf.int32)
-        signature = [tf.TensorSpec([None], tf.string)]
-        self._tokenize_fn = tf.function(self._tokenize, input_signature=signature, autograph=False)
-        self._word_spans_fn = tf.function(
-            self._word_spans, input_signature=signature, autograph=False
-        )
+        self._traced = _Traced(tokenize=self._tokenize, word_spans=self._word_spans)
 
     @staticmethod
     def _wordpiece_lengths(tokens, real) -> list[int]:
@@ -231,7 +240,7 @@ class CoreOpsTokenizer(keras.layers.Layer):
         each token belongs to: basic or MeCab words, special tokens one word each, the whole
         text for ``words="none"``, each piece for SentencePiece)."""
         tf = tensorflow()
-        return self._tokenize_fn(_text_tensor(tf, texts, "texts"))
+        return self._traced.tokenize(_text_tensor(tf, texts, "texts"))
 
     def word_spans(self, texts):
         """Ragged int32 [batch, words, 2]: the code point spans of each text's words, as the
@@ -240,14 +249,14 @@ class CoreOpsTokenizer(keras.layers.Layer):
         tf = tensorflow()
         if self._words in ("none", "pieces") and self._mecab is None:
             self._mecab = _mecab_graph(UNIDIC)
-        return self._word_spans_fn(_text_tensor(tf, texts, "texts"))
+        return self._traced.word_spans(_text_tensor(tf, texts, "texts"))
 
     def call(self, texts, text_pairs=None):
         tf = tensorflow()
-        a = self._tokenize_fn(_text_tensor(tf, texts, "texts"))["ids"]
+        a = self._traced.tokenize(_text_tensor(tf, texts, "texts"))["ids"]
         b = None
         if text_pairs is not None:
-            b = self._tokenize_fn(_text_tensor(tf, text_pairs, "text_pairs"))["ids"]
+            b = self._traced.tokenize(_text_tensor(tf, text_pairs, "text_pairs"))["ids"]
         return model_inputs(tf, a, b, self._cls, self._sep, self.max_seq_length)
 
     def compute_output_spec(self, texts, text_pairs=None):
@@ -604,16 +613,13 @@ class UnidicWordSplitter(keras.layers.Layer):
     def __init__(self, mecab_graph=None, **kwargs):
         kwargs["trainable"] = False
         super().__init__(**kwargs)
-        tf = tensorflow()
         self._unicode = UnicodeTables()
         self._mecab = mecab_graph if mecab_graph is not None else _mecab_graph(UNIDIC)
-        self._spans_fn = tf.function(
-            self._spans, input_signature=[tf.TensorSpec([None], tf.string)], autograph=False
-        )
+        self._traced = _Traced(word_spans=self._spans)
 
     def word_spans(self, texts):
         """The word spans of each text (code point offsets)."""
-        return self._spans_fn(_text_tensor(tensorflow(), texts, "texts"))
+        return self._traced.word_spans(_text_tensor(tensorflow(), texts, "texts"))
 
     def call(self, texts):
         return self.word_spans(texts)

@@ -33,10 +33,13 @@ SavedModel holding them loads without tensorflow-text:
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from jbert_tf2.backend import tensorflow
-from jbert_tf2.tokenization.mecab import MECAB_MAX_CHARS
+from jbert_tf2.errors import JbertError
+from jbert_tf2.tokenization.mecab import _CUT_AFTER, MECAB_MAX_CHARS
 from jbert_tf2.tokenization.mecab_dictionary import MecabDictionary
 
 tf = tensorflow()
@@ -46,7 +49,6 @@ _INT64_MAX = np.iinfo(np.int64).max
 # Substring hashes: two polynomial hashes modulo primes below 2**31, so every product fits int64.
 _MODULI = (2147483647, 2147483629)
 _BASES = (1114111 + 98, 1114111 + 1234)
-_CUT_GROUPS = ("\n", " \t\r\x0b\x0c", "。．！？.!?")  # mecab_pieces' cut characters, in order
 
 
 # ----------------------------------------------------------------------------------------------
@@ -91,20 +93,23 @@ def best_path(row_lengths, cand_row, cand_start, cand_end, cand_score) -> tf.Rag
     )
     choice = tf.fill([rows * width], count)
 
+    begins, sizes = splits[:-1, None], splits[1:, None] - splits[:-1, None]
+
     def step(e, best, choice):
-        a, b = splits[e], splits[e + 1]
-        before = tf.gather(best, sorted_from[a:b])
+        # Per-step bounds gathered once (slicing by tensors would add Pack ops to each step).
+        begin, size = tf.gather(begins, e), tf.gather(sizes, e)
+        before = tf.gather(best, tf.slice(sorted_from, begin, size))
         live = tf.not_equal(before, floor)
-        value = tf.where(live, before + sorted_scores[a:b], floor)
-        row = sorted_rows[a:b]
+        value = tf.where(live, before + tf.slice(sorted_scores, begin, size), floor)
+        row = tf.slice(sorted_rows, begin, size)
         top = tf.math.unsorted_segment_max(value, row, rows)
-        winner = tf.math.unsorted_segment_min(
-            tf.where(live & tf.equal(value, tf.gather(top, row)), order[a:b], count), row, rows
-        )
+        is_top = live & tf.equal(value, tf.gather(top, row))
+        index = tf.where(is_top, tf.slice(order, begin, size), count)
+        winner = tf.math.unsorted_segment_min(index, row, rows)  # the smallest index
         won = winner < count
-        target = (tf.boolean_mask(row_starts, won) + e)[:, None]
-        best = tf.tensor_scatter_nd_update(best, target, tf.boolean_mask(top, won))
-        choice = tf.tensor_scatter_nd_update(choice, target, tf.boolean_mask(winner, won))
+        target = (row_starts + e)[:, None]  # written once: position e of every row
+        best = tf.tensor_scatter_nd_update(best, target, tf.where(won, top, floor))
+        choice = tf.tensor_scatter_nd_update(choice, target, tf.minimum(winner, count))
         return e + 1, best, choice
 
     _, best, choice = tf.while_loop(
@@ -149,8 +154,9 @@ def _ancestors(parent, starts, size):
 
 
 def _surface_hashes(chars: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """int64 hash of each code point sequence (padded rows of ``chars``; `_window_hashes`'s
-    formula: two polynomial hashes, Horner's rule modulo primes, packed in one int64)."""
+    """int64 hash of each code point sequence (padded rows of ``chars``): two polynomial hashes
+    (Horner's rule modulo primes) packed in one int64, the value
+    `MecabGraph._dictionary_words` computes for a substring in the graph."""
     key = np.zeros(len(chars), dtype=np.int64)
     for modulus, base in zip(_MODULI, _BASES, strict=True):
         h = np.zeros(len(chars), dtype=np.int64)
@@ -189,7 +195,9 @@ def _graph_arrays(dictionary: MecabDictionary) -> dict:
     system = dictionary.system
     surfaces = system.surfaces
     if any(not surface for surface in surfaces):
-        raise ValueError(f"{dictionary.directory}/sys.dic has an empty surface")
+        raise JbertError(
+            f"{dictionary.directory}/sys.dic has an empty surface; reinstall the dictionary"
+        )
     flat = np.frombuffer("\0".join(surfaces).encode("utf-32-le"), dtype="<u4").astype(np.int64)
     separators = np.flatnonzero(flat == 0)  # surfaces hold no NUL (Darts' end-of-key code)
     lengths = np.diff(np.concatenate([[-1], separators, [len(flat)]])) - 1
@@ -202,7 +210,7 @@ def _graph_arrays(dictionary: MecabDictionary) -> dict:
     padded[inside] = flat
     keys = _surface_hashes(padded, lengths)
     if len(np.unique(keys)) != len(keys):
-        raise ValueError("two surfaces share a substring hash; change lattice._BASES")
+        raise RuntimeError("two surfaces share a substring hash; change lattice._BASES")
     # Tokens: the system dictionary's (merged per surface), then unk.dic's (merged per category).
     owner, token = _expand(system.token_starts, system.token_counts)
     keep = _merge_twins(owner, system.left_ids[token], system.right_ids[token], system.costs[token])
@@ -241,13 +249,9 @@ def _graph_arrays(dictionary: MecabDictionary) -> dict:
         "token_counts": token_counts.astype(np.int32),
         "unk_starts": (unk_starts + len(token)).astype(np.int32),
         "unk_counts": unk_counts.astype(np.int32),
-        "left": np.concatenate([system.left_ids[token], unknown.left_ids[unk_token]]).astype(
-            np.int16
-        ),
-        "right": np.concatenate([system.right_ids[token], unknown.right_ids[unk_token]]).astype(
-            np.int16
-        ),
-        "cost": np.concatenate([system.costs[token], unknown.costs[unk_token]]).astype(np.int16),
+        "left": _narrow(np.concatenate([system.left_ids[token], unknown.left_ids[unk_token]])),
+        "right": _narrow(np.concatenate([system.right_ids[token], unknown.right_ids[unk_token]])),
+        "cost": _narrow(np.concatenate([system.costs[token], unknown.costs[unk_token]])),
         "types": chars.types.astype(np.int32),
         "props": props.astype(np.int32),
         "matrix": dictionary.matrix,
@@ -255,6 +259,12 @@ def _graph_arrays(dictionary: MecabDictionary) -> dict:
         "longest": longest,
         "max_char_length": max(int(chars.lengths.max()), 1),
     }
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """int16 when every value fits (MeCab's own token fields are 16-bit), else int32."""
+    small = not len(values) or (values.min() >= -(2**15) and values.max() < 2**15)
+    return values.astype(np.int16 if small else np.int32)
 
 
 def _ragged_range(counts):
@@ -344,44 +354,61 @@ class MecabGraph(tf.Module):
 
     def _segment(self, pieces: tf.RaggedTensor):
         """(piece, start, end) of the best path's words, by piece then position."""
+        chars = self._characters(pieces)
+        known = self._dictionary_words(chars)
+        has_known = tf.math.unsorted_segment_max(tf.ones_like(known.q), known.q, chars.size) > 0
+        words = _concat_words(known, self._unknown_words(chars, has_known))
+        nodes = self._lattice_nodes(chars, words, pieces.nrows(out_type=tf.int32))
+        return self._viterbi(nodes, pieces.nrows(out_type=tf.int32), chars.width)
+
+    def _characters(self, pieces: tf.RaggedTensor) -> _Characters:
+        """Per character of the pieces: its place and its ``char.bin`` category fields."""
         cps = pieces.flat_values
-        rows = pieces.nrows(out_type=tf.int32)
         size = tf.size(cps)
         row = tf.cast(pieces.value_rowids(), tf.int32)
-        row_starts = tf.cast(pieces.row_starts(), tf.int32)
         row_lengths = tf.cast(pieces.row_lengths(), tf.int32)
         flat = tf.range(size)
-        first_of_row = tf.gather(row_starts, row)
-        row_end = first_of_row + tf.gather(row_lengths, row)
-        local = flat - first_of_row
-        width = tf.reduce_max(tf.concat([row_lengths, [0]], 0))  # the longest piece
-
+        first_of_row = tf.gather(tf.cast(pieces.row_starts(), tf.int32), row)
         index = tf.where(cps > 0xFFFF, 0, cps)  # MeCab reads code points above U+FFFF as 0
         types = tf.gather(self._types, index)
         props = tf.gather(self._props, index)
-        default = props & 255
         shift = tf.bitwise.right_shift
-        length = shift(props, 8) & 15
-        group = (shift(props, 12) & 1) > 0
-        invoke = (shift(props, 13) & 1) > 0
-        types_padded = tf.concat([types, [0]], 0)
+        local = flat - first_of_row
+        # chained[i]: character i shares a category bit with i - 1 (seekToOtherType's test).
         chained = (local > 0) & tf.not_equal(tf.concat([[0], types], 0)[:size] & types, 0)
         breaks = tf.concat([tf.cast(tf.where(~chained)[:, 0], tf.int32), [size]], 0)
-
-        def next_break(q):  # the first position >= q that does not chain to the one before
-            return tf.gather(breaks, tf.searchsorted(breaks, q, side="left"))
-
-        chain_end = next_break(flat + 1)
+        # The end of the chained run after each character, and where MeCab's lookup at each
+        # position starts after skipping whitespace (a chain starting from U+0020's bits).
+        chain_end = tf.gather(breaks, tf.searchsorted(breaks, flat + 1, side="left"))
         spaced = tf.not_equal(types & self._space, 0)
-        surface_start = tf.where(spaced, chain_end, flat)  # MeCab's begin2 for a lookup at p
+        return _Characters(
+            cps=cps,
+            size=size,
+            row=row,
+            local=local,
+            first_of_row=first_of_row,
+            row_end=first_of_row + tf.gather(row_lengths, row),
+            width=tf.reduce_max(tf.concat([row_lengths, [0]], 0)),
+            types=types,
+            default=props & 255,
+            length=shift(props, 8) & 15,
+            group=(shift(props, 12) & 1) > 0,
+            invoke=(shift(props, 13) & 1) > 0,
+            chain_end=chain_end,
+            surface_start=tf.where(spaced, chain_end, flat),
+        )
 
-        # Dictionary words starting at each position q (a lookup per substring length).
-        longest = self._longest
-        window = flat[:, None] + tf.range(longest)[None, :]
-        fits = window < row_end[:, None]
-        chars = tf.cast(tf.gather(tf.concat([cps, [0]], 0), tf.minimum(window, size)), tf.int64)
+    def _dictionary_words(self, c: _Characters) -> _Words:
+        """The dictionary's words at each position q (the trie's common prefix search): a hash
+        of every substring up to the longest surface, looked up, then checked char by char."""
+        flat = tf.range(c.size)
+        window = flat[:, None] + tf.range(self._longest)[None, :]
+        fits = window < c.row_end[:, None]
+        chars = tf.gather(tf.concat([c.cps, [0]], 0), tf.minimum(window, c.size))
+        chars = tf.cast(chars, tf.int64)
         key = tf.zeros_like(chars)
         for modulus, inverse, power in self._powers:
+            # sum_k chars[k] * base**(n-1-k) = base**(n-1) * cumsum(chars[k] * base**-k)
             h = tf.math.floormod(chars * inverse[None, :], modulus)
             h = tf.math.floormod(tf.math.cumsum(h, axis=1), modulus)
             key = key * _MODULI[1] + tf.math.floormod(h * power[None, :], modulus)
@@ -392,10 +419,10 @@ class MecabGraph(tf.Module):
         begin = tf.gather(self._surface_offsets, hit_surface)
         same = tf.equal(tf.gather(self._surface_offsets, hit_surface + 1) - begin, hit_length)
         owner, k = _ragged_range(hit_length)
-        text_char = tf.gather(cps, tf.gather(hit_q, owner) + k)
+        text_char = tf.gather(c.cps, tf.gather(hit_q, owner) + k)
+        last_char = tf.size(self._surface_chars) - 1
         surface_char = tf.gather(
-            self._surface_chars,
-            tf.minimum(tf.gather(begin, owner) + k, tf.size(self._surface_chars) - 1),
+            self._surface_chars, tf.minimum(tf.gather(begin, owner) + k, last_char)
         )
         differs = tf.math.unsorted_segment_max(
             tf.cast(tf.not_equal(text_char, surface_char), tf.int32), owner, tf.size(hit_q)
@@ -405,147 +432,110 @@ class MecabGraph(tf.Module):
         hit_length = tf.boolean_mask(hit_length, real)
         hit_surface = tf.boolean_mask(hit_surface, real)
         owner, k = _ragged_range(tf.gather(self._token_counts, hit_surface))
-        dict_q = tf.gather(hit_q, owner)
-        dict_length = tf.gather(hit_length, owner)
-        dict_token = tf.gather(tf.gather(self._token_starts, hit_surface), owner) + k
-        has_dict = tf.math.unsorted_segment_max(tf.ones_like(hit_q), hit_q, size) > 0
+        return _Words(
+            q=tf.gather(hit_q, owner),
+            length=tf.gather(hit_length, owner),
+            token=tf.gather(tf.gather(self._token_starts, hit_surface), owner) + k,
+        )
 
-        # Unknown words starting at each position q (tokenizer.cpp's lookup).
-        group_length = chain_end - flat
-        group_node = group & (group_length - 1 <= self._max_grouping_size)
+    def _unknown_words(self, c: _Characters, has_dict) -> _Words:
+        """Unknown words at each position q, as tokenizer.cpp's lookup makes them (``has_dict``:
+        a dictionary word starts at q)."""
+        flat = tf.range(c.size)
+        group_length = c.chain_end - flat
+        group_node = c.group & (group_length - 1 <= self._max_grouping_size)
+        # run: how many characters from q share a category bit with q's (up to the longest
+        # length any category asks for).
+        types_padded = tf.concat([c.types, [0]], 0)
         run = tf.ones_like(flat)
-        alive = tf.ones_like(group)
+        alive = tf.ones_like(c.group)
         for step in range(1, self._max_char_length):
-            nxt = flat + step
-            alive &= (nxt < row_end) & tf.not_equal(
-                tf.gather(types_padded, tf.minimum(nxt, size)) & types, 0
-            )
+            after = flat + step
+            shares = tf.gather(types_padded, tf.minimum(after, c.size)) & c.types
+            alive &= (after < c.row_end) & tf.not_equal(shares, 0)
             run += tf.cast(alive, tf.int32)
-        stop = tf.where(group, group_length - 1, length)
-        lengths = tf.maximum(0, tf.minimum(tf.minimum(length, run), stop))
-        need = ~has_dict | invoke
+        stop = tf.where(c.group, group_length - 1, c.length)  # lengths stop before the group's
+        lengths = tf.maximum(0, tf.minimum(tf.minimum(c.length, run), stop))
+        need = ~has_dict | c.invoke
         group_node &= need
         lengths = tf.where(need, lengths, 0)
-        fallback = ~has_dict & ~group_node & tf.equal(lengths, 0)
-        unk_words = tf.cast(group_node, tf.int32) + lengths + tf.cast(fallback, tf.int32)
-        owner, j = _ragged_range(unk_words)
+        fallback = ~has_dict & ~group_node & tf.equal(lengths, 0)  # one character
+        made = tf.cast(group_node, tf.int32) + lengths + tf.cast(fallback, tf.int32)
+        owner, j = _ragged_range(made)
         grouped = tf.cast(tf.gather(group_node, owner), tf.int32)
-        unk_word_length = tf.where(j < grouped, tf.gather(group_length, owner), j - grouped + 1)
-        category = tf.gather(default, owner)
-        owner2, k = _ragged_range(tf.gather(self._unk_counts, category))
-        unk_q = tf.gather(owner, owner2)
-        unk_length = tf.gather(unk_word_length, owner2)
-        unk_token = tf.gather(tf.gather(self._unk_starts, category), owner2) + k
-
-        # Every word starting at q, in the order MeCab creates its nodes.
-        word_q = tf.concat([dict_q, unk_q], 0)
-        order = tf.argsort(word_q, stable=True)
-        word_q = tf.gather(word_q, order)
-        word_length = tf.gather(tf.concat([dict_length, unk_length], 0), order)
-        word_token = tf.gather(tf.concat([dict_token, unk_token], 0), order)
-        word_splits = tf.searchsorted(word_q, tf.range(size + 1), side="left")
-        word_created = tf.range(tf.size(word_q)) - tf.gather(word_splits, word_q)
-
-        # Lattice nodes: MeCab looks up at position p (the end of some node) the words of
-        # surface_start[p]; nodes of different p are different nodes.
-        ends = (
-            tf.math.unsorted_segment_max(
-                tf.ones_like(word_q), tf.minimum(word_q + word_length, size), size + 1
-            )[:size]
-            > 0
+        word_length = tf.where(j < grouped, tf.gather(group_length, owner), j - grouped + 1)
+        category = tf.gather(c.default, owner)
+        word, k = _ragged_range(tf.gather(self._unk_counts, category))
+        return _Words(
+            q=tf.gather(owner, word),
+            length=tf.gather(word_length, word),
+            token=tf.gather(tf.gather(self._unk_starts, category), word) + k,
         )
-        lookup = (tf.equal(local, 0) | ends) & (surface_start < row_end)
+
+    def _lattice_nodes(self, c: _Characters, words: _Words, rows) -> _Nodes:
+        """The lattice: at each position p where a node ends (or a piece starts) MeCab looks
+        up the words of ``surface_start[p]``; nodes of different p are different nodes. BOS of
+        each piece comes first (index = piece), then the nodes by (p, piece, creation)."""
+        word_splits = tf.searchsorted(words.q, tf.range(c.size + 1), side="left")
+        word_created = tf.range(tf.size(words.q)) - tf.gather(word_splits, words.q)
+        word_end = tf.minimum(words.q + words.length, c.size)
+        ends = tf.math.unsorted_segment_max(tf.ones_like(words.q), word_end, c.size + 1)
+        lookup = (tf.equal(c.local, 0) | (ends[: c.size] > 0)) & (c.surface_start < c.row_end)
         p_flat = tf.cast(tf.where(lookup)[:, 0], tf.int32)
-        q_of_p = tf.gather(surface_start, p_flat)
-        first_word = tf.gather(word_splits, q_of_p)
-        owner, k = _ragged_range(tf.gather(word_splits, q_of_p + 1) - first_word)
+        first_word = tf.gather(word_splits, tf.gather(c.surface_start, p_flat))
+        last_word = tf.gather(word_splits, tf.gather(c.surface_start, p_flat) + 1)
+        owner, k = _ragged_range(last_word - first_word)
         node_word = tf.gather(first_word, owner) + k
         node_p_flat = tf.gather(p_flat, owner)
-        node_local_p = tf.gather(local, node_p_flat)
-        by_step = tf.argsort(node_local_p, stable=True)  # by position, then piece, then creation
+        by_step = tf.argsort(tf.gather(c.local, node_p_flat), stable=True)
         node_word = tf.gather(node_word, by_step)
         node_p_flat = tf.gather(node_p_flat, by_step)
-        node_local_p = tf.gather(node_local_p, by_step)
-        node_row = tf.gather(row, node_p_flat)
-        node_start = tf.gather(word_q, node_word) - tf.gather(first_of_row, node_p_flat)
-        node_end = node_start + tf.gather(word_length, node_word)
-        node_token = tf.gather(word_token, node_word)
-
-        # All nodes: BOS of each piece first (index = piece), then the lattice nodes.
+        start = tf.gather(words.q, node_word) - tf.gather(c.first_of_row, node_p_flat)
+        token = tf.gather(words.token, node_word)
         zeros = tf.zeros([rows], tf.int32)
-        all_row = tf.concat([tf.range(rows), node_row], 0)
-        all_p = tf.concat([zeros - 1, node_local_p], 0)
-        all_start = tf.concat([zeros, node_start], 0)
-        all_end = tf.concat([zeros, node_end], 0)
-        all_left = tf.concat([zeros, tf.cast(tf.gather(self._left, node_token), tf.int32)], 0)
-        all_right = tf.concat([zeros, tf.cast(tf.gather(self._right, node_token), tf.int32)], 0)
-        all_cost = tf.concat(
-            [tf.zeros([rows], tf.int64), tf.cast(tf.gather(self._cost, node_token), tf.int64)], 0
-        )
-        all_created = tf.concat([zeros, tf.gather(word_created, node_word)], 0)
-        count = tf.size(all_row)
 
+        def with_bos(bos, values):
+            return tf.concat([bos, values], 0)
+
+        return _Nodes(
+            row=with_bos(tf.range(rows), tf.gather(c.row, node_p_flat)),
+            p=with_bos(zeros - 1, tf.gather(c.local, node_p_flat)),
+            start=with_bos(zeros, start),
+            end=with_bos(zeros, start + tf.gather(words.length, node_word)),
+            left=with_bos(zeros, tf.cast(tf.gather(self._left, token), tf.int32)),
+            right=with_bos(zeros, tf.cast(tf.gather(self._right, token), tf.int32)),
+            cost=with_bos(
+                tf.zeros([rows], tf.int64), tf.cast(tf.gather(self._cost, token), tf.int64)
+            ),
+            created=with_bos(zeros, tf.gather(word_created, node_word)),
+        )
+
+    def _viterbi(self, n: _Nodes, rows, width):
+        """(piece, start, end) of the nodes on the best path, by piece then position."""
+        count = tf.size(n.row)
         # Pairs (left node ending at p, right node starting at p), by right node.
         stride = width + 2
-        end_key = all_row * stride + all_end
+        end_key = n.row * stride + n.end
         end_order = tf.argsort(end_key, stable=True)
         sorted_end_key = tf.gather(end_key, end_order)
-        right_key = node_row * stride + node_local_p
+        right_key = (n.row * stride + n.p)[rows:]
         lo = tf.searchsorted(sorted_end_key, right_key, side="left")
         hi = tf.searchsorted(sorted_end_key, right_key, side="right")
         pair_right, k = _ragged_range(hi - lo)
         pair_left = tf.gather(end_order, tf.gather(lo, pair_right) + k)
         pair_right += rows  # index among all nodes
-        connection = tf.cast(
-            tf.gather(
-                self._matrix,
-                tf.gather(all_right, pair_left) + self._lsize * tf.gather(all_left, pair_right),
-            ),
-            tf.int64,
-        ) + tf.gather(all_cost, pair_right)
-        pair_step = tf.gather(all_p, pair_right)
-        steps = tf.range(width + 1)
-        pair_splits = tf.searchsorted(pair_step, steps, side="left")
-        node_splits = tf.searchsorted(node_local_p, steps, side="left") + rows
-        pair_slot = pair_right - tf.gather(node_splits, pair_step)
-
-        costs = tf.concat(
-            [tf.zeros([rows], tf.int64), tf.fill([count - rows], tf.constant(_BIG, tf.int64))], 0
+        matrix_index = tf.gather(n.right, pair_left) + self._lsize * tf.gather(n.left, pair_right)
+        connection = tf.cast(tf.gather(self._matrix, matrix_index), tf.int64) + tf.gather(
+            n.cost, pair_right
         )
-
-        # Per-step bounds gathered once per step (slicing with tensors would add Pack ops).
-        pair_begin = pair_splits[:-1, None]
-        pair_size = pair_splits[1:, None] - pair_begin
-        node_size = node_splits[1:] - node_splits[:-1]
-        node_begin = tf.stack([node_splits[:-1], tf.zeros_like(node_size)], axis=1)
-        node_extent = tf.stack([node_size, tf.ones_like(node_size)], axis=1)
-        node_index = tf.range(count)[:, None]
-
-        def step(p, costs):
-            begin, size = tf.gather(pair_begin, p), tf.gather(pair_size, p)
-            total = tf.gather(costs, tf.slice(pair_left, begin, size)) + tf.slice(
-                connection, begin, size
-            )
-            best = tf.math.unsorted_segment_min(
-                total, tf.slice(pair_slot, begin, size), tf.gather(node_size, p)
-            )
-            target = tf.slice(node_index, tf.gather(node_begin, p), tf.gather(node_extent, p))
-            costs = tf.tensor_scatter_nd_update(costs, target, tf.minimum(best, _BIG))
-            return p + 1, costs
-
-        _, costs = tf.while_loop(
-            lambda p, _: p < width,
-            step,
-            (tf.constant(0), costs),
-            shape_invariants=(tf.TensorShape([]), tf.TensorShape([None])),
-        )
+        costs = self._best_costs(n, rows, width, pair_left, pair_right, connection)
 
         # Back-pointers with MeCab's tie rule: the left node met first in its end list (the
         # latest lookup position, then the first created).
         reached = costs < _BIG // 2
-        creations = tf.reduce_max(tf.concat([all_created, [0]], 0)) + 1
+        creations = tf.reduce_max(tf.concat([n.created, [0]], 0)) + 1
         tie_range = tf.cast((width + 3) * creations, tf.int64)
-        tie = tf.cast((width + 1 - all_p) * creations + all_created, tf.int64)
+        tie = tf.cast((width + 1 - n.p) * creations + n.created, tf.int64)
         pair_key = tf.where(
             tf.gather(reached, pair_left),
             (tf.gather(costs, pair_left) + connection) * tie_range + tf.gather(tie, pair_left),
@@ -558,24 +548,105 @@ class MecabGraph(tf.Module):
             tf.boolean_mask(pair_right, won)[:, None],
             tf.boolean_mask(pair_left, won),
         )
-        last_end = tf.math.unsorted_segment_max(tf.where(reached, all_end, -1), all_row, rows)
-        at_eos = reached & tf.equal(all_end, tf.gather(last_end, all_row))
-        eos_key = tf.where(
-            at_eos,
-            (costs + tf.cast(tf.gather(self._matrix, all_right), tf.int64)) * tie_range + tie,
-            _INT64_MAX,
-        )
-        best_eos = tf.math.unsorted_segment_min(eos_key, all_row, rows)
-        eos_won = at_eos & tf.equal(eos_key, tf.gather(best_eos, all_row))
+        # EOS (left id 0) joins the nodes ending at the last position any node reaches.
+        last_end = tf.math.unsorted_segment_max(tf.where(reached, n.end, -1), n.row, rows)
+        at_eos = reached & tf.equal(n.end, tf.gather(last_end, n.row))
+        eos_cost = costs + tf.cast(tf.gather(self._matrix, n.right), tf.int64)
+        eos_key = tf.where(at_eos, eos_cost * tie_range + tie, _INT64_MAX)
+        best_eos = tf.math.unsorted_segment_min(eos_key, n.row, rows)
+        eos_won = at_eos & tf.equal(eos_key, tf.gather(best_eos, n.row))
         last_words = tf.cast(tf.where(eos_won)[:, 0], tf.int32)
         on_path = _ancestors(parent, last_words, count) & (tf.range(count) >= rows)
         chosen = tf.cast(tf.where(on_path)[:, 0], tf.int32)
-        chosen = tf.gather(chosen, tf.argsort(tf.gather(all_row, chosen), stable=True))
-        return (
-            tf.gather(all_row, chosen),
-            tf.gather(all_start, chosen),
-            tf.gather(all_end, chosen),
+        chosen = tf.gather(chosen, tf.argsort(tf.gather(n.row, chosen), stable=True))
+        return tf.gather(n.row, chosen), tf.gather(n.start, chosen), tf.gather(n.end, chosen)
+
+    @staticmethod
+    def _best_costs(n: _Nodes, rows, width, pair_left, pair_right, connection):
+        """int64 [nodes]: each node's best path cost from BOS (`_BIG` and more: unreached),
+        one while-loop step per position; nodes and pairs are sorted by position."""
+        count = tf.size(n.row)
+        steps = tf.range(width + 1)
+        pair_splits = tf.searchsorted(tf.gather(n.p, pair_right), steps, side="left")
+        node_splits = tf.searchsorted(n.p[rows:], steps, side="left") + rows
+        pair_slot = pair_right - tf.gather(node_splits, tf.gather(n.p, pair_right))
+        # Per-step bounds, gathered once per step (slicing by tensors would add Pack ops).
+        pair_begin = pair_splits[:-1, None]
+        pair_size = pair_splits[1:, None] - pair_begin
+        node_size = node_splits[1:] - node_splits[:-1]
+        node_begin = tf.stack([node_splits[:-1], tf.zeros_like(node_size)], axis=1)
+        node_extent = tf.stack([node_size, tf.ones_like(node_size)], axis=1)
+        node_index = tf.range(count)[:, None]
+
+        def step(p, costs):
+            begin, size = tf.gather(pair_begin, p), tf.gather(pair_size, p)
+            total = tf.gather(costs, tf.slice(pair_left, begin, size))
+            total += tf.slice(connection, begin, size)
+            best = tf.math.unsorted_segment_min(
+                total, tf.slice(pair_slot, begin, size), tf.gather(node_size, p)
+            )
+            target = tf.slice(node_index, tf.gather(node_begin, p), tf.gather(node_extent, p))
+            return p + 1, tf.tensor_scatter_nd_update(costs, target, tf.minimum(best, _BIG))
+
+        costs = tf.concat([tf.zeros([rows], tf.int64), tf.fill([count - rows], _BIG)], 0)
+        _, costs = tf.while_loop(
+            lambda p, _: p < width,
+            step,
+            (tf.constant(0), costs),
+            shape_invariants=(tf.TensorShape([]), tf.TensorShape([None])),
         )
+        return costs
+
+
+class _Characters(NamedTuple):
+    """Per character of the pieces (flat), from `MecabGraph._characters`."""
+
+    cps: Any
+    size: Any
+    row: Any
+    local: Any
+    first_of_row: Any
+    row_end: Any
+    width: Any  # the longest piece
+    types: Any
+    default: Any
+    length: Any
+    group: Any
+    invoke: Any
+    chain_end: Any
+    surface_start: Any  # MeCab's begin2 for a lookup at each position
+
+
+class _Words(NamedTuple):
+    """Words by start position q: (q, length, token), dictionary words first."""
+
+    q: Any
+    length: Any
+    token: Any
+
+
+class _Nodes(NamedTuple):
+    """Lattice nodes (BOS of each piece first): piece, lookup position, span, ids, cost."""
+
+    row: Any
+    p: Any
+    start: Any
+    end: Any
+    left: Any
+    right: Any
+    cost: Any
+    created: Any
+
+
+def _concat_words(dictionary: _Words, unknown: _Words) -> _Words:
+    """All words by q, in the order MeCab creates their nodes (dictionary ones first)."""
+    q = tf.concat([dictionary.q, unknown.q], 0)
+    order = tf.argsort(q, stable=True)
+    return _Words(
+        q=tf.gather(q, order),
+        length=tf.gather(tf.concat([dictionary.length, unknown.length], 0), order),
+        token=tf.gather(tf.concat([dictionary.token, unknown.token], 0), order),
+    )
 
 
 def _pieces(codepoints: tf.RaggedTensor):
@@ -598,7 +669,7 @@ def _pieces(codepoints: tf.RaggedTensor):
     kept_part = tf.boolean_mask(part_id, kept)
     part_length = tf.math.unsorted_segment_sum(tf.ones_like(kept_part), kept_part, parts)
     limit = MECAB_MAX_CHARS
-    groups = [tf.constant([ord(c) for c in chars], tf.int32) for chars in _CUT_GROUPS]
+    groups = [tf.constant([ord(c) for c in chars], tf.int32) for chars in _CUT_AFTER]
 
     def cut(first, remaining, out_first, out_length):
         long = remaining > limit

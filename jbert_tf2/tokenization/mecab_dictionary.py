@@ -110,8 +110,9 @@ class CharCategories:
 class MecabDictionary:
     """Everything MeCab's Viterbi reads from a dictionary directory.
 
-    ``unknown_tokens[c]`` is the range of ``unknown``'s tokens for category ``c``
-    (``char.bin``'s order), found as MeCab finds it: the unk.dic surface named like the category.
+    ``unknown_token_starts[c]`` / ``unknown_token_counts[c]``: the range of ``unknown``'s
+    tokens for category ``c`` (``char.bin``'s order), found as MeCab finds it: the unk.dic
+    surface named like the category.
     """
 
     name: str

@@ -122,9 +122,7 @@ def _darts_rules(blob: bytes) -> _Rules:
         edge = np.arange(len(path)) - np.repeat(np.cumsum(fanout) - fanout, fanout)
         edge = edge + first_child[positions][path]
         positions = child_of[edge]
-        keys = np.concatenate(
-            [keys[path], (label_of[edge] + 1).astype(np.uint8)[:, None]], axis=1
-        )
+        keys = np.concatenate([keys[path], (label_of[edge] + 1).astype(np.uint8)[:, None]], axis=1)
         leaves = np.nonzero(has_leaf[positions])[0]
         if len(leaves):
             raw = np.ascontiguousarray(keys[leaves]).view(f"S{keys.shape[1]}")[:, 0]
@@ -191,7 +189,7 @@ def _standalone_owned_lengths(proto, rules: _Rules) -> tuple[np.ndarray, np.ndar
 
     owned = np.zeros(len(rules.sources), dtype=np.int32)
     owned_after_space = np.zeros(len(rules.sources), dtype=np.int32)
-    for index, (src, out) in enumerate(zip(rules.sources, rules.outputs)):
+    for index, (src, out) in enumerate(zip(rules.sources, rules.outputs, strict=True)):
         plain = not (" " in out or "\u2581" in out or not out)
         wanted = (out.lstrip(" ") if strip else out).replace(" ", "\u2581")
         owned[index] = shortest(src, wanted, plain)
@@ -257,17 +255,14 @@ def _chain(pointer, start):
 
 def _substrings(strings, byte_offsets, starts, ends):
     """``strings[b]`` from code point ``starts`` to ``ends`` ([B, ...] each), via UTF-8 offsets
-    ([B, n + 1]); empty where ``ends <= starts``."""
-    flat_shape = tf.shape(starts)
-    batch = flat_shape[0]
-    starts2 = tf.reshape(starts, [batch, -1])
-    ends2 = tf.reshape(tf.maximum(ends, starts), [batch, -1])
-    begin = tf.gather(byte_offsets, starts2, batch_dims=1)
-    end = tf.gather(byte_offsets, ends2, batch_dims=1)
-    pieces = tf.strings.substr(
-        tf.broadcast_to(strings[:, None], tf.shape(begin)), begin, end - begin
-    )
-    return tf.reshape(pieces, flat_shape)
+    ([B, n + 1]); empty where ``ends <= starts``. (``substr`` broadcasts the [B, 1] strings
+    over two dimensions without copying them.)"""
+    shape = tf.shape(starts)
+    starts = tf.reshape(starts, [shape[0], -1])
+    ends = tf.reshape(tf.maximum(tf.reshape(ends, tf.shape(starts)), starts), tf.shape(starts))
+    begin = tf.gather(byte_offsets, starts, batch_dims=1)
+    end = tf.gather(byte_offsets, ends, batch_dims=1)
+    return tf.reshape(tf.strings.substr(strings[:, None], begin, end - begin), shape)
 
 
 class _Normalized(NamedTuple):
@@ -376,9 +371,7 @@ class SentencePieceGraph(tf.Module):
         first = tf.where(twin, first, begin)
         last = tf.where(twin, last, stop)
         empty = tf.where(twin, empty, stop <= begin)
-        first, last = _in_original(
-            row, first, last, empty, lengths, original_starts, original_ends
-        )
+        first, last = _in_original(row, first, last, empty, lengths, original_starts, original_ends)
         batch = tf.shape(texts)[0]
 
         def ragged(values):
@@ -567,9 +560,7 @@ class SentencePieceGraph(tf.Module):
             top = tf.reduce_max(window + by_end[e], axis=1)
             return e + 1, tf.concat([top[:, None], window[:, :-1]], axis=1), best.write(e, top)
 
-        window = tf.concat(
-            [tf.zeros([batch, 1]), tf.fill([batch, longest - 1], -np.inf)], axis=1
-        )
+        window = tf.concat([tf.zeros([batch, 1]), tf.fill([batch, longest - 1], -np.inf)], axis=1)
         _, _, best = tf.while_loop(
             lambda e, *_: e < width,
             step,
@@ -589,15 +580,15 @@ class SentencePieceGraph(tf.Module):
         pointer = tf.where(position <= lengths[:, None], tf.maximum(pointer, 0), 0)
         chain = _chain(pointer, lengths)
         ends = tf.reverse(tf.ragged.boolean_mask(chain, chain > 0), axis=[1])
-        at = tf.stack(
-            [tf.cast(ends.value_rowids(), tf.int32), ends.flat_values - 1], axis=1
-        )
+        at = tf.stack([tf.cast(ends.value_rowids(), tf.int32), ends.flat_values - 1], axis=1)
         size_at = tf.gather_nd(picked, at)
         at3 = tf.concat([at, size_at[:, None] - 1], axis=1)
         piece_index = tf.gather_nd(index, at3)
-        return ends.with_flat_values(ends.flat_values - size_at), ends.with_flat_values(
-            size_at
-        ), ends.with_flat_values(piece_index)
+        return (
+            ends.with_flat_values(ends.flat_values - size_at),
+            ends.with_flat_values(size_at),
+            ends.with_flat_values(piece_index),
+        )
 
     # ----------------------------------------------------------------------------------------
     # pieces and offsets
@@ -692,7 +683,8 @@ class SentencePieceGraph(tf.Module):
             & ~(
                 (first_owner < lengths)
                 & tf.gather(
-                    tf.pad(is_space, [[0, 0], [0, 1]]), tf.minimum(first_owner, text_width),
+                    tf.pad(is_space, [[0, 0], [0, 1]]),
+                    tf.minimum(first_owner, text_width),
                     batch_dims=1,
                 )
             )
@@ -738,12 +730,15 @@ class SentencePieceGraph(tf.Module):
         count = _exclusive_cumsum_rows(tf.cast(~is_space, tf.int32))
         index = tf.range(text_width)[None, :] + 1
         nonspace_end = tf.ragged.boolean_mask(
-            tf.broadcast_to(index, tf.shape(chars)), ~is_space & tf.sequence_mask(lengths, text_width)
+            tf.broadcast_to(index, tf.shape(chars)),
+            ~is_space & tf.sequence_mask(lengths, text_width),
         ).to_tensor(default_value=0, shape=[None, None])
         nonspace_end = tf.pad(nonspace_end, [[0, 0], [1, 1]])
         previous_end = tf.gather_nd(
             nonspace_end,
-            tf.stack([row, tf.gather_nd(count, tf.stack([row, tf.minimum(last, text_width)], 1))], 1),
+            tf.stack(
+                [row, tf.gather_nd(count, tf.stack([row, tf.minimum(last, text_width)], 1))], 1
+            ),
         )
         trimmed = tf.maximum(first + 1, previous_end)
         last = tf.where(tf.not_equal(norm_at(b - 1), _BAR), trimmed, last)
@@ -758,7 +753,8 @@ class SentencePieceGraph(tf.Module):
         index = tf.range(width)[None, :]
         ascending = tf.where(index <= norm_len[:, None], owners, tf.int32.max)
         queries = tf.RaggedTensor.from_value_rowids(owner, row, nrows=tf.shape(owners)[0])
-        found = tf.searchsorted(ascending, queries.to_tensor(default_value=0), side="left")
+        # side="left" on integers, as side="right" of one less (LiteRT lacks LowerBound)
+        found = tf.searchsorted(ascending, queries.to_tensor(default_value=0) - 1, side="right")
         return tf.RaggedTensor.from_tensor(found, lengths=queries.row_lengths()).flat_values
 
 
@@ -790,9 +786,13 @@ def _in_original(row, first, last, empty, lengths, original_starts, original_end
 
 
 @functools.lru_cache(maxsize=8)
-def _build_tables(model_proto: bytes, source: str) -> dict:
-    """Everything `SentencePieceGraph` needs from a model, as numpy arrays and lists."""
-    proto = _parse_model(model_proto, source)
+def _normalizer_tables(spec: bytes, source: str):
+    """The normalizer's rules and their owned lengths (see `_standalone_owned_lengths`), once
+    per normalizer (models trained with the same rules share them)."""
+    from sentencepiece import sentencepiece_model_pb2
+
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.normalizer_spec.ParseFromString(spec)
     try:
         rules = _darts_rules(proto.normalizer_spec.precompiled_charsmap)
     except (UnicodeDecodeError, ValueError, IndexError):
@@ -800,6 +800,16 @@ def _build_tables(model_proto: bytes, source: str) -> dict:
             f"{source}: the SentencePiece model's normalization rules (precompiled_charsmap) "
             "cannot be read; pass the *.model file trained with the checkpoint"
         ) from None
+    return (rules, *_standalone_owned_lengths(proto, rules))
+
+
+@functools.lru_cache(maxsize=8)
+def _build_tables(model_proto: bytes, source: str) -> dict:
+    """Everything `SentencePieceGraph` needs from a model, as numpy arrays and lists."""
+    proto = _parse_model(model_proto, source)
+    rules, owned, owned_after_space = _normalizer_tables(
+        proto.normalizer_spec.SerializeToString(), source
+    )
     types = np.array([p.type for p in proto.pieces])
     scores = np.array([p.score for p in proto.pieces], dtype=np.float32)
     normal = types == _TYPES["NORMAL"]
@@ -825,7 +835,6 @@ def _build_tables(model_proto: bytes, source: str) -> dict:
             [by_piece.get(f"<0x{b:02X}>", int(unknown[0])) for b in range(256)], dtype=np.int32
         )
     symbols = [proto.pieces[i].piece for i in np.nonzero(user)[0]]
-    owned, owned_after_space = _standalone_owned_lengths(proto, rules)
     return {
         "rule_sources": rules.sources,
         "rule_outputs": rules.outputs,
