@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--doc_stride", type=int, default=24)
     parser.add_argument("--train", type=int, default=480, help="training texts (half long)")
     parser.add_argument("--test", type=int, default=150, help="test texts of each set")
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--learning_rate", type=float, default=5e-4)
     parser.add_argument("--layers", type=int, default=2)

@@ -287,3 +287,55 @@ def test_missing_onnxruntime_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     with pytest.raises(JbertError, match=r"pip install 'jbert-tf2\[onnx\]'"):
         require_onnxruntime()
+
+
+@pytest.mark.parametrize("task", ["multi_label", "token", "embedding"])
+def test_report_of_each_task(task, tiny_model_root, tmp_path):
+    """The report reads the task's own dev file format and scores with its own metric."""
+    import task_fixtures as tf_
+
+    model_dir = tiny_model_root / "model"
+    dev = None
+    if task == "multi_label":
+        model = MultiLabelClassifier.from_pretrained(model_dir, labels=["sports", "it", "food"])
+        dev = tmp_path / "dev.jsonl"
+        examples = tf_.multi_label_examples(6, seed=1)
+        dev.write_text(
+            "".join(
+                json.dumps({"text": e.text, "label": list(e.label)}, ensure_ascii=False) + "\n"
+                for e in examples
+            ),
+            encoding="utf-8",
+        )
+        metric = "micro_f1"
+    elif task == "token":
+        model = TokenClassifier.from_pretrained(model_dir, labels=["O", "B-PSN", "I-PSN"])
+        dev = tf_.write_bio(tmp_path / "dev.bio", tf_.tagged_sentences(None, 5, seed=2))
+        metric = "entity_f1"
+    else:
+        model = Embedder.from_pretrained(model_dir, pooling="mean")
+        metric = "min_cosine"
+    _randomize(model, 9)
+    model.save_pretrained(tmp_path / "model")
+    args = [str(tmp_path / "model"), "-o", str(tmp_path / "out"), "--format", "onnx", "--name", "m"]
+    assert main([*args, *(["--dev_file", str(dev)] if dev else [])]) == 0
+    report = json.loads((tmp_path / "out/m/1/accuracy_report.json").read_text())
+    assert report["metric"] == metric
+    assert report["labelled"] == (dev is not None and task != "embedding")
+    assert report["examples"] == {"multi_label": 6, "token": 5, "embedding": 16}[task]
+    assert report["within_float32_tolerance"] and report["agreement"] > 0.999
+    assert abs(report["keras_metric"] - report["export_metric"]) < 1e-9
+
+
+def test_float16_export(classifier_dir, tmp_path):
+    import onnx
+
+    assert main([str(classifier_dir), "-o", str(tmp_path), "--format", "onnx",
+                 "--quantize", "float16", "--name", "m"]) == 0  # fmt: skip
+    proto = onnx.load(str(tmp_path / "m/1/model.onnx"))
+    kinds = {t.data_type for t in proto.graph.initializer if len(t.dims) == 2}
+    assert onnx.TensorProto.FLOAT16 in kinds
+    inputs = {i.name: i.type.tensor_type.elem_type for i in proto.graph.input}
+    assert set(inputs.values()) == {onnx.TensorProto.INT32}
+    report = json.loads((tmp_path / "m/1/accuracy_report.json").read_text())
+    assert report["passed"] and 0 < report["max_abs_diff"] < 0.05

@@ -155,6 +155,27 @@ def test_ids_offsets_and_model_inputs_equal_the_python_tokenizers(tokenizer_file
     assert all(np.array_equal(pairs[key].numpy(), want[key]) for key in want)
 
 
+@pytest.mark.parametrize(
+    "name", ["basic-wordpiece-lower", "basic-character-lower", "mecab-unidic-character"]
+)
+def test_batches_of_one_text_and_empty_batches(tokenizer_files, name):
+    """Each hard case alone in its batch (no other text to fill the batch's arrays), and a
+    batch of no texts."""
+    tok, layer = _twin(tokenizer_files, name)
+    for texts in [[], ["", ""], *([text] for text in HARD_CASES + ["\u00ad", "Σ", "\u0301"])]:
+        got = layer.tokenize(tf.constant(texts, tf.string))
+        for row, text in enumerate(texts):
+            want_ids, want_spans = _python_tokens(tok, text)
+            assert got["ids"][row].numpy().tolist() == want_ids, repr(text)
+            starts, ends = got["starts"][row].numpy(), got["ends"][row].numpy()
+            assert list(zip(starts.tolist(), ends.tolist(), strict=True)) == want_spans
+        spans = layer.word_spans(tf.constant(texts, tf.string)).to_list()
+        assert [[tuple(s) for s in row] for row in spans] == [tok.word_spans(t) for t in texts]
+        padded = layer(tf.constant(texts, tf.string), tf.constant(texts[::-1], tf.string))
+        want = tok(texts, texts[::-1], max_seq_length=48)
+        assert all(np.array_equal(padded[key].numpy(), want[key]) for key in want)
+
+
 @pytest.mark.parametrize("name", ["basic-wordpiece-lower", "mecab-unidic-character"])
 def test_random_texts_of_tricky_characters(tokenizer_files, name):
     """Random texts mixing the characters the rules treat specially, in one batch."""
@@ -340,6 +361,19 @@ def test_tables_follow_pythons_unicode():
 
 
 # The graph holds core ops only -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["basic-wordpiece-cased-keep-specials", "basic-character-lower", "none-wordpiece"]
+)
+def test_the_graph_holds_core_ops_only(tokenizer_files, name):
+    from jbert_tf2.tokenization.graph_ops_check import non_core_ops, op_types
+
+    _, layer = _twin(tokenizer_files, name)
+    used = op_types(layer._traced.tokenize.get_concrete_function())
+    assert {"UnicodeDecode", "LookupTableFindV2", "UpperBound"} <= used  # its own ops
+    assert any(op.endswith("While") for op in used)
+    assert non_core_ops(used) == set()
 
 
 @pytest.mark.slow

@@ -53,10 +53,11 @@ HARD = [
     "😀 𠮷野家 \U0001f1ef\U0001f1f5 👩\u200d💻",  # astral, joiners
     "未知の字：龘靐齉 ꙮ ᚠᛇᚻ",  # unknown characters
     "▁already▁escaped ▁",
+    "\u2581",
     "[CLS] x [SEP] [cls] [MASK]",
     "ΟΔΟΣ İstanbul ß",
 ]
-LONG = "東京都は13日、新たに287人の感染を確認したと発表した。ｶﾞｰﾄﾞ  ﬁ 😀" * 25
+LONG = "東京都は13日、新たに287人の感染を確認したと発表した。ｶﾞｰﾄﾞ  ﬁ 😀" * 12
 ALPHABET = [
     *"abXY09 ",
     "\t",
@@ -151,11 +152,8 @@ def test_equal_to_the_python_tokenizer(models, name, do_lower_case):
     model, vocab = models[name]
     tok = SentencePieceTokenizer(model, vocab, do_lower_case=do_lower_case)
     graph = SentencePieceGraph(tok.model_proto(), str(model))
-    texts = [*corpus(), *HARD, *random_texts(300, seed=len(name))]
+    texts = [*corpus(), *HARD, LONG, *random_texts(150, seed=len(name))]
     spans, model_ids = graph_pieces(graph, texts, do_lower_case)
-    texts.append(LONG)  # alone: a batch is padded to its longest text
-    for found, more in zip(graph_pieces(graph, [LONG], do_lower_case), (spans, model_ids)):
-        more += found
     for row, text in enumerate(texts):
         want = [tuple(t) for t in tok.tokenize_with_offsets(text)]
         assert spans[row] == want, text
@@ -223,9 +221,7 @@ def test_ties_unused_unknown_and_user_defined_as_the_library():
 def test_user_defined_symbols_are_not_normalized(tmp_path):
     """The encoder's prefix matcher keeps a user-defined symbol whole before NFKC, so the
     pieces do not spell the normalizer's text: the offsets are then the encoder's own."""
-    model, vocab = _train(
-        tmp_path, "fullwidth", {"user_defined_symbols": [*SPECIALS, "ＡＢ"]}
-    )
+    model, vocab = _train(tmp_path, "fullwidth", {"user_defined_symbols": [*SPECIALS, "ＡＢ"]})
     tok = SentencePieceTokenizer(model, vocab, do_lower_case=False)
     texts = ["xＡＢy", "ＡＢ ＡＢＣ", "ab ＡＢ"]
     spans, _ = graph_pieces(SentencePieceGraph(tok.model_proto()), texts, False)
@@ -242,7 +238,9 @@ def test_models_without_a_core_ops_twin_are_refused(tokenizer_files):
     proto = pb.ModelProto()
     proto.ParseFromString(tokenizer_files["spm_model"].read_bytes())
     proto.trainer_spec.model_type = pb.TrainerSpec.BPE
-    with pytest.raises(JbertError, match=r"wiki-ja\.model: a BPE SentencePiece model; only unigram"):
+    with pytest.raises(
+        JbertError, match=r"wiki-ja\.model: a BPE SentencePiece model; only unigram"
+    ):
         SentencePieceGraph(proto.SerializeToString(), "wiki-ja.model")
     proto.trainer_spec.model_type = pb.TrainerSpec.UNIGRAM
     proto.normalizer_spec.escape_whitespaces = False
@@ -263,20 +261,11 @@ def _served(graph: SentencePieceGraph):
     return tf.function(serve, input_signature=[tf.TensorSpec([None], tf.string)])
 
 
-def test_traced_graph_holds_core_ops_only_and_agrees(models):
-    model, vocab = models["nmt_nfkc-byte-fallback"]
-    tok = SentencePieceTokenizer(model, vocab, do_lower_case=False)
-    serve = _served(SentencePieceGraph(tok.model_proto()))
-    concrete = serve.get_concrete_function()
+def test_traced_graph_holds_core_ops_only(models):
+    """What runs is tested eagerly above and in a SavedModel below; here: only core ops."""
+    model, _ = models["nmt_nfkc-byte-fallback"]
+    concrete = _served(SentencePieceGraph(model.read_bytes())).get_concrete_function()
     assert non_core_ops(op_types(concrete)) == set()
-    texts = ["東京タワー 龘 😀", "", "  a  "]
-    out = serve(tf.constant(texts))
-    for row, text in enumerate(texts):
-        want = tok.tokenize_with_offsets(text)
-        assert [p.decode() for p in out["pieces"][row].numpy()[: len(want)]] == [
-            p for p, _, _ in want
-        ]
-        assert out["starts"][row].numpy()[: len(want)].tolist() == [s for _, s, _ in want]
 
 
 @pytest.mark.slow

@@ -109,7 +109,7 @@ def build_module(task: TaskModel, ops: str = "core") -> tuple[Any, dict]:
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
         def predict_text(texts):
-            return task.serving_outputs(task(tokenizer(texts), training=False))
+            return task.serve_text(tokenizer, texts)
 
         @tf.function(
             input_signature=[
@@ -118,7 +118,7 @@ def build_module(task: TaskModel, ops: str = "core") -> tuple[Any, dict]:
             ]
         )
         def predict_text_pair(texts, text_pairs):
-            return task.serving_outputs(task(tokenizer(texts, text_pairs), training=False))
+            return task.serve_text(tokenizer, texts, text_pairs)
 
         signatures["predict_text"] = predict_text
         signatures["predict_text_pair"] = predict_text_pair

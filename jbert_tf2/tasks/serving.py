@@ -35,6 +35,13 @@ class ServingMixin:
         tf = tensorflow()
         return {key: tf.TensorSpec([None, None], tf.int32, name=key) for key in INPUT_KEYS}
 
+    def serve_text(self, tokenizer, texts, text_pairs=None) -> dict[str, Any]:
+        """The raw-text signatures' outputs for a ``tf.string`` batch (and pairs), ``tokenizer``
+        the in-graph twin: its fixed-length inputs through the model (`SequenceClassifier`
+        cuts long texts into windows instead when ``long_text="windows"``)."""
+        inputs = tokenizer(texts) if text_pairs is None else tokenizer(texts, text_pairs)
+        return self.serving_outputs(self(inputs, training=False))
+
     def serve_ids(self, inputs: dict) -> dict[str, Any]:
         """``serving_default``'s outputs for a dict of `serving_input_spec` tensors."""
         return self.serving_outputs(self(inputs, training=False))

@@ -28,8 +28,6 @@ import numpy as np
 import jbert_tf2.tasks.tagging as tagging
 from jbert_tf2.backend import tensorflow
 
-ENTITY_OUTPUTS = ("text", "label", "start", "end", "num_entities")
-"""The outputs of a tagger's ``predict_entities`` signature."""
 NO_ENTITY = -1  # start / end of the padding past a text's entities
 
 # Codes of the prefixes in the graph (BILOU's L / U read as E / S, `tagging.label_parts`).

@@ -35,6 +35,7 @@ from jbert_tf2.tokenization.core_unicode import (
     UnicodeTables,
     aligned_transform,
     first_of_context,
+    shift_right,
     stream_from_texts,
     utf8_lengths,
 )
@@ -315,7 +316,7 @@ class CoreOpsTokenizer(keras.layers.Layer):
         inside = tf.cumsum(tf.cast(found, tf.int32)) - tf.cumsum(
             tf.cast(ends_here, tf.int32), exclusive=True
         )
-        after_special = tf.concat([[False], ends_here[:-1]], 0)
+        after_special = shift_right(ends_here, False)
         new_part = first_of_context(row) | found | after_special
         part = _renumber(tf, new_part)
         count = tf.reduce_sum(tf.cast(new_part, tf.int32))
@@ -358,7 +359,7 @@ class CoreOpsTokenizer(keras.layers.Layer):
         cjk = tf.not_equal(tf.bitwise.bitwise_and(props, tables.CJK), 0)
         removed = tf.not_equal(tf.bitwise.bitwise_and(props, removed_bit), 0)
         start = first_of_context(stream.context)
-        previous_breaks = tf.concat([[True], (separator | cjk)[:-1]], 0)
+        previous_breaks = shift_right(separator | cjk, True)
         new_chunk = ~separator & (start | previous_breaks | cjk)
         chunk = _renumber(tf, new_chunk)
         chunk_part = tf.boolean_mask(stream.context, new_chunk)
@@ -371,7 +372,7 @@ class CoreOpsTokenizer(keras.layers.Layer):
         gap = tf.not_equal(tf.bitwise.bitwise_and(props, separator_bit), 0)
         punct = tf.not_equal(tf.bitwise.bitwise_and(props, tables.PUNCTUATION), 0)
         start = first_of_context(chunks.context)
-        previous = tf.concat([[True], (gap | punct)[:-1]], 0)
+        previous = shift_right(gap | punct, True)
         new_word = ~gap & (start | previous | punct)
         word = _renumber(tf, new_word)
         word_part = tf.gather(chunk_part, tf.boolean_mask(chunks.context, new_word))
@@ -398,7 +399,7 @@ class CoreOpsTokenizer(keras.layers.Layer):
         u = self._unicode
         space = u.has(words.chars, tables.WHITESPACE)
         start = first_of_context(words.context)
-        previous_space = tf.concat([[True], space[:-1]], 0)
+        previous_space = shift_right(space, True)
         new_run = ~space & (start | previous_space)
         run = _renumber(tf, new_run)
         run_word = tf.boolean_mask(words.context, new_run)
@@ -435,6 +436,7 @@ class CoreOpsTokenizer(keras.layers.Layer):
         limit = self.spec["max_chars_per_word"]
         candidates = tf.cast(tf.where(run_length <= limit)[:, 0], tf.int32)
         array = tf.TensorArray(tf.int32, size=0, dynamic_size=True, infer_shape=False)
+        array = array.write(0, tf.zeros([0], tf.int32))  # concat needs one element
 
         def step(i, active, at, failed, out):
             length = tf.gather(best_length, at)
@@ -451,7 +453,7 @@ class CoreOpsTokenizer(keras.layers.Layer):
         _, _, _, failed, out = tf.while_loop(
             lambda i, active, *_: tf.size(active) > 0,
             step,
-            (0, candidates, tf.gather(first, candidates), tf.zeros([count], tf.bool), array),
+            (1, candidates, tf.gather(first, candidates), tf.zeros([count], tf.bool), array),
             shape_invariants=(
                 tf.TensorShape([]),
                 tf.TensorShape([None]),
@@ -498,7 +500,7 @@ class CoreOpsTokenizer(keras.layers.Layer):
         word_start = tf.concat([tf.gather(words.starts, first), parts["special_start"]], 0)
         word_end = tf.concat([tf.gather(words.ends, last), parts["special_end"]], 0)
         word_start, word_end = tf.gather(word_start, order), tf.gather(word_end, order)
-        previous_end = tf.concat([[0], word_end[:-1]], 0)
+        previous_end = shift_right(word_end, 0)
         new_word = first_of_context(word_row) | (word_start >= previous_end)
         merged = tf.cumsum(tf.cast(new_word, tf.int32)) - 1
         row_first = tf.math.unsorted_segment_min(merged, word_row, tf.cast(batch, tf.int32))
@@ -584,7 +586,7 @@ def disjoint_word_spans(words: Stream, word_text, batch):
     count = tf.size(word_text)
     first, last = _segment_bounds(tf, words.context, count)
     starts, ends = tf.gather(words.starts, first), tf.gather(words.ends, last)
-    previous_end = tf.concat([[0], ends[:-1]], 0)
+    previous_end = shift_right(ends, 0)
     new = first_of_context(word_text) | (starts >= previous_end)
     group = _renumber(tf, new)
     groups = tf.reduce_sum(tf.cast(new, tf.int32))

@@ -52,11 +52,16 @@ class Stream:
         return (self.chars, self.starts, self.ends, self.context)
 
 
+def shift_right(values, fill):
+    """``values`` moved one place right, ``fill`` first (empty stays empty)."""
+    tf = tensorflow()
+    return tf.concat([tf.fill([1], tf.cast(fill, values.dtype)), values], 0)[:-1]
+
+
 def first_of_context(context):
     """True where a character starts its context."""
     tf = tensorflow()
-    previous = tf.concat([[-1], context[:-1]], 0)
-    return tf.not_equal(context, previous)
+    return tf.not_equal(context, shift_right(context, -1))
 
 
 class UnicodeTables:
@@ -149,13 +154,14 @@ class UnicodeTables:
         before = counts - tf.cast(significant, tf.int32)
         positions = tf.cast(tf.where(significant)[:, 0], tf.int32)
         total = tf.size(positions)
+        positions = tf.concat([positions, [0]], 0)  # gathers stay in range; guarded below
         previous = tf.gather(positions, tf.maximum(before - 1, 0))
         cased_before = (
             (before > 0)
             & tf.equal(tf.gather(context, previous), context)
             & tf.gather(cased, previous)
         )
-        following = tf.gather(positions, tf.minimum(counts, tf.maximum(total - 1, 0)))
+        following = tf.gather(positions, counts)
         cased_after = (
             (counts < total)
             & tf.equal(tf.gather(context, following), context)
@@ -260,10 +266,10 @@ def segment_spans(stream: Stream, low, high):
     position_sum = tf.cumsum(where, exclusive=True)
     in_order = tf.equal(2 * position_sum, before * (before - 1))
     cut = tf.equal(crossing, 0) & in_order
-    cut = tf.concat([[True], cut[1:]], 0)
-    segment = tf.cumsum(tf.cast(cut, tf.int32)) - 1
     positions = tf.range(m)
-    count_segments = tf.reduce_max(segment) + 1
+    cut |= tf.equal(positions, 0)
+    segment = tf.cumsum(tf.cast(cut, tf.int32)) - 1
+    count_segments = tf.reduce_sum(tf.cast(cut, tf.int32))
     first = tf.math.unsorted_segment_min(positions, segment, count_segments)
     last = tf.math.unsorted_segment_max(positions, segment, count_segments)
     own = tf.gather(segment, low)

@@ -564,38 +564,39 @@ class MecabGraph(tf.Module):
     @staticmethod
     def _best_costs(n: _Nodes, rows, width, pair_left, pair_right, connection):
         """int64 [nodes]: each node's best path cost from BOS (`_BIG` and more: unreached),
-        one while-loop step per position; nodes and pairs are sorted by position."""
+        one step per position, two steps per while-loop iteration (halving the loop's own
+        ops); nodes and pairs are sorted by position."""
         count = tf.size(n.row)
-        steps = tf.range(width + 1)
+        steps = tf.range(width + 2)  # one step past the last, empty, for an odd width
         pair_splits = tf.searchsorted(tf.gather(n.p, pair_right), steps, side="left")
         node_splits = tf.searchsorted(n.p[rows:], steps, side="left") + rows
         pair_slot = pair_right - tf.gather(node_splits, tf.gather(n.p, pair_right))
-        # Per-step bounds, gathered once per step (slicing by tensors would add Pack ops).
+        # Per-step bounds, gathered once per step (slicing by tensors would add Pack ops). Each
+        # step writes a block of the widest step's size: the slots past its own nodes belong to
+        # later steps (or padding), which write them before anything reads them.
         pair_begin = pair_splits[:-1, None]
         pair_size = pair_splits[1:, None] - pair_begin
-        node_size = node_splits[1:] - node_splits[:-1]
-        node_begin = tf.stack([node_splits[:-1], tf.zeros_like(node_size)], axis=1)
-        node_extent = tf.stack([node_size, tf.ones_like(node_size)], axis=1)
-        node_index = tf.range(count)[:, None]
+        block = tf.reduce_max(node_splits[1:] - node_splits[:-1])
+        node_begin = tf.stack([node_splits[:-1], tf.zeros_like(node_splits[:-1])], axis=1)
+        block_shape = tf.stack([block, 1])
+        node_index = tf.range(count + block)[:, None]
 
         def step(p, costs):
             begin, size = tf.gather(pair_begin, p), tf.gather(pair_size, p)
             total = tf.gather(costs, tf.slice(pair_left, begin, size))
             total += tf.slice(connection, begin, size)
-            best = tf.math.unsorted_segment_min(
-                total, tf.slice(pair_slot, begin, size), tf.gather(node_size, p)
-            )
-            target = tf.slice(node_index, tf.gather(node_begin, p), tf.gather(node_extent, p))
+            best = tf.math.unsorted_segment_min(total, tf.slice(pair_slot, begin, size), block)
+            target = tf.slice(node_index, tf.gather(node_begin, p), block_shape)
             return p + 1, tf.tensor_scatter_nd_update(costs, target, tf.minimum(best, _BIG))
 
-        costs = tf.concat([tf.zeros([rows], tf.int64), tf.fill([count - rows], _BIG)], 0)
+        costs = tf.concat([tf.zeros([rows], tf.int64), tf.fill([count - rows + block], _BIG)], 0)
         _, costs = tf.while_loop(
             lambda p, _: p < width,
-            step,
+            lambda p, costs: step(*step(p, costs)),
             (tf.constant(0), costs),
             shape_invariants=(tf.TensorShape([]), tf.TensorShape([None])),
         )
-        return costs
+        return costs[:count]
 
 
 class _Characters(NamedTuple):

@@ -265,18 +265,40 @@ def _substrings(strings, byte_offsets, starts, ends):
     return tf.reshape(tf.strings.substr(strings[:, None], begin, end - begin), shape)
 
 
+_IDENTITY, _RULE, _USER_SYMBOL = 0, 1, 2  # what the normalizer's scan found at a position
+
+
+class _Visits(NamedTuple):
+    """The positions the normalizer's scan visits (ragged [B, visits]) and, flat: what it
+    found there (``_IDENTITY``, ``_RULE``, ``_USER_SYMBOL``), the rule index, its length."""
+
+    positions: object
+    kind: object
+    rule: object
+    length: object
+
+
+class _Raw(NamedTuple):
+    """The visits' outputs before the whitespace rules, flat: each character's value, visit
+    (flat index), row and original position (its visit's); and each visit's count."""
+
+    values: object
+    visit: object
+    row: object
+    source: object
+    count: object
+
+
 class _Normalized(NamedTuple):
     """One normalization of a padded batch: ``chars`` [B, N] code points (0 past ``lengths``),
-    ``owners`` [B, N + 1] (the original position each came from, then the end), ``piece``
-    [B, N] (index of the visited rule position it came from, -1 for the dummy prefix), and per
-    visited position ``sources`` [B, V] (its original position), ``kinds`` (0 identity, 1
-    rule, 2 user-defined symbol), ``rules`` (rule index)."""
+    ``owners`` [B, N + 1] (the original position each came from, then the end), ``visit``
+    [B, N] (which visit of its row made it; -1 for the dummy prefix), and per visit ``kinds``
+    and ``rules`` [B, V]."""
 
     chars: object
     lengths: object
     owners: object
-    piece: object
-    sources: object
+    visit: object
     kinds: object
     rules: object
 
@@ -326,6 +348,7 @@ class SentencePieceGraph(tf.Module):
     # ----------------------------------------------------------------------------------------
     # public
 
+    @tf.autograph.experimental.do_not_convert  # plain graph code: AutoGraph only slows tracing
     def pieces(self, texts, original_starts=None, original_ends=None) -> SentencePieces:
         """Pieces, ids and offsets of a batch of texts (tf.string [batch]).
 
@@ -400,6 +423,15 @@ class SentencePieceGraph(tf.Module):
 
     def _normalize(self, texts, chars, lengths, byte_offsets, pass_user_symbols):
         """SentencePiece's ``Normalizer::Normalize`` on a padded batch of code points."""
+        visits = self._visits(texts, chars, lengths, byte_offsets, pass_user_symbols)
+        raw = self._raw_output(chars, visits)
+        keep, skipped = self._dropped_spaces(raw, visits)
+        return self._assemble(raw, visits, keep, skipped, lengths)
+
+    def _visits(self, texts, chars, lengths, byte_offsets, pass_user_symbols) -> _Visits:
+        """The positions the left-to-right scan stops at (``NormalizePrefix``: the longest rule,
+        or user-defined symbol, else one character), and what it finds there. The match lengths
+        are known for every position at once; the visited ones are the chain 0 -> 0 + length."""
         batch, width = tf.shape(chars)[0], tf.shape(chars)[1]
         match = tf.zeros_like(chars)
         rule = tf.fill(tf.shape(chars), -1)
@@ -407,122 +439,131 @@ class SentencePieceGraph(tf.Module):
             match, rule = self._longest_match(
                 self._rule_table, self._rule_length, texts, lengths, byte_offsets, width
             )
-        kind = tf.where(match > 0, 1, 0)
+        kind = tf.where(match > 0, _RULE, _IDENTITY)
         step = tf.maximum(match, 1)
         if pass_user_symbols and self._user_length:
             user, _ = self._longest_match(
                 self._user_table, self._user_length, texts, lengths, byte_offsets, width
             )
-            kind = tf.where(user > 0, 2, kind)
+            kind = tf.where(user > 0, _USER_SYMBOL, kind)
             step = tf.where(user > 0, user, step)
-        # the positions the left-to-right scan visits: the chain 0 -> 0 + step -> ...
         position = tf.range(width + 1)[None, :]
         row_end = lengths[:, None]
         step = tf.pad(step, [[0, 0], [0, 1]], constant_values=1)
         pointer = tf.where(position < row_end, tf.minimum(position + step, row_end), row_end)
         chain = _chain(pointer, tf.zeros([batch], tf.int32))
         visited = tf.ragged.boolean_mask(chain, chain < row_end)
-        visits = tf.cast(visited.row_lengths(), tf.int32)
-        source = visited.flat_values  # each visit's original position, flat over the batch
-        visit_row = visited.value_rowids()
-        at = tf.stack([tf.cast(visit_row, tf.int32), source], axis=1)
-        visit_kind = tf.gather_nd(tf.pad(kind, [[0, 0], [0, 1]]), at)
-        visit_rule = tf.gather_nd(tf.pad(rule, [[0, 0], [0, 1]]), at)
-        visit_step = tf.gather_nd(step, at)
-        flat_out, out_starts, out_lengths = self._rule_out
-        visit_len = tf.where(
-            visit_kind == 1,
-            tf.gather(out_lengths, tf.maximum(visit_rule, 0)),
-            tf.where(visit_kind == 2, visit_step, 1),
+        at = tf.stack([tf.cast(visited.value_rowids(), tf.int32), visited.flat_values], axis=1)
+        return _Visits(
+            positions=visited,
+            kind=tf.gather_nd(tf.pad(kind, [[0, 0], [0, 1]]), at),
+            rule=tf.gather_nd(tf.pad(rule, [[0, 0], [0, 1]]), at),
+            length=tf.gather_nd(step, at),
         )
-        # each visit's raw output, flat: character k of visit v
-        char_visit = tf.repeat(tf.range(tf.size(visit_len)), visit_len)
-        k = tf.ragged.range(visit_len).flat_values
-        char_row = tf.gather(tf.cast(visit_row, tf.int32), char_visit)
-        char_source = tf.gather(source, char_visit)
-        char_rule = tf.gather(visit_rule, char_visit)
+
+    def _raw_output(self, chars, visits: _Visits) -> _Raw:
+        """What each visit outputs before the whitespace rules: the rule's output, the
+        user-defined symbol itself, or the character; flat over the batch."""
+        width = tf.shape(chars)[1]
+        flat_out, out_starts, out_lengths = self._rule_out
+        kind, rule = visits.kind, visits.rule
+        count = tf.where(
+            kind == _RULE,
+            tf.gather(out_lengths, tf.maximum(rule, 0)),
+            tf.where(kind == _USER_SYMBOL, visits.length, 1),
+        )
+        visit = tf.repeat(tf.range(tf.size(count)), count)
+        k = tf.ragged.range(count).flat_values
+        row = tf.gather(tf.cast(visits.positions.value_rowids(), tf.int32), visit)
+        source = tf.gather(visits.positions.flat_values, visit)
         from_rule = tf.gather(
             flat_out,
-            tf.minimum(tf.gather(out_starts, tf.maximum(char_rule, 0)) + k, tf.size(flat_out) - 1),
+            tf.minimum(
+                tf.gather(out_starts, tf.maximum(tf.gather(rule, visit), 0)) + k,
+                tf.size(flat_out) - 1,
+            ),
         )
-        from_text = tf.gather_nd(
-            chars, tf.stack([char_row, tf.minimum(char_source + k, width - 1)], axis=1)
+        from_text = tf.gather_nd(chars, tf.stack([row, tf.minimum(source + k, width - 1)], 1))
+        values = tf.where(tf.gather(kind, visit) == _RULE, from_rule, from_text)
+        return _Raw(values, visit, row, source, count)
+
+    def _dropped_spaces(self, raw: _Raw, visits: _Visits):
+        """``remove_extra_whitespaces``: which raw characters stay, and per row how many
+        leading visits whose whole output is " " are skipped (before the dummy prefix). A space
+        is dropped when its visit's output before it is all spaces and the raw character before
+        it in the row is a space, or there is none (C++'s ``is_prev_space``)."""
+        is_space = tf.equal(raw.values, _SPACE)
+        visit_count = tf.cast(visits.positions.row_lengths(), tf.int32)
+        if not self._remove_extra_whitespaces:
+            return tf.ones_like(is_space), tf.zeros_like(visit_count)
+        visit_first = tf.cumsum(raw.count, exclusive=True)  # each visit's first raw character
+        nonspace_before = tf.cumsum(tf.cast(~is_space, tf.int32), exclusive=True)
+        leading = tf.equal(
+            nonspace_before, tf.gather(nonspace_before, tf.gather(visit_first, raw.visit))
         )
-        raw = tf.where(tf.gather(visit_kind, char_visit) == 1, from_rule, from_text)
-        is_space = tf.equal(raw, _SPACE)
-        visit_first = tf.cumsum(visit_len, exclusive=True)
-        first_in_row = tf.equal(
-            tf.range(tf.size(raw)),
-            tf.gather(tf.cumsum(tf.math.bincount(char_row, minlength=batch), exclusive=True),
-                      char_row),
-        )  # fmt: skip
-        if self._remove_extra_whitespaces:
-            # a space is dropped when its visit's output before it is all spaces and the raw
-            # character before it (in the row) is a space or there is none
-            nonspace_before = tf.cumsum(tf.cast(~is_space, tf.int32), exclusive=True)
-            start_count = tf.gather(nonspace_before, tf.gather(visit_first, char_visit))
-            leading = tf.equal(nonspace_before, start_count)
-            previous_space = tf.concat([[False], is_space[:-1]], axis=0)
-            keep = ~(is_space & leading & (first_in_row | previous_space))
-            # visits whose whole output is " " are skipped before the dummy prefix is added
-            single = tf.equal(visit_len, 1) & tf.equal(
-                tf.gather(tf.concat([raw, [0]], 0), visit_first), _SPACE
-            )
-            single = tf.RaggedTensor.from_row_lengths(single, visits).to_tensor(False)
-            skipped = tf.reduce_sum(tf.math.cumprod(tf.cast(single, tf.int32), axis=1), axis=1)
-        else:
-            keep = tf.ones_like(is_space)
-            skipped = tf.zeros_like(visits)
-        nonempty = skipped < visits
-        consumed = tf.gather(
-            visited.to_tensor(default_value=0, shape=[batch, width + 1]), skipped, batch_dims=1
+        index = tf.range(tf.size(raw.values))
+        row_first = tf.math.unsorted_segment_min(index, raw.row, tf.size(visit_count))
+        first_in_row = tf.equal(index, tf.gather(row_first, raw.row))
+        previous_space = tf.concat([[False], is_space[:-1]], axis=0)
+        keep = ~(is_space & leading & (first_in_row | previous_space))
+        first_value = tf.gather(tf.concat([raw.values, [0]], 0), visit_first)
+        single = tf.equal(raw.count, 1) & tf.equal(first_value, _SPACE)
+        single = visits.positions.with_flat_values(single).to_tensor(False)
+        skipped = tf.reduce_sum(tf.math.cumprod(tf.cast(single, tf.int32), axis=1), axis=1)
+        return keep, skipped
+
+    def _assemble(self, raw: _Raw, visits: _Visits, keep, skipped, lengths) -> _Normalized:
+        """The normalized text: kept characters with spaces escaped, the dummy ``▁`` prefix
+        (owned by the first visit not skipped), trailing ``▁`` removed (the text's end is then
+        the first removed one's owner)."""
+        batch = tf.size(lengths)
+        positions = visits.positions
+        visit_count = tf.cast(positions.row_lengths(), tf.int32)
+        nonempty = skipped < visit_count
+        kept = tf.RaggedTensor.from_value_rowids(
+            tf.boolean_mask(tf.where(tf.equal(raw.values, _SPACE), _BAR, raw.values), keep),
+            tf.boolean_mask(raw.row, keep),
+            nrows=batch,
         )
-        kept_row = tf.boolean_mask(char_row, keep)
-        chars_n = tf.RaggedTensor.from_value_rowids(
-            tf.boolean_mask(tf.where(is_space, _BAR, raw), keep), kept_row, nrows=batch
-        )
-        owner_n = chars_n.with_flat_values(tf.boolean_mask(char_source, keep))
-        visit_index = char_visit - tf.gather(
-            tf.cast(visited.row_starts(), tf.int32), char_row
-        )  # the visit's index in its row
-        piece_n = chars_n.with_flat_values(tf.boolean_mask(visit_index, keep))
+        owner = kept.with_flat_values(tf.boolean_mask(raw.source, keep))
+        visit_in_row = raw.visit - tf.gather(tf.cast(positions.row_starts(), tf.int32), raw.row)
+        visit = kept.with_flat_values(tf.boolean_mask(visit_in_row, keep))
         if self._add_dummy_prefix:
+            consumed = tf.gather(
+                positions.to_tensor(
+                    0, shape=[batch, tf.reduce_max(tf.concat([visit_count, [0]], 0)) + 1]
+                ),
+                skipped,
+                batch_dims=1,
+            )
             dummy = tf.RaggedTensor.from_row_lengths(
                 tf.boolean_mask(consumed, nonempty), tf.cast(nonempty, tf.int32)
             )
-            bar = dummy.with_flat_values(tf.fill(tf.shape(dummy.flat_values), _BAR))
-            chars_n = tf.concat([bar, chars_n], axis=1)
-            owner_n = tf.concat([dummy, owner_n], axis=1)
-            piece_n = tf.concat([dummy.with_flat_values(-tf.ones_like(dummy.flat_values)),
-                                 piece_n], axis=1)  # fmt: skip
-        n_len = tf.cast(chars_n.row_lengths(), tf.int32)
-        dense = chars_n.to_tensor(default_value=_BAR)
-        dense_owner = owner_n.to_tensor(default_value=0)
+            kept = tf.concat([dummy.with_flat_values(tf.fill(tf.shape(dummy.flat_values), _BAR)),
+                              kept], axis=1)  # fmt: skip
+            owner = tf.concat([dummy, owner], axis=1)
+            visit = tf.concat([dummy.with_flat_values(-tf.ones_like(dummy.flat_values)),
+                               visit], axis=1)  # fmt: skip
+        full = tf.cast(kept.row_lengths(), tf.int32)
+        chars = kept.to_tensor(default_value=_BAR)
+        owners = owner.to_tensor(default_value=0)
+        size = full
         if self._remove_extra_whitespaces:
-            # trailing "▁" removed; the end is then the first removed one's owner
-            index = tf.range(tf.shape(dense)[1])[None, :]
-            keep_len = tf.reduce_max(tf.where(tf.not_equal(dense, _BAR), index + 1, 0), axis=1)
-        else:
-            keep_len = n_len
-        keep_len = tf.where(nonempty, keep_len, 0)
-        removed_owner = tf.gather(tf.pad(dense_owner, [[0, 0], [0, 1]]), keep_len, batch_dims=1)
-        end_owner = tf.where(keep_len < n_len, removed_owner, lengths)
-        end_owner = tf.where(nonempty, end_owner, 0)
-        mask = tf.sequence_mask(keep_len, tf.shape(dense)[1])
-        owners = tf.concat(
-            [tf.where(mask, dense_owner, 0), tf.zeros_like(dense_owner[:, :1])], axis=1
-        )
-        owners = tf.tensor_scatter_nd_update(
-            owners, tf.stack([tf.range(batch), keep_len], axis=1), end_owner
-        )
+            index = tf.range(tf.shape(chars)[1])[None, :]
+            size = tf.reduce_max(tf.where(tf.not_equal(chars, _BAR), index + 1, 0), axis=1)
+        size = tf.where(nonempty, size, 0)
+        removed = tf.gather(tf.pad(owners, [[0, 0], [0, 1]]), size, batch_dims=1)
+        end = tf.where(nonempty, tf.where(size < full, removed, lengths), 0)
+        mask = tf.sequence_mask(size, tf.shape(chars)[1])
+        owners = tf.pad(tf.where(mask, owners, 0), [[0, 0], [0, 1]])
+        owners = tf.tensor_scatter_nd_update(owners, tf.stack([tf.range(batch), size], 1), end)
         return _Normalized(
-            chars=tf.where(mask, dense, 0),
-            lengths=keep_len,
+            chars=tf.where(mask, chars, 0),
+            lengths=size,
             owners=owners,
-            piece=tf.where(mask, piece_n.to_tensor(default_value=-1), -1),
-            sources=visited.to_tensor(default_value=0),
-            kinds=tf.RaggedTensor.from_row_lengths(visit_kind, visits).to_tensor(0),
-            rules=tf.RaggedTensor.from_row_lengths(visit_rule, visits).to_tensor(-1),
+            visit=tf.where(mask, visit.to_tensor(default_value=-1), -1),
+            kinds=positions.with_flat_values(visits.kind).to_tensor(_IDENTITY),
+            rules=positions.with_flat_values(visits.rule).to_tensor(-1),
         )
 
     # ----------------------------------------------------------------------------------------
@@ -568,7 +609,9 @@ class SentencePieceGraph(tf.Module):
         )
         # which piece gave each position's best score (the longest, i.e. earliest start, of
         # equal ones): the same float sums again, all positions at once
-        best = tf.concat([tf.zeros([batch, 1]), tf.transpose(best.stack())], axis=1)
+        best = tf.concat(
+            [tf.zeros([batch, 1]), tf.transpose(tf.reshape(best.stack(), [width, batch]))], 1
+        )
         before = tf.gather(best, tf.maximum(start, 0), batch_dims=1)
         total = tf.where(valid, before + score, -np.inf)
         sizes = tf.broadcast_to(size, tf.shape(total))
@@ -678,7 +721,7 @@ class SentencePieceGraph(tf.Module):
         # the dummy prefix at 0 draws on no original character (unless it stands for a space)
         first_owner = owners[:, 0]
         row_skips = (
-            tf.equal(norm[:, 0], _BAR)
+            tf.equal(tf.pad(norm, [[0, 0], [0, 1]])[:, 0], _BAR)
             & (norm_len > 0)
             & ~(
                 (first_owner < lengths)
@@ -702,13 +745,13 @@ class SentencePieceGraph(tf.Module):
         produced = group_start + tf.cast(removed, tf.int32)
         # a space of the rule's own output removed, not the dummy prefix
         removed_own = removed & (
-            tf.gather_nd(plain.piece, tf.stack([row, tf.minimum(group_start, width - 1)], 1)) >= 0
+            tf.gather_nd(plain.visit, tf.stack([row, tf.minimum(group_start, width - 1)], 1)) >= 0
         )
         bars = _exclusive_cumsum_rows(tf.cast(tf.equal(norm, _BAR), tf.int32))
         bars_in = tf.gather_nd(bars, tf.stack([row, b], 1)) - tf.gather_nd(
             bars, tf.stack([row, tf.minimum(produced, b)], 1)
         )
-        visit = tf.gather_nd(plain.piece, tf.stack([row, b - 1], 1))
+        visit = tf.gather_nd(plain.visit, tf.stack([row, b - 1], 1))
         at_visit = tf.stack([row, tf.maximum(visit, 0)], 1)
         kind = tf.gather_nd(tf.pad(plain.kinds, [[0, 0], [0, 1]]), at_visit)
         rule = tf.gather_nd(tf.pad(plain.rules, [[0, 0], [0, 1]], constant_values=-1), at_visit)
