@@ -352,7 +352,9 @@ def shape_table(results: dict) -> list[str]:
         precision, side, what = CONTENDERS[name]
         label = f"`{name}`: {what}"
         if isinstance(result, str):
-            lines.append(f"| {label} | {precision} | {result.replace('|', '/')[:240]} | | | | | | |")
+            lines.append(
+                f"| {label} | {precision} | {result.replace('|', '/')[:240]} | | | | | | |"
+            )
             continue
         peer = best(results, "peer", precision)
         ratio = f"{speed(result) / speed(results[peer]):.2f}" if peer else "–"
@@ -420,7 +422,9 @@ def report(args, all_results: dict, started, load_before: str) -> str:
         f"method: each contender in its own process, one at a time, {args.rounds} round(s) "
         "round-robin, each row its fastest round; latency shapes: 10 warm-up calls then at least "
         "50 calls and 5 s, throughput shapes: 2 warm-up then at least 5 calls and 10 s (`--quick`: "
-        "20 calls and 1 s / 3 calls and 2 s); a call includes copying the outputs to numpy",
+        "20 calls and 1 s / 3 calls and 2 s); a call includes copying the outputs to numpy; "
+        "CPU ms/call: the worker's CPU time per timed call, all its threads (with `--threads 1` "
+        "the figure other processes disturb least)",
         "command: `" + " ".join(["python", "benchmarks/inference_cpu.py", *sys.argv[1:]]) + "`",
     ]
     sections = []

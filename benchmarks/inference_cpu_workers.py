@@ -90,8 +90,16 @@ def build_jbert_onnxruntime(
         from jbert_tf2.onnx_inference import OnnxRuntimePredictor
     except ImportError as exc:
         raise Skipped(f"jbert_tf2's ONNX export is not in this checkout ({exc})") from None
+    import hashlib
+    import importlib
+
     quantize = "int8" if int8 else "none"
-    path = cache / f"jbert-{quantize}.onnx"
+    # keyed on the exporter's code, so a kept --workdir never serves an older export
+    code = b"".join(
+        Path(importlib.import_module(name).__file__).read_bytes()
+        for name in ("jbert_tf2.onnx_graph", "jbert_tf2.export.portable")
+    )
+    path = cache / f"jbert-{quantize}-{hashlib.sha256(code).hexdigest()[:12]}.onnx"
     if not path.is_file():
         import jbert_tf2
 

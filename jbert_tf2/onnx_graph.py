@@ -3,10 +3,11 @@
 Why write the graph rather than convert a TensorFlow one: the numbers are the Keras model's
 by construction (same weights, same formulas, float32), it works the same on every
 TensorFlow release (only the weights are read, no graph converter is involved), and the ops
-come in the shapes ONNX Runtime's graph optimizer fuses at load time (``LayerNormalization``,
-the erf / tanh GELU patterns, MatMul + bias, scaled dot-product attention), so the served
-model runs fused CPU kernels. Inputs are Google's int32 ``input_ids``, ``input_mask`` and
-``segment_ids`` [batch, sequence], both dimensions dynamic.
+come in the patterns ONNX Runtime's transformer optimizer fuses (`jbert_tf2.onnx_inference.
+fuse_for_onnxruntime`: attention, LayerNorm with its residual, the erf / tanh GELU), so the
+served model runs fused CPU kernels. As in the Keras model, the last block of a sentence
+classifier computes the [CLS] position alone (``pooled_only``). Inputs are Google's int32
+``input_ids``, ``input_mask`` and ``segment_ids`` [batch, sequence], both dimensions dynamic.
 
 Outputs are the task's serving outputs without the strings (the label names are in the model's
 metadata, ``labels``): ``logits``, ``probabilities``, ``predicted_ids`` and ``score``
@@ -125,19 +126,25 @@ def _attention_bias(g: _Graph, mask: str) -> str:
     return g.op("Mul", [dropped, g.const(_MASK_ADDER, "mask_adder")], "attention_bias")
 
 
-def _block(g: _Graph, x: str, bias: str, block, config, i: int) -> str:
+def _block(g: _Graph, x: str, bias: str, block, config, i: int, first_only: bool) -> str:
+    """One Transformer block; with ``first_only`` only the [CLS] position attends and goes on
+    (all a pooled output needs: the encoder's ``pooled_only`` path)."""
     heads, width = config.num_attention_heads, config.hidden_size
     size = width // heads
     att, hint = block.attention, f"layer_{i}"
     split = g.const([0, 0, heads, size], "heads_shape", np.int64)
 
-    def project(dense, name, perm):
-        y = g.dense(x, dense.kernel, dense.bias, f"{hint}/{name}")
+    def project(source, dense, name, perm):
+        y = g.dense(source, dense.kernel, dense.bias, f"{hint}/{name}")
         return g.op("Transpose", [g.op("Reshape", [y, split])], perm=perm)
 
-    q = project(att.query, "query", [0, 2, 1, 3])
-    k = project(att.key, "key", [0, 2, 3, 1])
-    v = project(att.value, "value", [0, 2, 1, 3])
+    queries = x
+    if first_only:
+        one = g.const([1], "one", np.int64)
+        queries = g.op("Slice", [x, g.const([0], "zero", np.int64), one, one], "first_token")
+    q = project(queries, att.query, "query", [0, 2, 1, 3])
+    k = project(x, att.key, "key", [0, 2, 3, 1])
+    v = project(x, att.value, "value", [0, 2, 1, 3])
     scores = g.op("Div", [g.op("MatMul", [q, k]), g.const(math.sqrt(float(size)), "scale")])
     probs = g.op("Softmax", [g.op("Add", [scores, bias])], f"{hint}/softmax", axis=-1)
     context = g.op("Transpose", [g.op("MatMul", [probs, v])], perm=[0, 2, 1, 3])
@@ -149,7 +156,7 @@ def _block(g: _Graph, x: str, bias: str, block, config, i: int) -> str:
         f"{hint}/attention_output",
     )
     x = g.layer_norm(
-        g.op("Add", [attended, x]), block.attention_layer_norm, f"{hint}/attention_LayerNorm"
+        g.op("Add", [attended, queries]), block.attention_layer_norm, f"{hint}/attention_LayerNorm"
     )
     inner = g.dense(x, block.intermediate.kernel, block.intermediate.bias, f"{hint}/intermediate")
     inner = _activation(g, inner, config.hidden_act)
@@ -157,8 +164,11 @@ def _block(g: _Graph, x: str, bias: str, block, config, i: int) -> str:
     return g.layer_norm(g.op("Add", [out, x]), block.output_layer_norm, f"{hint}/output_LayerNorm")
 
 
-def _encoder(g: _Graph, encoder, segment_ids: str) -> tuple[list[str], str]:
-    """Every hidden state (embeddings first) and the pooled output of ``encoder``."""
+def _encoder(
+    g: _Graph, encoder, segment_ids: str, pooled_only: bool = False
+) -> tuple[list[str], str]:
+    """Every hidden state (embeddings first) and the pooled output of ``encoder``; with
+    ``pooled_only`` the last block computes the [CLS] position alone."""
     config, emb = encoder.config, encoder.embeddings
     words = g.op(
         "Gather",
@@ -197,8 +207,9 @@ def _encoder(g: _Graph, encoder, segment_ids: str) -> tuple[list[str], str]:
         x = g.dense(x, project.kernel, project.bias, "embeddings_project")
     bias = _attention_bias(g, "input_mask")
     states = [x]
+    last = len(encoder.blocks) - 1
     for i, block in enumerate(encoder.blocks):
-        x = _block(g, x, bias, block, config, i)
+        x = _block(g, x, bias, block, config, i, pooled_only and i == last)
         states.append(x)
     first = g.op("Gather", [x, g.const(0, "cls", np.int64)], "cls_token", axis=1)
     if encoder.pooler is None:
@@ -293,7 +304,11 @@ def build_onnx_model(
     if hasattr(model, "ensure_built"):
         model.ensure_built()
     g = _Graph(onnx)
-    states, pooled = _encoder(g, encoder, _task_segments(g, model))
+    pooled_only = getattr(model, "task", None) in (
+        "sequence_classification",
+        "multi_label_classification",
+    )
+    states, pooled = _encoder(g, encoder, _task_segments(g, model), pooled_only)
     outputs = _head_outputs(g, model, states, pooled, hidden_layers)
     # rename each output's producing node output to the public name
     for public, internal in outputs.items():

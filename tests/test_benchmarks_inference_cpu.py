@@ -1,7 +1,8 @@
 """benchmarks/inference_cpu.py: its summary compares each side's fastest row per precision
 against issue 23's targets, its output check measures the real differences, and a tiny run
-gives jbert_tf2 and HF's PyTorch BertModel the same converted weights (their outputs agree)
-with int8 rows that really quantize (close, not equal)."""
+gives jbert_tf2 (Keras and its ONNX export on ONNX Runtime) and HF's PyTorch BertModel the same
+converted weights (their float32 outputs agree) with int8 rows that really quantize (close,
+not equal)."""
 
 from __future__ import annotations
 

@@ -162,12 +162,14 @@ def test_int8_export_quantizes_block_matmuls_only(classifier_dir, tmp_path, caps
     proto = onnx.load(str(target / "model.onnx"))
     ops = [n.op_type for n in proto.graph.node]
     float_matmuls = [n.name for n in proto.graph.node if n.op_type == "MatMul"]
-    # per layer: query / key / value in one QAttention (whose score products stay float),
-    # attention output, intermediate and output as int8 matrix multiplies
-    assert ops.count("QAttention") == 2
-    assert ops.count("MatMulInteger") == 2 * 3
-    # the pooler and the head stay float, and so do the embeddings and LayerNorms
-    assert sorted(n.split("/")[0] for n in float_matmuls) == ["head", "pooler"]
+    # layer 0: query / key / value in one QAttention (its score products stay float), the
+    # attention output, intermediate and output as int8 matrix multiplies; the last layer,
+    # which computes [CLS] alone (pooled_only), has its query, key and value unfused
+    assert ops.count("QAttention") == 1
+    assert ops.count("MatMulInteger") == 3 + 6
+    # float: the pooler, the head and the last layer's two score products
+    scopes = sorted(n.split("/")[0] if "/" in n else "score" for n in float_matmuls)
+    assert scopes == ["head", "pooler", "score", "score"]
     assert "Gather" in ops and "DynamicQuantizeLinear" in ops
     assert ops.count("SkipLayerNormalization") + ops.count("LayerNormalization") == 5
     report = json.loads((target / "accuracy_report.json").read_text())

@@ -39,8 +39,10 @@ def test_classifier_and_embedder_predictions(tiny_model_root):
 
     embedder = Embedder.from_pretrained(model_dir, pooling="mean")
     expected = embedder.embed(TEXTS)
-    embedder.set_backend("onnxruntime")
-    assert np.abs(embedder.embed(TEXTS) - expected).max() < 1e-4
+    on_ort = Embedder.from_pretrained(model_dir, pooling="mean", backend="onnxruntime")
+    assert on_ort.predict_backend == "onnxruntime"
+    assert on_ort.get_config()["pooling"] == "mean"
+    assert np.abs(on_ort.embed(TEXTS) - expected).max() < 1e-4
 
 
 def test_tagger_entities(tiny_model_root):

@@ -181,9 +181,17 @@ def test_word_spans_equal_fugashi_on_hard_cases(mecab):
     _check(mecab, HARD_CASES)
 
 
+def _dense_texts(count: int, seed: int) -> list[str]:
+    """Short strings over a few characters of every category, whitespace and NUL: many
+    category boundaries, grouped runs and near-ties per text."""
+    rng = random.Random(seed)
+    alphabet = list("アイーッン あのは a1Z_ 漢字々 。、!? \t\n\r\x0b\u00a0\x85ａ１😀\uffff\x00ⅰαЖ")
+    return ["".join(rng.choices(alphabet, k=rng.randrange(0, 70))) for _ in range(count)]
+
+
 @pytest.mark.slow
 def test_word_spans_equal_fugashi_on_random_strings(mecab):
-    _check(mecab, _random_texts(120, seed=22))
+    _check(mecab, _random_texts(120, seed=22) + _dense_texts(300, seed=23))
 
 
 @pytest.mark.slow

@@ -229,6 +229,16 @@ def test_user_defined_symbols_are_not_normalized(tmp_path):
     assert spans == [[tuple(t) for t in tok.tokenize_with_offsets(t)] for t in texts]
 
 
+def test_empty_batches_and_texts_in_a_traced_function():
+    graph = SentencePieceGraph(_model_proto([("\u2581", -1.0, 1), ("a", -1.0, 1)]))
+    serve = tf.function(graph.pieces, input_signature=[tf.TensorSpec([None], tf.string)])
+    assert serve(tf.constant([], tf.string)).pieces.to_list() == []
+    found = serve(tf.constant(["", "   ", " a"]))
+    assert found.pieces.to_list() == [[], [], [b"\xe2\x96\x81", b"a"]]
+    assert found.starts.to_list() == [[], [], [1, 1]]
+    assert found.ends.to_list() == [[], [], [1, 2]]
+
+
 # errors --------------------------------------------------------------------------------------
 
 

@@ -70,9 +70,10 @@ def add_portable_flags(parser: argparse.ArgumentParser) -> None:
         "--quantize",
         choices=("none", "float16", "int8"),
         default="none",
-        help="onnx / litert: int8 = dynamic int8 matrix multiplies in the Transformer blocks "
-        "(embeddings, LayerNorm, softmax, GELU, pooler and head stay float); float16 weights "
-        "(default: none, float32)",
+        help="onnx: int8 = dynamic int8 matrix multiplies in the Transformer blocks "
+        "(embeddings, LayerNorm, softmax, GELU, pooler and head stay float); litert: int8 = "
+        "the converter's dynamic-range quantization; float16: float16 weights (default: none, "
+        "float32)",
     )
     parser.add_argument(
         "--dev_file",

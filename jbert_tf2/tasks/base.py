@@ -228,14 +228,19 @@ class TaskModel(ServingMixin, keras.Model):
         cls,
         path: str | os.PathLike,
         labels: Sequence[str] | None = None,
+        backend: str = "keras",
         **options,
     ):
         """A task model on the encoder and tokenizer of a model directory.
 
         From a pretrained directory (what `jbert-convert` wrote) the head is new and
         ``labels`` are required; from a directory this task saved, the head, labels and
-        options come back too (``labels``, if given, must match).
+        options come back too (``labels``, if given, must match). ``backend="onnxruntime"``
+        predicts on ONNX Runtime (`set_backend`).
         """
+        from jbert_tf2.onnx_inference import check_backend
+
+        check_backend(backend)
         path = Path(path)
         md = read_model_dir(path, with_task=True)
         saved = md.task
@@ -266,6 +271,8 @@ class TaskModel(ServingMixin, keras.Model):
         if md.tokenizer is not None:
             model.tokenizer = md.tokenizer.build(path)
             model.tokenizer_assets = TokenizerAssets.read(md.tokenizer, md.tokenizer_files)
+        if backend != "keras":
+            model.set_backend(backend)
         return model
 
     @classmethod

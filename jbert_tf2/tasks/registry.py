@@ -18,8 +18,9 @@ TASKS = {
 }
 
 
-def load_task(path: str | os.PathLike) -> TaskModel:
-    """The task model ``save_pretrained`` wrote to ``path``, with its labels and tokenizer."""
+def load_task(path: str | os.PathLike, backend: str = "keras") -> TaskModel:
+    """The task model ``save_pretrained`` wrote to ``path``, with its labels and tokenizer;
+    ``backend="onnxruntime"`` predicts on ONNX Runtime (`TaskModel.set_backend`)."""
     saved = read_task_settings(path)
     if saved is None:
         raise JbertError(
@@ -30,4 +31,4 @@ def load_task(path: str | os.PathLike) -> TaskModel:
         raise JbertError(
             f"{Path(path) / TASK_FILE}: unknown task {saved.task!r}; one of {list(TASKS)}"
         )
-    return TASKS[saved.task].from_pretrained(path)
+    return TASKS[saved.task].from_pretrained(path, backend=backend)

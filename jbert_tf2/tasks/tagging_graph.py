@@ -27,6 +27,7 @@ import numpy as np
 
 import jbert_tf2.tasks.tagging as tagging
 from jbert_tf2.backend import tensorflow
+from jbert_tf2.errors import JbertError
 
 NO_ENTITY = -1  # start / end of the padding past a text's entities
 
@@ -262,14 +263,18 @@ class GraphTagger:
         return outputs
 
 
-def graph_tagger(task) -> GraphTagger:
+def graph_tagger(task) -> GraphTagger | None:
     """A tagger's `GraphTagger` on core-ops twins: its tokenizer's (`CoreOpsTokenizer`), and
     for words MeCab + unidic-lite (``word_splitter="unidic"``, `UnidicWordSplitter`) or the
     tokenizer's own. Both twins use one unidic-lite lattice per process, so a SavedModel
-    holds that dictionary once."""
+    holds that dictionary once. None when the tagger has no tokenizer or its tokenizer class
+    no in-graph description (``graph_spec``)."""
     from jbert_tf2.tokenization.core_ops import CoreOpsTokenizer, UnidicWordSplitter
 
-    spec = task.require_tokenizer().graph_spec()
+    try:
+        spec = task.require_tokenizer().graph_spec()
+    except JbertError:
+        return None
     tokenizer = CoreOpsTokenizer(spec, max_seq_length=task.max_seq_length)
     words = tokenizer if task.word_splitter == "tokenizer" else UnidicWordSplitter()
     return GraphTagger(task, tokenizer, words)

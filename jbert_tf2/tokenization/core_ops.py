@@ -37,7 +37,6 @@ from jbert_tf2.tokenization.core_unicode import (
     first_of_context,
     shift_right,
     stream_from_texts,
-    utf8_lengths,
 )
 from jbert_tf2.tokenization.graph_inputs import model_inputs
 
@@ -408,32 +407,27 @@ class CoreOpsTokenizer(keras.layers.Layer):
         n = tf.size(runs.chars)
         first, last = _segment_bounds(tf, runs.context, count)
         run_length = last - first + 1
+        limit = self.spec["max_chars_per_word"]
         position = tf.range(n)
         local = position - tf.gather(first, runs.context)
         remaining = tf.gather(last, runs.context) - position + 1
-        byte_lengths = utf8_lengths(runs.chars)
-        byte_ends = tf.cumsum(byte_lengths)
-        byte_starts = byte_ends - byte_lengths
-        strings = tf.strings.unicode_encode(
-            _ragged(tf, runs.chars, runs.context, tf.cast(count, tf.int64)), "UTF-8"
-        )
+        # every (position, length) substring a piece could be, in runs within the limit (a
+        # longer run is unknown whole), each built from its own code points only
         lengths = tf.constant(self._lengths, tf.int32)
-        grid = tf.shape(lengths)[0]
-        valid = lengths[None, :] <= remaining[:, None]
-        end_char = tf.minimum(position[:, None] + lengths[None, :] - 1, n - 1)
-        run_bytes = tf.gather(byte_starts, tf.gather(first, runs.context))
-        offset = tf.tile((byte_starts - run_bytes)[:, None], [1, grid])
-        size = tf.gather(byte_ends, end_char) - byte_starts[:, None]
-        source = tf.tile(tf.gather(strings, runs.context)[:, None], [1, grid])
-        pieces = tf.strings.substr(source, offset, tf.where(valid, size, 0), unit="BYTE")
-        pieces = tf.where((local > 0)[:, None], tf.strings.join(["##", pieces]), pieces)
+        short = tf.gather(run_length <= limit, runs.context)
+        valid = (lengths[None, :] <= remaining[:, None]) & short[:, None]
+        begin, which = (tf.cast(t, tf.int32) for t in tf.unstack(tf.where(valid), num=2, axis=1))
+        size = tf.gather(lengths, which)
+        spans = tf.ragged.range(begin, begin + size)
+        code_points = spans.with_flat_values(tf.gather(runs.chars, spans.flat_values))
+        pieces = tf.strings.unicode_encode(code_points, "UTF-8")
+        pieces = tf.where(tf.gather(local, begin) > 0, tf.strings.join(["##", pieces]), pieces)
         found = tf.cast(self._table.lookup(pieces), tf.int32)
-        hit = valid & (found >= 0)
-        best = tf.argmax(tf.where(hit, lengths[None, :], 0), axis=1, output_type=tf.int32)
-        best_length = tf.where(tf.reduce_any(hit, axis=1), tf.gather(lengths, best), 0)
-        best_id = tf.gather(found, best, batch_dims=1)
+        hit = found >= 0
+        best_length = tf.maximum(tf.math.unsorted_segment_max(tf.where(hit, size, 0), begin, n), 0)
+        best = hit & tf.equal(size, tf.gather(best_length, begin))
+        best_id = tf.math.unsorted_segment_max(tf.where(best, found, -1), begin, n)
 
-        limit = self.spec["max_chars_per_word"]
         candidates = tf.cast(tf.where(run_length <= limit)[:, 0], tf.int32)
         array = tf.TensorArray(tf.int32, size=0, dynamic_size=True, infer_shape=False)
         array = array.write(0, tf.zeros([0], tf.int32))  # concat needs one element

@@ -246,10 +246,30 @@ class UnicodeTables:
         return out, alive, low, high
 
 
-def segment_spans(stream: Stream, low, high):
+# `alignment._REFINE_LIMIT`: a stretch of merged clusters longer than this keeps one span.
+REFINE_LIMIT = 64
+
+
+def _segments(cut, m):
+    """Segment id of each of ``m`` positions, and each segment's first and last position."""
+    tf = tensorflow()
+    positions = tf.range(m)
+    segment = tf.cumsum(tf.cast(cut, tf.int32)) - 1
+    count = tf.reduce_sum(tf.cast(cut, tf.int32))
+    return (
+        segment,
+        tf.math.unsorted_segment_min(positions, segment, count),
+        tf.math.unsorted_segment_max(positions, segment, count),
+    )
+
+
+def segment_spans(stream: Stream, low, high, cluster_start):
     """Original (starts, ends) of output characters that came from ``stream``'s characters
     ``low``..``high`` (inclusive, in output order): every output character spans the finest
-    segment of the input that transforms apart from its neighbours into the same output."""
+    segment of the input that transforms apart from its neighbours into the same output.
+
+    As `alignment.align`, a stretch of clusters (a starter and its marks: ``cluster_start``)
+    that cannot be cut apart and is longer than `REFINE_LIMIT` keeps one span."""
     tf = tensorflow()
     m = tf.size(stream.chars)
     n = tf.size(low)
@@ -265,17 +285,16 @@ def segment_spans(stream: Stream, low, high):
     before = tf.cumsum(count, exclusive=True)
     position_sum = tf.cumsum(where, exclusive=True)
     in_order = tf.equal(2 * position_sum, before * (before - 1))
-    cut = tf.equal(crossing, 0) & in_order
-    positions = tf.range(m)
-    cut |= tf.equal(positions, 0)
-    segment = tf.cumsum(tf.cast(cut, tf.int32)) - 1
-    count_segments = tf.reduce_sum(tf.cast(cut, tf.int32))
-    first = tf.math.unsorted_segment_min(positions, segment, count_segments)
-    last = tf.math.unsorted_segment_max(positions, segment, count_segments)
-    own = tf.gather(segment, low)
+    cut = (tf.equal(crossing, 0) & in_order) | tf.equal(tf.range(m), 0)
+    segment, first, last = _segments(cut, m)
+    coarse, coarse_first, coarse_last = _segments(cut & cluster_start, m)
+    first, last = tf.gather(first, segment), tf.gather(last, segment)
+    whole = tf.gather(coarse_last - coarse_first + 1, coarse) > REFINE_LIMIT
+    first = tf.where(whole, tf.gather(coarse_first, coarse), first)
+    last = tf.where(whole, tf.gather(coarse_last, coarse), last)
     return (
-        tf.gather(stream.starts, tf.gather(first, own)),
-        tf.gather(stream.ends, tf.gather(last, own)),
+        tf.gather(stream.starts, tf.gather(first, low)),
+        tf.gather(stream.ends, tf.gather(last, low)),
     )
 
 
@@ -309,7 +328,8 @@ def aligned_transform(
     if strip_marks:
         keep = ~unicode.has(chars, tables.NONSPACING_MARK)
         chars, low, high, context = (tf.boolean_mask(t, keep) for t in (chars, low, high, context))
-    starts, ends = segment_spans(stream, low, high)
+    cluster_start = tf.equal(unicode.combining(stream.chars), 0) | first_of_context(stream.context)
+    starts, ends = segment_spans(stream, low, high, cluster_start)
     return Stream(chars, starts, ends, context)
 
 
@@ -323,14 +343,3 @@ def stream_from_texts(texts):
     splits = tf.cast(code_points.row_splits, tf.int32)
     starts = tf.range(tf.size(chars)) - tf.gather(splits, row)
     return Stream(chars, starts, starts + 1, row), code_points
-
-
-def utf8_lengths(chars):
-    """UTF-8 bytes of each code point."""
-    tf = tensorflow()
-    return (
-        1
-        + tf.cast(chars >= 0x80, tf.int32)
-        + tf.cast(chars >= 0x800, tf.int32)
-        + tf.cast(chars >= 0x10000, tf.int32)
-    )

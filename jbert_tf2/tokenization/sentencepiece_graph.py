@@ -52,8 +52,6 @@ _BAR = 0x2581  # "▁", SentencePiece's escaped whitespace
 _UNK_PENALTY = np.float32(10.0)  # unigram_model.cc: kUnkPenalty
 _FLT_MIN = np.finfo(np.float32).tiny  # unigram_model.cc starts max_score_ at FLT_MIN
 _OWNED_SEARCH_LIMIT = 64  # as sentencepiece_tokenizer._OWNED_SEARCH_LIMIT
-# Python's str.isspace() characters (the Python twin trims spans with it).
-_PY_SPACES = tuple(c for c in range(0x110000) if chr(c).isspace())
 _TYPES = {"NORMAL": 1, "UNKNOWN": 2, "CONTROL": 3, "USER_DEFINED": 4, "UNUSED": 5, "BYTE": 6}
 
 
@@ -163,6 +161,12 @@ def _parse_model(model_proto: bytes, source: str):
     return proto
 
 
+@functools.cache
+def _python_spaces() -> tuple[int, ...]:
+    """The code points of Python's ``str.isspace`` (the Python twin trims spans with it)."""
+    return tuple(c for c in range(0x110000) if chr(c).isspace())
+
+
 def _standalone_owned_lengths(proto, rules: _Rules) -> tuple[np.ndarray, np.ndarray]:
     """Per rule: the shortest prefix of its source that the normalizer alone turns into the
     rule's output (0: none), as `SentencePieceTokenizer._owned_end` searches for it (with the
@@ -265,6 +269,7 @@ def _substrings(strings, byte_offsets, starts, ends):
     return tf.reshape(tf.strings.substr(strings[:, None], begin, end - begin), shape)
 
 
+_UNROLL = 4  # lattice positions per tf.while_loop step
 _IDENTITY, _RULE, _USER_SYMBOL = 0, 1, 2  # what the normalizer's scan found at a position
 
 
@@ -287,6 +292,20 @@ class _Raw(NamedTuple):
     row: object
     source: object
     count: object
+
+
+class _Pieces(NamedTuple):
+    """The final pieces, flat: row, start and end in the normalized text, string, model id,
+    whether it is a byte piece before its character's last one (no surface of its own); and
+    per row whether it holds byte pieces."""
+
+    row: object
+    start: object
+    end: object
+    strings: object
+    ids: object
+    no_surface: object
+    has_bytes: object
 
 
 class _Normalized(NamedTuple):
@@ -343,7 +362,7 @@ class SentencePieceGraph(tf.Module):
         )
         self._byte_pieces = tf.constant([f"<0x{b:02X}>" for b in range(256)])
         self._byte_ids = tf.constant(built["byte_ids"])
-        self._spaces = tf.constant(_PY_SPACES, tf.int32)
+        self._spaces = tf.constant(_python_spaces(), tf.int32)
 
     # ----------------------------------------------------------------------------------------
     # public
@@ -356,51 +375,38 @@ class SentencePieceGraph(tf.Module):
         each code point of ``texts`` (already lower-cased) to the original characters it came
         from, and the offsets are in the original text; else offsets are in ``texts``."""
         texts = tf.convert_to_tensor(texts, tf.string)
-        codepoints, byte_starts = tf.strings.unicode_decode_with_offsets(
-            texts, "UTF-8", errors="replace"
-        )
-        lengths = tf.cast(codepoints.row_lengths(), tf.int32)
-        chars = codepoints.to_tensor()
-        byte_offsets = tf.concat(
-            [
-                tf.cast(byte_starts.to_tensor(default_value=-1), tf.int32),
-                tf.zeros_like(chars[:, :1]),
-            ],
-            axis=1,
-        )
-        total = tf.strings.length(texts)[:, None]
-        byte_offsets = tf.where(byte_offsets < 0, total, byte_offsets)
-        byte_offsets = tf.concat([byte_offsets[:, :-1], total], axis=1)
-        # the encoder's normalization (user-defined symbols pass through) and the Python
-        # twin's offsets normalizer's (no prefix matcher: the tokenizer's `_normalizer`)
+        chars, lengths, byte_offsets = _decode(texts)
+        # the encoder's normalization (user-defined symbols pass through) and the one the
+        # Python twin's offsets come from (its `_normalizer` has no user-defined symbols)
         encoded = self._normalize(texts, chars, lengths, byte_offsets, pass_user_symbols=True)
-        plain = (
-            self._normalize(texts, chars, lengths, byte_offsets, pass_user_symbols=False)
-            if self._user_length
-            else encoded
-        )
-        row, start, end, strings, ids, no_surface, has_bytes = self._final_pieces(
-            encoded, *self._viterbi(encoded)
-        )
-        # the encoder's own spans (texts with byte pieces, or whose normalizations differ)
-        begin = tf.gather_nd(encoded.owners, tf.stack([row, start], axis=1))
-        stop = tf.gather_nd(encoded.owners, tf.stack([row, end], axis=1))
-        stop = tf.where(no_surface, begin, stop)
-        same = tf.equal(
-            _encode_rows(encoded.chars, encoded.lengths), _encode_rows(plain.chars, plain.lengths)
-        )
-        twin = tf.gather(same & ~has_bytes, row)
-        first, last, empty = self._twin_spans(chars, lengths, plain, row, start, end)
-        first = tf.where(twin, first, begin)
-        last = tf.where(twin, last, stop)
-        empty = tf.where(twin, empty, stop <= begin)
-        first, last = _in_original(row, first, last, empty, lengths, original_starts, original_ends)
+        plain = encoded
+        if self._user_length:
+            plain = self._normalize(texts, chars, lengths, byte_offsets, pass_user_symbols=False)
+        found = self._final_pieces(encoded, *self._viterbi(encoded))
+        first, last = self._spans(chars, lengths, encoded, plain, found)
+        first, last = _in_original(found.row, first, last, lengths, original_starts, original_ends)
         batch = tf.shape(texts)[0]
 
         def ragged(values):
-            return tf.RaggedTensor.from_value_rowids(values, row, nrows=batch)
+            return tf.RaggedTensor.from_value_rowids(values, found.row, nrows=batch)
 
-        return SentencePieces(ragged(strings), ragged(ids), ragged(first), ragged(last))
+        return SentencePieces(ragged(found.strings), ragged(found.ids), ragged(first), ragged(last))
+
+    def _spans(self, chars, lengths, encoded: _Normalized, plain: _Normalized, found: _Pieces):
+        """Each piece's (first, last) in ``chars``, ``first == last`` for a piece without
+        original characters: the Python twin's rules where the pieces spell its normalizer's
+        text, else the encoder's own spans (texts with byte pieces, or with a user-defined
+        symbol the normalizer alone changes)."""
+        row, start, end = found.row, found.start, found.end
+        begin = tf.gather_nd(encoded.owners, tf.stack([row, start], axis=1))
+        stop = tf.gather_nd(encoded.owners, tf.stack([row, end], axis=1))
+        stop = tf.where(found.no_surface | (stop < begin), begin, stop)
+        same = tf.equal(
+            _encode_rows(encoded.chars, encoded.lengths), _encode_rows(plain.chars, plain.lengths)
+        )
+        twin = tf.gather(same & ~found.has_bytes, row)
+        first, last = self._twin_spans(chars, lengths, plain, row, start, end)
+        return tf.where(twin, first, begin), tf.where(twin, last, stop)
 
     # ----------------------------------------------------------------------------------------
     # normalization
@@ -572,7 +578,10 @@ class SentencePieceGraph(tf.Module):
     def _viterbi(self, normalized: _Normalized):
         """The best segmentation of the normalized text (``Model::EncodeOptimized``): ragged
         piece starts and lengths (in normalized code points), piece table index (-1: unknown)."""
-        chars, lengths = normalized.chars, normalized.lengths
+        lengths = normalized.lengths
+        # padded to whole loop steps of _UNROLL positions (one step at least: empty texts)
+        padding = _UNROLL - tf.shape(normalized.chars)[1] % _UNROLL
+        chars = tf.pad(normalized.chars, [[0, 0], [0, padding]])
         batch, width = tf.shape(chars)[0], tf.shape(chars)[1]
         longest = self._piece_length
         mask = tf.sequence_mask(lengths, width)
@@ -597,21 +606,25 @@ class SentencePieceGraph(tf.Module):
         by_end = tf.transpose(score, [1, 0, 2])  # [width, B, longest]
 
         def step(e, window, best):
-            # window[:, l - 1] is the best score of the paths ending at e + 1 - l
-            top = tf.reduce_max(window + by_end[e], axis=1)
-            return e + 1, tf.concat([top[:, None], window[:, :-1]], axis=1), best.write(e, top)
+            # window[:, l - 1] is the best score of the paths ending at e + 1 - l; a few
+            # positions per loop step, as the loop's own ops cost as much as a position's
+            tops = []
+            for u in range(_UNROLL):
+                top = tf.reduce_max(window + by_end[e + u], axis=1)
+                window = tf.concat([top[:, None], window[:, :-1]], axis=1)
+                tops.append(top)
+            return e + _UNROLL, window, best.write(e // _UNROLL, tf.stack(tops, axis=1))
 
         window = tf.concat([tf.zeros([batch, 1]), tf.fill([batch, longest - 1], -np.inf)], axis=1)
         _, _, best = tf.while_loop(
             lambda e, *_: e < width,
             step,
-            (tf.constant(0), window, tf.TensorArray(tf.float32, size=width)),
+            (tf.constant(0), window, tf.TensorArray(tf.float32, size=width // _UNROLL)),
         )
         # which piece gave each position's best score (the longest, i.e. earliest start, of
         # equal ones): the same float sums again, all positions at once
-        best = tf.concat(
-            [tf.zeros([batch, 1]), tf.transpose(tf.reshape(best.stack(), [width, batch]))], 1
-        )
+        best = tf.transpose(best.stack(), [1, 0, 2])  # [B, steps, _UNROLL]
+        best = tf.concat([tf.zeros([batch, 1]), tf.reshape(best, [batch, width])], axis=1)
         before = tf.gather(best, tf.maximum(start, 0), batch_dims=1)
         total = tf.where(valid, before + score, -np.inf)
         sizes = tf.broadcast_to(size, tf.shape(total))
@@ -636,10 +649,9 @@ class SentencePieceGraph(tf.Module):
     # ----------------------------------------------------------------------------------------
     # pieces and offsets
 
-    def _final_pieces(self, encoded: _Normalized, starts, sizes, index):
-        """Unknown runs merged (or byte fallback's ``<0xXX>`` pieces): flat row, start, end,
-        piece string, id, whether the piece is a byte piece before its character's last byte
-        (no surface of its own), and per row whether it holds byte pieces."""
+    def _final_pieces(self, encoded: _Normalized, starts, sizes, index) -> _Pieces:
+        """The lattice's pieces with runs of unknown characters merged, or with byte
+        fallback each unknown character's ``<0xXX>`` pieces (``PopulateSentencePieceText``)."""
         batch = tf.shape(encoded.chars)[0]
         row = tf.cast(starts.value_rowids(), tf.int32)
         start, size, index = starts.flat_values, sizes.flat_values, index.flat_values
@@ -665,7 +677,7 @@ class SentencePieceGraph(tf.Module):
             texts = tf.strings.substr(tf.gather(strings, row), begin, stop - begin)
             no_surface = tf.zeros_like(first_in_row[: tf.size(start)])
             has_bytes = tf.zeros([batch], tf.bool)
-            return row, start, end, texts, ids, no_surface, has_bytes
+            return _Pieces(row, start, end, texts, ids, no_surface, has_bytes)
         char = tf.gather_nd(chars, tf.stack([row, start], axis=1))
         count = tf.where(unknown, _utf8_lengths(char), 1)
         piece = tf.repeat(tf.range(tf.size(start)), count)
@@ -690,7 +702,7 @@ class SentencePieceGraph(tf.Module):
         ids = tf.where(is_byte, tf.gather(self._byte_ids, byte), ids)
         no_surface = is_byte & (j < count - 1)
         has_bytes = tf.math.unsorted_segment_max(tf.cast(is_byte, tf.int32), row, batch) > 0
-        return row, start, end, texts, ids, no_surface, has_bytes
+        return _Pieces(row, start, end, texts, ids, no_surface, has_bytes)
 
     def _is_space(self, chars):
         """Python's ``str.isspace`` per code point."""
@@ -698,8 +710,8 @@ class SentencePieceGraph(tf.Module):
 
     def _twin_spans(self, chars, lengths, plain: _Normalized, row, a, b):
         """`SentencePieceTokenizer._tokenize_spans` for pieces ``[a, b)`` of the normalized
-        text: (first, last) in ``chars``, and whether the piece has no original characters
-        (the dummy prefix alone), then at ``first``."""
+        text: (first, last) in ``chars``; ``first == last`` for a piece with no original
+        characters (the dummy prefix alone)."""
         owners, norm, norm_len = plain.owners, plain.chars, plain.lengths
         width = tf.shape(norm)[1]
         text_width = tf.shape(chars)[1]
@@ -736,69 +748,88 @@ class SentencePieceGraph(tf.Module):
         empty = skip_first & tf.equal(b, 1)
         first = owner(a + tf.cast(skip_first, tf.int32))
         point = tf.minimum(owner(a), tf.gather(lengths, row))
-        # the last normalized character's original characters end where the next one's
-        # start, or earlier: `_owned_end`, the shortest stretch that normalizes to its output
-        o, f = owner(b - 1), owner(b)
-        o_is_space = text_at(is_space, o) & (o < tf.gather(lengths, row))
-        group_start = self._group_starts(owners, norm_len, row, o)
-        removed = ~o_is_space & tf.equal(norm_at(group_start), _BAR)  # removeprefix("▁")
+        last = self._owned_end(chars, lengths, plain, is_space, row, b)
+        # whitespace the normalizer dropped after the piece is not part of it
+        trimmed = _trim_spaces(is_space, lengths, row, first, last)
+        last = tf.where(tf.not_equal(norm_at(b - 1), _BAR), trimmed, last)
+        return tf.where(empty, point, first), tf.where(empty, point, last)
+
+    def _owned_end(self, chars, lengths, plain: _Normalized, is_space, row, b):
+        """Where the original characters behind normalized ``b - 1`` end: the next one's
+        owner, or earlier (`SentencePieceTokenizer._owned_end`: the shortest stretch that the
+        normalizer alone turns into what its owner produced, precomputed per rule)."""
+        owners, norm = plain.owners, plain.chars
+        width, text_width = tf.shape(norm)[1], tf.shape(chars)[1]
+
+        def at(table, k, size):
+            return tf.gather_nd(table, tf.stack([row, tf.clip_by_value(k, 0, size - 1)], 1))
+
+        o, f = at(owners, b - 1, width + 1), at(owners, b, width + 1)
+        o_is_space = at(is_space, o, text_width) & (o < tf.gather(lengths, row))
+        group_start = at(self._group_starts(owners, plain.lengths), b - 1, width)
+        removed = ~o_is_space & tf.equal(at(norm, group_start, width), _BAR)  # removeprefix("▁")
         produced = group_start + tf.cast(removed, tf.int32)
         # a space of the rule's own output removed, not the dummy prefix
-        removed_own = removed & (
-            tf.gather_nd(plain.visit, tf.stack([row, tf.minimum(group_start, width - 1)], 1)) >= 0
-        )
+        removed_own = removed & (at(plain.visit, group_start, width) >= 0)
         bars = _exclusive_cumsum_rows(tf.cast(tf.equal(norm, _BAR), tf.int32))
-        bars_in = tf.gather_nd(bars, tf.stack([row, b], 1)) - tf.gather_nd(
-            bars, tf.stack([row, tf.minimum(produced, b)], 1)
-        )
-        visit = tf.gather_nd(plain.visit, tf.stack([row, b - 1], 1))
+        bars_in = at(bars, b, width + 1) - at(bars, tf.minimum(produced, b), width + 1)
+        visit = at(plain.visit, b - 1, width)
         at_visit = tf.stack([row, tf.maximum(visit, 0)], 1)
         kind = tf.gather_nd(tf.pad(plain.kinds, [[0, 0], [0, 1]]), at_visit)
-        rule = tf.gather_nd(tf.pad(plain.rules, [[0, 0], [0, 1]], constant_values=-1), at_visit)
-        char = text_at(chars, o)
+        rule = tf.maximum(tf.gather_nd(tf.pad(plain.rules, [[0, 0], [0, 1]]), at_visit), 0)
+        # a character no rule changes: its own output unless it is a literal "▁"
         dummy, strip = self._add_dummy_prefix, self._remove_extra_whitespaces
-        identity_owned = tf.not_equal(char, _BAR) | (strip or not dummy)
+        identity_owned = tf.not_equal(at(chars, o, text_width), _BAR) | (strip or not dummy)
         owned = tf.where(
-            tf.equal(kind, 1),
+            tf.equal(kind, _RULE),
             tf.where(
                 removed_own,
-                tf.gather(self._rule_owned_after_space, tf.maximum(rule, 0)),
-                tf.gather(self._rule_owned, tf.maximum(rule, 0)),
+                tf.gather(self._rule_owned_after_space, rule),
+                tf.gather(self._rule_owned, rule),
             ),
             tf.cast(identity_owned, tf.int32),
         )
         found = (bars_in == 0) & (f - o <= _OWNED_SEARCH_LIMIT) & (owned > 0) & (visit >= 0)
-        last = tf.where(f > o + 1, tf.where(found, o + owned, f), o + 1)
-        # whitespace the normalizer dropped after the piece is not part of it
-        count = _exclusive_cumsum_rows(tf.cast(~is_space, tf.int32))
-        index = tf.range(text_width)[None, :] + 1
-        nonspace_end = tf.ragged.boolean_mask(
-            tf.broadcast_to(index, tf.shape(chars)),
-            ~is_space & tf.sequence_mask(lengths, text_width),
-        ).to_tensor(default_value=0, shape=[None, None])
-        nonspace_end = tf.pad(nonspace_end, [[0, 0], [1, 1]])
-        previous_end = tf.gather_nd(
-            nonspace_end,
-            tf.stack(
-                [row, tf.gather_nd(count, tf.stack([row, tf.minimum(last, text_width)], 1))], 1
-            ),
-        )
-        trimmed = tf.maximum(first + 1, previous_end)
-        last = tf.where(tf.not_equal(norm_at(b - 1), _BAR), trimmed, last)
-        first = tf.where(empty, point, first)
-        last = tf.where(empty, point, last)
-        return first, last, empty
+        return tf.where(f > o + 1, tf.where(found, o + owned, f), o + 1)
 
     @staticmethod
-    def _group_starts(owners, norm_len, row, owner):
-        """The first normalized position whose owner is ``owner`` (owners ascend)."""
-        width = tf.shape(owners)[1]
+    def _group_starts(owners, norm_len):
+        """[B, N]: the first normalized position with the same owner as each position's."""
+        width = tf.shape(owners)[1] - 1
         index = tf.range(width)[None, :]
-        ascending = tf.where(index <= norm_len[:, None], owners, tf.int32.max)
-        queries = tf.RaggedTensor.from_value_rowids(owner, row, nrows=tf.shape(owners)[0])
-        # side="left" on integers, as side="right" of one less (LiteRT lacks LowerBound)
-        found = tf.searchsorted(ascending, queries.to_tensor(default_value=0) - 1, side="right")
-        return tf.RaggedTensor.from_tensor(found, lengths=queries.row_lengths()).flat_values
+        inside = index < norm_len[:, None]
+        new = inside & tf.not_equal(owners[:, :-1], tf.pad(owners, [[0, 0], [1, 0]])[:, :-2])
+        new |= tf.equal(index, 0)
+        starts = tf.ragged.boolean_mask(tf.broadcast_to(index, tf.shape(new)), new)
+        number = tf.cumsum(tf.cast(new, tf.int32), axis=1) - 1
+        return tf.gather(
+            starts.to_tensor(0, shape=tf.shape(new)), tf.maximum(number, 0), batch_dims=1
+        )
+
+
+def _trim_spaces(is_space, lengths, row, first, last):
+    """``last`` moved back over whitespace, not before ``first + 1`` (the twin's loop)."""
+    width = tf.shape(is_space)[1]
+    count = _exclusive_cumsum_rows(tf.cast(~is_space, tf.int32))  # non-space before each
+    index = tf.broadcast_to(tf.range(width)[None, :] + 1, tf.shape(is_space))
+    nonspace_end = tf.ragged.boolean_mask(index, ~is_space & tf.sequence_mask(lengths, width))
+    nonspace_end = tf.pad(nonspace_end.to_tensor(0, shape=tf.shape(is_space)), [[0, 0], [1, 1]])
+    before = tf.gather_nd(count, tf.stack([row, tf.minimum(last, width)], 1))
+    return tf.maximum(first + 1, tf.gather_nd(nonspace_end, tf.stack([row, before], 1)))
+
+
+def _decode(texts):
+    """Code points of a batch of texts, padded ([B, n]), their lengths, and each code
+    point's UTF-8 offset followed by the text's byte length ([B, n + 1])."""
+    codepoints, byte_starts = tf.strings.unicode_decode_with_offsets(
+        texts, "UTF-8", errors="replace"
+    )
+    chars = codepoints.to_tensor()
+    width = tf.shape(chars)[1]
+    offsets = byte_starts.to_tensor(default_value=-1, shape=[tf.shape(chars)[0], width + 1])
+    total = tf.strings.length(texts)[:, None]
+    offsets = tf.where(offsets < 0, tf.cast(total, offsets.dtype), offsets)
+    return chars, tf.cast(codepoints.row_lengths(), tf.int32), tf.cast(offsets, tf.int32)
 
 
 def _encode_rows(chars, lengths):
@@ -806,12 +837,13 @@ def _encode_rows(chars, lengths):
     return tf.strings.unicode_encode(tf.RaggedTensor.from_tensor(chars, lengths), "UTF-8")
 
 
-def _in_original(row, first, last, empty, lengths, original_starts, original_ends):
+def _in_original(row, first, last, lengths, original_starts, original_ends):
     """Spans in the (lower-cased) text -> spans in the original text, as `Aligned.span`:
     ``(starts[first], ends[last - 1])``; an empty span at ``p``: ``starts[p]``, or the
     original's end past the last character."""
     if original_starts is None:
         return first, last
+    empty = tf.equal(first, last)
     starts = original_starts.to_tensor(default_value=0)
     ends = original_ends.to_tensor(default_value=0)
     width = tf.shape(starts)[1]
