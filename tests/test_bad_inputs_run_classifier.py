@@ -51,6 +51,11 @@ def _(ws):
     return [*classifier_flags(ws), "--long_text=windows", "--doc_stride=40"]
 
 
+@case("classifier-stride-without-windows", "run_classifier", "--doc_stride", "--long_text=windows")
+def _(ws):
+    return [*classifier_flags(ws), "--long_text=truncate", "--doc_stride=8"]
+
+
 @case("classifier-bad-window-aggregation", "run_classifier", "--window_aggregation", "median")
 def _(ws):
     return [*classifier_flags(ws), "--long_text=windows", "--window_aggregation=median"]

@@ -80,6 +80,12 @@ def long_text_options(args: argparse.Namespace) -> dict:
 
     names = ("long_text", "doc_stride", "window_aggregation")
     options = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    window_only = [n for n in names[1:] if n in options]
+    if options.get("long_text") == "truncate" and window_only:
+        raise JbertError(
+            f"--{window_only[0]} applies to --long_text=windows only; drop it, or pass "
+            "--long_text=windows"
+        )
     if options.get("doc_stride") is not None:
         try:
             check_long_text("windows", options["doc_stride"], args.max_seq_length)

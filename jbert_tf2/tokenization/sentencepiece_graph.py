@@ -722,9 +722,6 @@ class SentencePieceGraph(tf.Module):
         def owner(k):
             return tf.gather_nd(owners, tf.stack([row, tf.minimum(k, width)], axis=1))
 
-        def text_at(table, k):
-            return tf.gather_nd(table, tf.stack([row, tf.clip_by_value(k, 0, text_width - 1)], 1))
-
         def norm_at(k):
             return tf.gather_nd(
                 tf.pad(norm, [[0, 0], [0, 1]]), tf.stack([row, tf.minimum(k, width)], axis=1)
