@@ -115,13 +115,16 @@ CONFIGS = {
     ),
 }
 _BUILT: dict = {}
+REAL_MECAB = {"mecab-ipadic-wordpiece"}  # end to end with `lattice.MecabGraph`, not fugashi
 
 
 def _twin(tokenizer_files, name):
     """The (Python tokenizer, core-ops twin) of a configuration, built and traced once."""
     if name not in _BUILT:
         tok = CONFIGS[name](tokenizer_files)
-        stand_in = FugashiWordSpans(tok.mecab_dic) if tok.word_tokenizer == "mecab" else None
+        stand_in = None  # the real in-graph MeCab (ipadic builds in seconds)
+        if tok.word_tokenizer == "mecab" and name not in REAL_MECAB:
+            stand_in = FugashiWordSpans(tok.mecab_dic)
         _BUILT[name] = tok, CoreOpsTokenizer.from_tokenizer(tok, 48, mecab_graph=stand_in)
     return _BUILT[name]
 
