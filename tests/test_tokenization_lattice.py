@@ -1,4 +1,4 @@
-"""In-graph lattices: `best_path` against a brute-force search, `MecabGraph` against fugashi.
+"""In-graph lattices: the Viterbi engine against a brute-force search, `MecabGraph` against fugashi.
 
 MeCab (through fugashi, the C library) is the reference: the graph's word boundaries must be
 fugashi's on every corpus text, hard cases and seeded random strings, for both dictionaries.
@@ -15,74 +15,102 @@ import pytest
 from tokenizer_fixtures import corpus
 
 from jbert_tf2.tokenization.graph_ops_check import non_core_ops, op_types
-from jbert_tf2.tokenization.lattice import MecabGraph, best_path, tf
+from jbert_tf2.tokenization.lattice import (
+    MecabGraph,
+    best_paths,
+    cheapest_edges,
+    lattice_costs,
+    tf,
+)
 from jbert_tf2.tokenization.mecab import MecabWordSplitter
 from jbert_tf2.tokenization.mecab_dictionary import read_mecab_dictionary
 
 # ----------------------------------------------------------------------------------------------
-# best_path
+# The Viterbi engine
 # ----------------------------------------------------------------------------------------------
 
 
 def _brute_force(length: int, edges: list[tuple[int, int, float]]) -> list[int]:
-    """Every path from 0 to ``length``, best by (score, then the smallest index at each end
-    position scanning back from the end), as a sequential Viterbi with first-wins ties."""
+    """Every path from 0 to ``length``, cheapest by (cost, then at each end position the
+    smallest edge index), as a sequential Viterbi with first-wins ties."""
     if length == 0:
         return []
     best: dict[int, tuple[float, list[int]]] = {0: (0.0, [])}
     for end in range(1, length + 1):
         options = [
-            (best[s][0] + score, -i, best[s][1] + [i])
-            for i, (s, e, score) in enumerate(edges)
+            (best[s][0] + weight, i, best[s][1] + [i])
+            for i, (s, e, weight) in enumerate(edges)
             if e == end and s in best
         ]
         if options:
-            score, _, path = max(options)
-            best[end] = (score, path)
+            cost, _, path = min(options)
+            best[end] = (cost, path)
     return best.get(length, (0.0, []))[1]
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.int32])
-def test_best_path_matches_brute_force(dtype):
+def _engine_paths(lengths, edges, dtype, padded, unroll):
+    """The engine on a lattice of positions (node ``position * rows + row``; position 0 the
+    roots): each row's path as indices into ``edges`` (row, start, end, weight)."""
+    rows, width = len(lengths), max([0, *lengths])
+    order = sorted(range(len(edges)), key=lambda i: edges[i][2])  # by end, stable
+    row, start, end, weight = (
+        np.array([edges[i][k] for i in order], dtype=np.int32 if k < 3 else dtype) for k in range(4)
+    )
+    source, target = tf.constant(start * rows + row), tf.constant(end * rows + row)
+    weight = tf.constant(weight)
+    count = (width + 1) * rows
+    costs = lattice_costs(
+        tf.constant(width),
+        rows,
+        tf.range(count) // rows - 1,
+        source,
+        target,
+        weight,
+        unroll,
+        padded=padded,
+    )
+    winner = cheapest_edges(costs, source, target, weight, count).numpy()
+    parent = np.where(
+        winner < len(order),
+        np.append(start * rows + row, 0)[np.minimum(winner, len(order))],
+        np.arange(count),
+    )
+    finals = tf.constant(np.array(lengths, np.int32) * rows + np.arange(rows, dtype=np.int32))
+    on_path = best_paths(tf.constant(parent, tf.int32), finals, count).numpy()
+    paths = [[] for _ in range(rows)]
+    for node in np.flatnonzero(on_path & (winner < len(order))):
+        paths[node % rows].append((node // rows, order[winner[node]]))
+    return [[edge for _, edge in sorted(path)] for path in paths]
+
+
+@pytest.mark.parametrize(
+    "dtype, padded, unroll",
+    [(np.float32, True, 3), (np.float32, False, 1), (np.int64, False, 2), (np.int64, True, 4)],
+)
+def test_engine_matches_brute_force(dtype, padded, unroll):
     rng = np.random.default_rng(7)
-    vector = tf.TensorSpec([None], tf.int32)
-    fn = tf.function(best_path, input_signature=[vector] * 4 + [tf.TensorSpec([None], dtype)])
-    for _ in range(20):
-        lengths = rng.integers(0, 7, rng.integers(1, 4))
+    for _ in range(25):
+        lengths = [int(n) for n in rng.integers(0, 7, rng.integers(1, 4))]
         edges = [
-            (r, s, int(rng.integers(s + 1, n + 1)), float(rng.integers(-3, 3)))
+            (r, int(s), int(rng.integers(s + 1, n + 1)), float(rng.integers(-3, 3)))
             for r, n in enumerate(lengths)
             if n
             for s in rng.integers(0, n, rng.integers(0, 14))
         ]
         rng.shuffle(edges)
-        rows, starts, ends, scores = (
-            (list(c) for c in zip(*edges, strict=True)) if edges else ([],) * 4
-        )
-        got = fn(
-            tf.constant(lengths, tf.int32),
-            tf.constant(rows, tf.int32),
-            tf.constant(starts, tf.int32),
-            tf.constant(ends, tf.int32),
-            tf.constant(np.array(scores, dtype)),
-        ).to_list()
-        for row, length in enumerate(lengths):
-            mine = [i for i, r in enumerate(rows) if r == row]
-            expected = _brute_force(length, [(starts[i], ends[i], scores[i]) for i in mine])
-            assert got[row] == [mine[i] for i in expected]
+        got = _engine_paths(lengths, edges, dtype, padded, unroll)
+        for r, length in enumerate(lengths):
+            mine = [i for i, edge in enumerate(edges) if edge[0] == r]
+            expected = _brute_force(length, [edges[i][1:] for i in mine])
+            assert got[r] == [mine[i] for i in expected]
 
 
-def test_best_path_ties_take_the_smallest_index_and_unreached_rows_are_empty():
-    # Row 0: 0->2 (score 2) ties with 0->1->2 (1 + 1); candidate 1 (0->2) comes before 3 (1->2).
+def test_engine_ties_take_the_smallest_edge_index_and_unreached_rows_are_empty():
+    # Row 0: 0->2 (cost -2) ties with 0->1->2 (-1 + -1); edge 1 (0->2) comes before 3 (1->2).
     # Row 1: nothing reaches position 3.
-    got = best_path(
-        tf.constant([2, 3]),
-        tf.constant([0, 0, 0, 0, 1]),
-        tf.constant([0, 0, 1, 1, 0]),
-        tf.constant([1, 2, 2, 2, 1]),
-        tf.constant([1.0, 2.0, 0.5, 1.0, 1.0]),
-    ).to_list()
-    assert got == [[1], []]
+    edges = [(0, 0, 1, -1.0), (0, 0, 2, -2.0), (0, 1, 2, -0.5), (0, 1, 2, -1.0), (1, 0, 1, -1.0)]
+    for padded in (True, False):
+        assert _engine_paths([2, 3], edges, np.float32, padded, 2) == [[1], []]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -221,6 +249,7 @@ def test_word_spans_graph_holds_core_ops_only():
     types = op_types(word_spans.get_concrete_function())
     assert {"StatelessWhile", "LookupTableFindV2", "UnicodeDecode"} <= types
     assert non_core_ops(types) == set()
+    assert "LowerBound" not in types  # LiteRT's converter has no LowerBound
 
 
 @pytest.mark.slow

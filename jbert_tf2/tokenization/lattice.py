@@ -4,8 +4,10 @@ Two pieces, both built from ops TensorFlow registers itself (gathers, segment re
 ``tf.lookup.StaticHashTable``, ragged tensors and one ``tf.while_loop`` over positions), so a
 SavedModel holding them loads without tensorflow-text:
 
-- `best_path`: the max-score path through candidate edges over positions 0..n of each row (the
-  search SentencePiece's unigram model does, without connection costs).
+- the Viterbi engine MeCab and SentencePiece's unigram model share (the unigram lattice is
+  MeCab's without connection costs): `lattice_costs` (each node's cheapest cost, level by
+  level), `cheapest_edges` (each node's winning edge; on equal sums the smallest edge index,
+  so a caller orders its edges by its library's tie rule) and `best_paths` (the paths back).
 - `MecabGraph`: MeCab's own lattice and Viterbi on a dictionary read by `mecab_dictionary`, giving
   the word spans fugashi gives. It follows MeCab 0.996 (``tokenizer.cpp``, ``viterbi.cpp``):
 
@@ -45,97 +47,151 @@ from jbert_tf2.tokenization.mecab_dictionary import MecabDictionary
 tf = tensorflow()
 
 _BIG = 1 << 50  # the cost of a node no path reaches
-_INT64_MAX = np.iinfo(np.int64).max
 # Substring hashes: two polynomial hashes modulo primes below 2**31, so every product fits int64.
 _MODULI = (2147483647, 2147483629)
 _BASES = (1114111 + 98, 1114111 + 1234)
 
 
 # ----------------------------------------------------------------------------------------------
-# Generic best path
+# The Viterbi engine (MeCab's lattice and SentencePiece's unigram lattice both run on it)
 # ----------------------------------------------------------------------------------------------
 
 
-def best_path(row_lengths, cand_row, cand_start, cand_end, cand_score) -> tf.RaggedTensor:
-    """The max-score path over positions ``0..row_lengths[r]`` of each row, as candidate indices.
+def lower_bound(sorted_keys, values):
+    """``tf.searchsorted(sorted_keys, values, side="left")`` for integer keys, done as the
+    ``side="right"`` search of ``values - 1``: LiteRT's converter has no ``LowerBound`` op."""
+    return tf.searchsorted(sorted_keys, values - 1, side="right")
 
-    Args:
-      row_lengths: int32 [rows], the last position of each row.
-      cand_row, cand_start, cand_end: int32 [candidates], an edge ``start -> end`` of a row
-        (``0 <= start < end <= row_lengths[row]``), in any order.
-      cand_score: [candidates] float32 / float64 / int32 / int64, the edge's score.
 
-    Returns:
-      int32 ragged [rows, None]: the indices of the chosen candidates, in path order. The best
-      score at position ``e`` is the max over candidates ending at ``e`` of best(start) + score
-      (summed in ``cand_score``'s dtype, left to right like a sequential Viterbi); among equal
-      scores the candidate with the smallest index wins. A row whose last position no path
-      reaches gets an empty path (as does a row of length 0).
+def unreached_cost(dtype) -> tf.Tensor:
+    """The cost `lattice_costs` gives a node no path reaches (half of it and more: unreached)."""
+    return tf.constant(dtype.max if dtype.is_floating else _BIG, dtype)
+
+
+def lattice_costs(
+    num_levels,
+    num_roots,
+    node_level,
+    edge_source,
+    edge_target,
+    edge_weight,
+    levels_per_step: int = 2,
+    padded: bool = False,
+):
+    """The cost of each node's cheapest path from a root, in one ``tf.while_loop`` over levels.
+
+    The lattice's first ``num_roots`` nodes are roots (cost 0); the others come sorted by
+    ``node_level`` (int32 [nodes], ``0 <= level < num_levels``; the roots' entries are not
+    read). An edge ``source -> target`` (int32 [edges] each, sorted by the target's level)
+    weighs ``edge_weight`` (int64 or float [edges]; sums in that dtype, as a sequential
+    Viterbi adds them) and leaves a root or a node of an earlier level. Level by level:
+    ``cost(node) = min over its edges of cost(source) + weight``, ``levels_per_step`` levels
+    per loop step (the loop's own ops cost as much as a level's).
+
+    How a level reads its edges: a slice of the edge list (``padded=False``: for levels of
+    very different in-degrees, MeCab's), or a row of a [levels, most edges of a level] table
+    padded with edges from an unreached node, sliced once per loop step (``padded=True``: for
+    levels of about equal in-degree, SentencePiece's; fewer ops per level).
+
+    Returns [nodes] costs, `unreached_cost` (or more) for nodes no path reaches.
     """
-    row_lengths = tf.cast(row_lengths, tf.int32)
-    cand_row = tf.cast(cand_row, tf.int32)
-    cand_start = tf.cast(cand_start, tf.int32)
-    cand_end = tf.cast(cand_end, tf.int32)
-    dtype = cand_score.dtype
-    floor = tf.constant(-np.inf if dtype.is_floating else dtype.min, dtype)  # "not reached"
-    rows = tf.size(row_lengths)
-    width = tf.reduce_max(tf.concat([row_lengths, [0]], 0)) + 1
-    count = tf.size(cand_row)
-    order = tf.argsort(cand_end, stable=True)  # by end, then index
-    splits = tf.searchsorted(tf.gather(cand_end, order), tf.range(width + 1), side="left")
-    from_flat = cand_row * width + cand_start
-    sorted_from = tf.gather(from_flat, order)
-    sorted_rows = tf.gather(cand_row, order)
-    sorted_scores = tf.gather(cand_score, order)
-    row_starts = tf.range(rows) * width
-    best = tf.tensor_scatter_nd_update(
-        tf.fill([rows * width], floor), row_starts[:, None], tf.zeros([rows], dtype)
+    count = tf.size(node_level)
+    far = unreached_cost(edge_weight.dtype)
+    unroll = levels_per_step
+    levels = num_levels + unroll  # the last loop step may run past the end
+    edge_level = tf.gather(node_level, edge_target)
+    steps = tf.range(levels + 1)
+    edge_splits = lower_bound(edge_level, steps)
+    node_splits = lower_bound(node_level[num_roots:], steps) + num_roots
+    slot = edge_target - tf.gather(node_splits, edge_level)
+    # Each level writes a block of the widest level's size: the slots past its own nodes
+    # belong to later levels (or padding), which write them before anything reads them.
+    block = tf.maximum(tf.reduce_max(node_splits[1:] - node_splits[:-1]), 1)
+    targets = (node_splits[:-1, None] + tf.range(block)[None, :])[:, :, None]
+    if padded:
+        levels_edges = _padded_levels(
+            edge_source, edge_weight, slot, targets, edge_level, edge_splits, count, unroll
+        )
+    else:
+        levels_edges = _sliced_levels(edge_source, edge_weight, slot, targets, edge_splits, unroll)
+
+    def step(p, costs):
+        for source, weight, into, target in levels_edges(p):
+            best = tf.math.unsorted_segment_min(tf.gather(costs, source) + weight, into, block)
+            if not far.dtype.is_floating:  # an empty slot's minimum is int64's max: no sums
+                best = tf.minimum(best, far)
+            costs = tf.tensor_scatter_nd_update(costs, target, best)
+        return p + unroll, costs
+
+    costs = tf.concat(
+        [tf.zeros([num_roots], far.dtype), tf.fill([count - num_roots + block], far)], 0
     )
-    choice = tf.fill([rows * width], count)
-
-    begins, sizes = splits[:-1, None], splits[1:, None] - splits[:-1, None]
-
-    def step(e, best, choice):
-        # Per-step bounds gathered once (slicing by tensors would add Pack ops to each step).
-        begin, size = tf.gather(begins, e), tf.gather(sizes, e)
-        before = tf.gather(best, tf.slice(sorted_from, begin, size))
-        live = tf.not_equal(before, floor)
-        value = tf.where(live, before + tf.slice(sorted_scores, begin, size), floor)
-        row = tf.slice(sorted_rows, begin, size)
-        top = tf.math.unsorted_segment_max(value, row, rows)
-        is_top = live & tf.equal(value, tf.gather(top, row))
-        index = tf.where(is_top, tf.slice(order, begin, size), count)
-        winner = tf.math.unsorted_segment_min(index, row, rows)  # the smallest index
-        won = winner < count
-        target = (row_starts + e)[:, None]  # written once: position e of every row
-        best = tf.tensor_scatter_nd_update(best, target, tf.where(won, top, floor))
-        choice = tf.tensor_scatter_nd_update(choice, target, tf.minimum(winner, count))
-        return e + 1, best, choice
-
-    _, best, choice = tf.while_loop(
-        lambda e, *_: e < width,
+    _, costs = tf.while_loop(
+        lambda p, _: p < num_levels,
         step,
-        (tf.constant(1), best, choice),
-        shape_invariants=(tf.TensorShape([]), tf.TensorShape([None]), tf.TensorShape([None])),
+        (tf.constant(0), costs),
+        shape_invariants=(tf.TensorShape([]), tf.TensorShape([None])),
     )
-    has_choice = choice < count
-    back = tf.where(
-        has_choice,
-        tf.gather(tf.concat([from_flat, [0]], 0), choice),
-        tf.range(rows * width),
-    )
-    final = row_starts + row_lengths
-    on_path = _ancestors(back, tf.boolean_mask(final, tf.gather(has_choice, final)), rows * width)
-    on_path &= has_choice
-    chosen = tf.boolean_mask(choice, on_path)
-    chosen_rows = tf.boolean_mask(tf.range(rows * width) // width, on_path)
-    return tf.RaggedTensor.from_value_rowids(chosen, chosen_rows, nrows=rows)
+    return costs[:count]
 
 
-def _ancestors(parent, starts, size):
-    """bool [size]: ``starts`` and every node on their parent chains (a root is its own
-    parent), by pointer doubling: after round k the first 2**k ancestors are marked."""
-    marked = tf.scatter_nd(starts[:, None], tf.ones_like(starts, tf.int32), [size]) > 0
+def _sliced_levels(source, weight, slot, targets, edge_splits, unroll):
+    """``levels_edges(p)``: (source, weight, slot, written node indices) of levels ``p .. p +
+    unroll - 1``, the edges a slice of the edge lists (bounds gathered per level: slicing by
+    tensors adds Pack ops)."""
+    begins = edge_splits[:-1, None]
+    sizes = edge_splits[1:, None] - begins
+
+    def levels_edges(p):
+        for j in range(unroll):
+            begin, size = tf.gather(begins, p + j), tf.gather(sizes, p + j)
+            edges = [tf.slice(t, begin, size) for t in (source, weight, slot)]
+            yield (*edges, tf.gather(targets, p + j))
+
+    return levels_edges
+
+
+def _padded_levels(source, weight, slot, targets, edge_level, edge_splits, count, unroll):
+    """``levels_edges(p)`` from [levels, most edges of a level] tables, padded with edges from
+    the unreached node ``count`` into slot 0, sliced once per loop step."""
+    levels = tf.shape(targets)[0]
+    widest = tf.maximum(tf.reduce_max(edge_splits[1:] - edge_splits[:-1]), 1)
+    column = tf.range(tf.size(edge_level)) - tf.gather(edge_splits, edge_level)
+    at = tf.stack([edge_level, column], axis=1)
+
+    def table(values, pad):
+        return tf.tensor_scatter_nd_update(tf.fill(tf.stack([levels, widest]), pad), at, values)
+
+    tables = (table(source, count), table(weight, tf.zeros([], weight.dtype)), table(slot, 0))
+
+    def levels_edges(p):
+        rows = [tf.unstack(tf.slice(t, tf.stack([p, 0]), [unroll, -1]), num=unroll) for t in tables]
+        written = tf.slice(targets, tf.stack([p, 0, 0]), [unroll, -1, -1])
+        return zip(*rows, tf.unstack(written, num=unroll), strict=True)
+
+    return levels_edges
+
+
+def cheapest_edges(costs, edge_source, edge_target, edge_weight, num_targets):
+    """int32 [num_targets]: for each target, the index of the edge into it with the smallest
+    ``costs[source] + weight`` from a reached source; among equal sums the SMALLEST EDGE INDEX
+    wins (callers order each target's edges so this is their library's tie rule); the number
+    of edges for a target with none. Sums are the same ops as `lattice_costs`' (equal bits)."""
+    far = unreached_cost(edge_weight.dtype)
+    edges = tf.size(edge_source)
+    before = tf.gather(costs, edge_source)
+    live = before < far // 2
+    total = tf.where(live, before + edge_weight, far)
+    best = tf.math.unsorted_segment_min(total, edge_target, num_targets)
+    index = tf.where(live & tf.equal(total, tf.gather(best, edge_target)), tf.range(edges), edges)
+    return tf.minimum(tf.math.unsorted_segment_min(index, edge_target, num_targets), edges)
+
+
+def best_paths(parent, finals, size):
+    """bool [size]: the nodes on the paths that end at ``finals`` (int32 [n]), following
+    ``parent`` (int32 [size]; a root, or a node no path reaches, is its own parent), by
+    pointer doubling: after round k the first 2**k ancestors are marked."""
+    marked = tf.scatter_nd(finals[:, None], tf.ones_like(finals, tf.int32), [size]) > 0
     rounds = tf.cast(
         tf.math.ceil(tf.math.log(tf.cast(size, tf.float32) + 2.0) / np.log(2.0)), tf.int32
     )
@@ -379,7 +435,7 @@ class MecabGraph(tf.Module):
         breaks = tf.concat([tf.cast(tf.where(~chained)[:, 0], tf.int32), [size]], 0)
         # The end of the chained run after each character, and where MeCab's lookup at each
         # position starts after skipping whitespace (a chain starting from U+0020's bits).
-        chain_end = tf.gather(breaks, tf.searchsorted(breaks, flat + 1, side="left"))
+        chain_end = tf.gather(breaks, lower_bound(breaks, flat + 1))
         spaced = tf.not_equal(types & self._space, 0)
         return _Characters(
             cps=cps,
@@ -476,7 +532,7 @@ class MecabGraph(tf.Module):
         """The lattice: at each position p where a node ends (or a piece starts) MeCab looks
         up the words of ``surface_start[p]``; nodes of different p are different nodes. BOS of
         each piece comes first (index = piece), then the nodes by (p, piece, creation)."""
-        word_splits = tf.searchsorted(words.q, tf.range(c.size + 1), side="left")
+        word_splits = lower_bound(words.q, tf.range(c.size + 1))
         word_created = tf.range(tf.size(words.q)) - tf.gather(word_splits, words.q)
         word_end = tf.minimum(words.q + words.length, c.size)
         ends = tf.math.unsorted_segment_max(tf.ones_like(words.q), word_end, c.size + 1)
@@ -513,13 +569,19 @@ class MecabGraph(tf.Module):
     def _viterbi(self, n: _Nodes, rows, width):
         """(piece, start, end) of the nodes on the best path, by piece then position."""
         count = tf.size(n.row)
-        # Pairs (left node ending at p, right node starting at p), by right node.
+        # Edges (left node ending at p, right node starting at p), by right node; each right
+        # node's left nodes in the order MeCab meets them in its end list (the latest lookup
+        # first, then the first created), so the engine's tie rule (the smallest edge index)
+        # keeps MeCab's choice. Nodes come by (p, piece, creation): two stable sorts.
         stride = width + 2
         end_key = n.row * stride + n.end
-        end_order = tf.argsort(end_key, stable=True)
+        latest_first = tf.argsort(-n.p, stable=True)
+        end_order = tf.gather(
+            latest_first, tf.argsort(tf.gather(end_key, latest_first), stable=True)
+        )
         sorted_end_key = tf.gather(end_key, end_order)
         right_key = (n.row * stride + n.p)[rows:]
-        lo = tf.searchsorted(sorted_end_key, right_key, side="left")
+        lo = lower_bound(sorted_end_key, right_key)
         hi = tf.searchsorted(sorted_end_key, right_key, side="right")
         pair_right, k = _ragged_range(hi - lo)
         pair_left = tf.gather(end_order, tf.gather(lo, pair_right) + k)
@@ -528,75 +590,30 @@ class MecabGraph(tf.Module):
         connection = tf.cast(tf.gather(self._matrix, matrix_index), tf.int64) + tf.gather(
             n.cost, pair_right
         )
-        costs = self._best_costs(n, rows, width, pair_left, pair_right, connection)
-
-        # Back-pointers with MeCab's tie rule: the left node met first in its end list (the
-        # latest lookup position, then the first created).
-        reached = costs < _BIG // 2
-        creations = tf.reduce_max(tf.concat([n.created, [0]], 0)) + 1
-        tie_range = tf.cast((width + 3) * creations, tf.int64)
-        tie = tf.cast((width + 1 - n.p) * creations + n.created, tf.int64)
-        pair_key = tf.where(
-            tf.gather(reached, pair_left),
-            (tf.gather(costs, pair_left) + connection) * tie_range + tf.gather(tie, pair_left),
-            _INT64_MAX,
-        )
-        best_key = tf.math.unsorted_segment_min(pair_key, pair_right, count)
-        won = tf.equal(pair_key, tf.gather(best_key, pair_right)) & (pair_key < _INT64_MAX)
-        parent = tf.tensor_scatter_nd_update(
+        costs = lattice_costs(width, rows, n.p, pair_left, pair_right, connection, 4)
+        winner = cheapest_edges(costs, pair_left, pair_right, connection, count)
+        parent = tf.where(
+            winner < tf.size(pair_left),
+            tf.gather(tf.concat([pair_left, [0]], 0), winner),
             tf.range(count),
-            tf.boolean_mask(pair_right, won)[:, None],
-            tf.boolean_mask(pair_left, won),
         )
-        # EOS (left id 0) joins the nodes ending at the last position any node reaches.
+        # EOS (left id 0) joins the nodes ending at the last position any node reaches, met in
+        # the same order.
+        reached = costs < _BIG // 2
         last_end = tf.math.unsorted_segment_max(tf.where(reached, n.end, -1), n.row, rows)
-        at_eos = reached & tf.equal(n.end, tf.gather(last_end, n.row))
-        eos_cost = costs + tf.cast(tf.gather(self._matrix, n.right), tf.int64)
-        eos_key = tf.where(at_eos, eos_cost * tie_range + tie, _INT64_MAX)
-        best_eos = tf.math.unsorted_segment_min(eos_key, n.row, rows)
-        eos_won = at_eos & tf.equal(eos_key, tf.gather(best_eos, n.row))
-        last_words = tf.cast(tf.where(eos_won)[:, 0], tf.int32)
-        on_path = _ancestors(parent, last_words, count) & (tf.range(count) >= rows)
+        at_eos = tf.cast(
+            tf.where(reached & tf.equal(n.end, tf.gather(last_end, n.row)))[:, 0], tf.int32
+        )
+        at_eos = tf.gather(at_eos, tf.argsort(-tf.gather(n.p, at_eos), stable=True))
+        eos_row = tf.gather(n.row, at_eos)
+        eos_cost = tf.cast(tf.gather(self._matrix, tf.gather(n.right, at_eos)), tf.int64)
+        eos_winner = cheapest_edges(costs, at_eos, eos_row, eos_cost, rows)
+        has_eos = eos_winner < tf.size(at_eos)
+        last_words = tf.gather(at_eos, tf.boolean_mask(eos_winner, has_eos))
+        on_path = best_paths(parent, last_words, count) & (tf.range(count) >= rows)
         chosen = tf.cast(tf.where(on_path)[:, 0], tf.int32)
         chosen = tf.gather(chosen, tf.argsort(tf.gather(n.row, chosen), stable=True))
         return tf.gather(n.row, chosen), tf.gather(n.start, chosen), tf.gather(n.end, chosen)
-
-    @staticmethod
-    def _best_costs(n: _Nodes, rows, width, pair_left, pair_right, connection):
-        """int64 [nodes]: each node's best path cost from BOS (`_BIG` and more: unreached),
-        one step per position, two steps per while-loop iteration (halving the loop's own
-        ops); nodes and pairs are sorted by position."""
-        count = tf.size(n.row)
-        steps = tf.range(width + 2)  # one step past the last, empty, for an odd width
-        pair_splits = tf.searchsorted(tf.gather(n.p, pair_right), steps, side="left")
-        node_splits = tf.searchsorted(n.p[rows:], steps, side="left") + rows
-        pair_slot = pair_right - tf.gather(node_splits, tf.gather(n.p, pair_right))
-        # Per-step bounds, gathered once per step (slicing by tensors would add Pack ops). Each
-        # step writes a block of the widest step's size: the slots past its own nodes belong to
-        # later steps (or padding), which write them before anything reads them.
-        pair_begin = pair_splits[:-1, None]
-        pair_size = pair_splits[1:, None] - pair_begin
-        block = tf.reduce_max(node_splits[1:] - node_splits[:-1])
-        node_begin = tf.stack([node_splits[:-1], tf.zeros_like(node_splits[:-1])], axis=1)
-        block_shape = tf.stack([block, 1])
-        node_index = tf.range(count + block)[:, None]
-
-        def step(p, costs):
-            begin, size = tf.gather(pair_begin, p), tf.gather(pair_size, p)
-            total = tf.gather(costs, tf.slice(pair_left, begin, size))
-            total += tf.slice(connection, begin, size)
-            best = tf.math.unsorted_segment_min(total, tf.slice(pair_slot, begin, size), block)
-            target = tf.slice(node_index, tf.gather(node_begin, p), block_shape)
-            return p + 1, tf.tensor_scatter_nd_update(costs, target, tf.minimum(best, _BIG))
-
-        costs = tf.concat([tf.zeros([rows], tf.int64), tf.fill([count - rows + block], _BIG)], 0)
-        _, costs = tf.while_loop(
-            lambda p, _: p < width,
-            lambda p, costs: step(*step(p, costs)),
-            (tf.constant(0), costs),
-            shape_invariants=(tf.TensorShape([]), tf.TensorShape([None])),
-        )
-        return costs[:count]
 
 
 class _Characters(NamedTuple):

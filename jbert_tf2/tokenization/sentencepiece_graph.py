@@ -19,9 +19,9 @@ from the model's serialized proto, every rule read from it with numpy at build t
   normal pieces (their scores) and user-defined symbols (``bytes * max_score - 0.1``) that spell
   the normalized text, and an unknown piece (``min_score - 10``) for a character no
   single-character piece covers; scores add up in float32 as in C++, and on a tie the piece that
-  starts earliest wins. A ``tf.while_loop`` over end positions (eight per step) keeps the best
-  score of the last ``max piece length`` positions; which piece won each position is found
-  after the loop, and the best path read back by pointer doubling.
+  starts earliest wins. The search is `lattice`'s Viterbi engine, MeCab's too: a node per
+  position, an edge per candidate piece weighing minus its score, a position's edges longest
+  first (so the engine's first-edge tie rule keeps the earliest start).
 - **Pieces**: runs of unknown characters merge into one ``<unk>`` piece; with byte fallback an
   unknown character becomes its UTF-8 bytes' ``<0xXX>`` pieces.
 - **Offsets**: the Python twin's rules (`SentencePieceTokenizer._tokenize_spans`): a piece spans
@@ -44,6 +44,7 @@ from typing import NamedTuple
 import numpy as np
 
 from jbert_tf2.backend import tensorflow
+from jbert_tf2.tokenization.lattice import best_paths, cheapest_edges, lattice_costs
 from jbert_tf2.tokenization.sentencepiece_model import build_tables, parse_model, python_spaces
 
 tf = tensorflow()
@@ -134,7 +135,7 @@ def _substrings(strings, byte_offsets, starts, ends):
     return tf.reshape(tf.strings.substr(strings[:, None], begin, end - begin), shape)
 
 
-_UNROLL = 8  # lattice positions per tf.while_loop step
+_UNROLL = 16  # lattice positions per tf.while_loop step
 _IDENTITY, _RULE, _USER_SYMBOL = 0, 1, 2  # what the normalizer's scan found at a position
 
 
@@ -442,11 +443,12 @@ class SentencePieceGraph(tf.Module):
 
     def _viterbi(self, normalized: _Normalized):
         """The best segmentation of the normalized text (``Model::EncodeOptimized``): ragged
-        piece starts and lengths (in normalized code points), piece table index (-1: unknown)."""
-        lengths = normalized.lengths
-        # padded to whole loop steps of _UNROLL positions (one step at least: empty texts)
-        padding = _UNROLL - tf.shape(normalized.chars)[1] % _UNROLL
-        chars = tf.pad(normalized.chars, [[0, 0], [0, padding]])
+        piece starts and lengths (in normalized code points), piece table index (-1: unknown).
+
+        The lattice of `lattice.lattice_costs`: a node per row and position (position-major;
+        position 0 holds the roots), an edge per candidate piece from its start to its end,
+        weighing minus its score (float32: negating is exact, so the sums are C++'s negated)."""
+        lengths, chars = normalized.lengths, normalized.chars
         batch, width = tf.shape(chars)[0], tf.shape(chars)[1]
         longest = self._piece_length
         mask = tf.sequence_mask(lengths, width)
@@ -468,49 +470,35 @@ class SentencePieceGraph(tf.Module):
             tf.gather(self._piece_scores, tf.maximum(index, 0)),
             tf.where(unknown, self._unk_score, -np.inf),
         )
-        # [steps, _UNROLL, B, longest]: the scores of the pieces ending at each position
-        by_end = tf.reshape(tf.transpose(score, [1, 0, 2]), [-1, _UNROLL, batch, longest])
+        # Edges by end position, then row, then the longest piece first: on equal scores the
+        # piece that starts earliest wins, as in C++, and the engine keeps the first edge.
+        usable = tf.reverse(tf.transpose(known | unknown, [1, 0, 2]), axis=[2])
+        at = tf.cast(tf.where(usable), tf.int32)  # (end - 1, row, longest - size)
+        row, end, size = at[:, 1], at[:, 0] + 1, longest - at[:, 2]
+        start = end - size
+        candidate = tf.stack([row, end - 1, size - 1], axis=1)
+        weight = -tf.gather_nd(score, candidate)
+        source, target = start * batch + row, end * batch + row
+        count = (width + 1) * batch
+        costs = lattice_costs(
+            width, batch, tf.range(count) // batch - 1, source, target, weight, _UNROLL, padded=True
+        )
+        winner = cheapest_edges(costs, source, target, weight, count)
+        edges = tf.size(source)
+        parent = tf.where(
+            winner < edges, tf.gather(tf.concat([source, [0]], 0), winner), tf.range(count)
+        )
+        finals = lengths * batch + tf.range(batch)
+        node = tf.cast(tf.where(best_paths(parent, finals, count))[:, 0], tf.int32)
+        node = tf.boolean_mask(node, node >= batch)  # not the roots
+        node = tf.gather(node, tf.argsort((node % batch) * (width + 1) + node // batch))
+        edge = tf.gather(winner, node)
+        rows = tf.gather(row, edge)
 
-        def step(i, window, best):
-            # window[:, l - 1] is the best score of the paths ending l - 1 positions back; a
-            # few positions per loop step, as the loop's own ops cost as much as a position's
-            tops = []
-            for scores in tf.unstack(by_end[i], num=_UNROLL):
-                top = tf.reduce_max(window + scores, axis=1, keepdims=True)
-                window = tf.concat([top, window[:, :-1]], axis=1)
-                tops.append(top)
-            return i + 1, window, best.write(i, tf.concat(tops, axis=1))
+        def ragged(values):
+            return tf.RaggedTensor.from_value_rowids(tf.gather(values, edge), rows, nrows=batch)
 
-        window = tf.concat([tf.zeros([batch, 1]), tf.fill([batch, longest - 1], -np.inf)], axis=1)
-        _, _, best = tf.while_loop(
-            lambda i, *_: i < width // _UNROLL,
-            step,
-            (tf.constant(0), window, tf.TensorArray(tf.float32, size=width // _UNROLL)),
-        )
-        # which piece gave each position's best score (the longest, i.e. earliest start, of
-        # equal ones): the same float sums again, all positions at once
-        best = tf.transpose(best.stack(), [1, 0, 2])  # [B, steps, _UNROLL]
-        best = tf.concat([tf.zeros([batch, 1]), tf.reshape(best, [batch, width])], axis=1)
-        before = tf.gather(best, tf.maximum(start, 0), batch_dims=1)
-        total = tf.where(valid, before + score, -np.inf)
-        sizes = tf.broadcast_to(size, tf.shape(total))
-        picked = tf.reduce_max(
-            tf.where(tf.equal(total, best[:, 1:, None]) & valid, sizes, 0), axis=2
-        )
-        position = tf.range(width + 1)[None, :]
-        pointer = position - tf.pad(picked, [[0, 0], [1, 0]])
-        pointer = tf.where(position <= lengths[:, None], tf.maximum(pointer, 0), 0)
-        chain = _chain(pointer, lengths)
-        ends = tf.reverse(tf.ragged.boolean_mask(chain, chain > 0), axis=[1])
-        at = tf.stack([tf.cast(ends.value_rowids(), tf.int32), ends.flat_values - 1], axis=1)
-        size_at = tf.gather_nd(picked, at)
-        at3 = tf.concat([at, size_at[:, None] - 1], axis=1)
-        piece_index = tf.gather_nd(index, at3)
-        return (
-            ends.with_flat_values(ends.flat_values - size_at),
-            ends.with_flat_values(size_at),
-            ends.with_flat_values(piece_index),
-        )
+        return ragged(start), ragged(size), ragged(tf.gather_nd(index, candidate))
 
     # ----------------------------------------------------------------------------------------
     # pieces and offsets
