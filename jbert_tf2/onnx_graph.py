@@ -3,11 +3,13 @@
 Why write the graph rather than convert a TensorFlow one: the numbers are the Keras model's
 by construction (same weights, same formulas, float32), it works the same on every
 TensorFlow release (only the weights are read, no graph converter is involved), and the ops
-come in the patterns ONNX Runtime's transformer optimizer fuses (`jbert_tf2.onnx_inference.
-fuse_for_onnxruntime`: attention, LayerNorm with its residual, the erf / tanh GELU), so the
-served model runs fused CPU kernels. As in the Keras model, the last block of a sentence
-classifier computes the [CLS] position alone (``pooled_only``). Inputs are Google's int32
-``input_ids``, ``input_mask`` and ``segment_ids`` [batch, sequence], both dimensions dynamic.
+come in the patterns ONNX Runtime fuses at load time (``LayerNormalization``, the erf / tanh
+GELU, MatMul + bias; its offline transformer optimizer, `jbert_tf2.onnx_inference.
+fuse_for_onnxruntime`, also fuses the attention and LayerNorm with its residual, which its
+CPU kernels run slower: docs/performance.md, "CPU inference"). As in the Keras model, the
+last block of a sentence classifier computes the [CLS] position alone (``pooled_only``).
+Inputs are Google's int32 ``input_ids``, ``input_mask`` and ``segment_ids`` [batch,
+sequence], both dimensions dynamic.
 
 Outputs are the task's serving outputs without the strings (the label names are in the model's
 metadata, ``labels``): ``logits``, ``probabilities``, ``predicted_ids`` and ``score``

@@ -78,8 +78,11 @@ class OnnxRuntimePredictor:
     Args:
         model: an ``onnx.ModelProto``, the bytes of one, or the path of a ``.onnx`` file.
         threads: intra-op threads (ONNX Runtime's default, all cores, when None).
-        fuse: run a jbert graph with ONNX Runtime's fused attention, LayerNorm and GELU
-            kernels (`fuse_for_onnxruntime`); the graph itself is left unchanged.
+        fuse: run a jbert graph with ONNX Runtime's offline-fused attention, LayerNorm and
+            GELU kernels (`fuse_for_onnxruntime`); off by default: on ONNX Runtime 1.32's CPU
+            kernels the fused graph runs slower (docs/performance.md, "CPU inference"). The
+            session never fuses a residual add into ``SkipLayerNormalization`` for the same
+            reason; everything else ONNX Runtime fuses at load time.
 
     Examples:
         >>> from jbert_tf2.onnx_graph import build_onnx_model  # doctest: +SKIP
@@ -88,7 +91,7 @@ class OnnxRuntimePredictor:
         (8, 3)
     """
 
-    def __init__(self, model: Any, threads: int | None = None, fuse: bool = True):
+    def __init__(self, model: Any, threads: int | None = None, fuse: bool = False):
         ort = require_onnxruntime()
         if isinstance(model, (str, os.PathLike)):
             path = Path(model)
@@ -105,7 +108,14 @@ class OnnxRuntimePredictor:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             options.intra_op_num_threads = int(threads)
-        self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        # ONNX Runtime 1.32's SkipLayerNormalization CPU kernel is 6-10x slower than the Add and
+        # LayerNormalization it replaces (docs/performance.md, "CPU inference"): keep them apart.
+        self.session = ort.InferenceSession(
+            source,
+            options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=["SkipLayerNormFusion"],
+        )
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
 

@@ -14,14 +14,14 @@ Converters, and why:
   release, and in the op patterns ONNX Runtime fuses. tf2onnx 1.17 does convert our
   ``tf.function`` on TF 2.21 exactly too, but into unfusable reshapes and
   ``GlobalAveragePool`` LayerNorms, and it lags TensorFlow releases.
-- int8 (ONNX): the graph fused for ONNX Runtime (`fuse_for_onnxruntime`: ``Attention``,
-  ``SkipLayerNormalization``, ``FastGelu`` / ``BiasGelu``), then ONNX Runtime's
-  ``quantize_dynamic`` on the weight matrix multiplies of the Transformer blocks (``QAttention``
-  for query / key / value, ``MatMulInteger`` for the attention output and feed-forward
-  layers; QInt8 weights per output channel, activations quantized per batch at run time).
-  Float stay: the embeddings (Gather), every LayerNorm, softmax, GELU, the attention score
-  products (activation x activation), the pooler and the task head (small, and where a
-  rounding error moves a label most). Such a file runs on ONNX Runtime only.
+- int8 (ONNX): ONNX Runtime's ``quantize_dynamic`` on the standard-ops graph's weight matrix
+  multiplies of the Transformer blocks (``MatMulInteger``: query, key, value, attention output
+  and feed-forward layers; QInt8 weights per tensor, activations quantized per batch at run
+  time); ONNX Runtime fuses them at load time. Float stay: the embeddings (Gather), every
+  LayerNorm, softmax, GELU, the attention score products (activation x activation), the pooler
+  and the task head (small, and where a rounding error moves a label most). Not fused offline
+  (``Attention`` / ``QAttention``, ``SkipLayerNormalization``) and not per channel: on ONNX
+  Runtime 1.32's CPU kernels both are slower (docs/performance.md, "CPU inference").
 - float16 (ONNX): ONNX Runtime's ``convert_float_to_float16`` with float32 inputs and outputs
   (for GPUs; CPUs run float16 slower than float32).
 - LiteRT: Keras' ``ExportArchive`` writes a SavedModel of the same outputs and
@@ -89,12 +89,8 @@ def onnx_bytes(model, quantize: str, scratch: Path, metadata: dict) -> bytes:
 
         return convert_float_to_float16(proto, keep_io_types=True).SerializeToString()
     if quantize == "int8":
-        import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        from jbert_tf2.onnx_inference import fuse_for_onnxruntime
-
-        proto = fuse_for_onnxruntime(proto)  # QAttention and int8 MatMuls on fused blocks
         keep = [n.name for n in proto.graph.node if n.name.startswith(FLOAT_SCOPES)]
         source, target = scratch / "float32.onnx", scratch / "int8.onnx"
         source.write_bytes(proto.SerializeToString())
@@ -102,13 +98,10 @@ def onnx_bytes(model, quantize: str, scratch: Path, metadata: dict) -> bytes:
             str(source),
             str(target),
             weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul", "Attention"],
+            per_channel=False,  # per tensor: as exact here, and faster (docs/performance.md)
+            op_types_to_quantize=["MatMul"],
             nodes_to_exclude=keep,
-            extra_options={
-                "MatMulConstBOnly": True,
-                "DefaultTensorType": onnx.TensorProto.FLOAT,
-            },
+            extra_options={"MatMulConstBOnly": True},
         )
         data = target.read_bytes()
         source.unlink()

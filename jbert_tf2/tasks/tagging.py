@@ -47,8 +47,7 @@ _AS_BIOES = {"L": "E", "U": "S"}
 _PREFIX_LETTERS = "B, I, E, S, L, U"
 # Log-probabilities below this (``-inf`` for probability 0) are raised to it so that a valid
 # path through an impossible label still outranks an invalid path.
-_LOG_PROB_FLOOR = -1e30
-LOG_PROB_FLOOR = _LOG_PROB_FLOOR
+LOG_PROB_FLOOR = -1e30
 # The non-strict (conlleval) reading: a word continues the open entity of its type when its
 # prefix is one of CONTINUES and the previous word's one of OPENS; any other tag begins one.
 OPENS = ("B", "I")
@@ -397,7 +396,7 @@ def viterbi_decode(log_probs: np.ndarray, labels: Sequence[str], scheme: str) ->
     length = scores.shape[0]
     if length == 0:
         return []
-    scores = np.maximum(scores, _LOG_PROB_FLOOR)
+    scores = np.maximum(scores, LOG_PROB_FLOOR)
     transition = np.where(allowed, 0.0, -np.inf)
     best = np.where(first_ok, scores[0], -np.inf)
     backpointers = np.zeros((length, len(labels)), dtype=np.int64)

@@ -35,6 +35,7 @@ from jbert_tf2.tokenization.core_unicode import (
     UnicodeTables,
     aligned_transform,
     first_of_context,
+    lower_bound,
     shift_right,
     stream_from_texts,
 )
@@ -385,7 +386,7 @@ class CoreOpsTokenizer(keras.layers.Layer):
         tf = tensorflow()
         chars = aligned_transform(self._unicode, words, decompose="NFKD", compose=True)
         size = tf.size(self._char_keys)
-        index = tf.minimum(tf.searchsorted(self._char_keys, chars.chars, side="left"), size - 1)
+        index = tf.minimum(lower_bound(self._char_keys, chars.chars), size - 1)
         hit = tf.equal(tf.gather(self._char_keys, index), chars.chars)
         ids = tf.where(hit, tf.gather(self._char_ids, index), self._unk)
         return {"ids": ids, "starts": chars.starts, "ends": chars.ends, "word": chars.context}

@@ -30,6 +30,13 @@ from jbert_tf2.backend import tensorflow
 from jbert_tf2.tokenization import unicode_tables as tables
 
 
+def lower_bound(sorted_keys, values):
+    """``tf.searchsorted(sorted_keys, values, side="left")`` for integer keys, done as the
+    ``side="right"`` search of ``values - 1``: LiteRT's converter has no ``LowerBound`` op."""
+    tf = tensorflow()
+    return tf.searchsorted(sorted_keys, values - 1, side="right")
+
+
 @dataclass
 class Stream:
     """Characters laid end to end: ``chars[i]`` came from original code points
@@ -111,7 +118,7 @@ class UnicodeTables:
         """(index of each value in sorted ``keys`` (clamped), whether it is there)."""
         tf = tensorflow()
         size = tf.shape(keys, out_type=tf.int32)[0]
-        index = tf.minimum(tf.searchsorted(keys, values, side="left"), size - 1)
+        index = tf.minimum(lower_bound(keys, values), size - 1)
         return index, tf.equal(tf.gather(keys, index), values)
 
     def map_chars(self, name: str, chars):

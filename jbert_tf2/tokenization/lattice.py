@@ -41,6 +41,7 @@ import numpy as np
 
 from jbert_tf2.backend import tensorflow
 from jbert_tf2.errors import JbertError
+from jbert_tf2.tokenization.core_unicode import lower_bound
 from jbert_tf2.tokenization.mecab import _CUT_AFTER, MECAB_MAX_CHARS
 from jbert_tf2.tokenization.mecab_dictionary import MecabDictionary
 
@@ -55,12 +56,6 @@ _BASES = (1114111 + 98, 1114111 + 1234)
 # ----------------------------------------------------------------------------------------------
 # The Viterbi engine (MeCab's lattice and SentencePiece's unigram lattice both run on it)
 # ----------------------------------------------------------------------------------------------
-
-
-def lower_bound(sorted_keys, values):
-    """``tf.searchsorted(sorted_keys, values, side="left")`` for integer keys, done as the
-    ``side="right"`` search of ``values - 1``: LiteRT's converter has no ``LowerBound`` op."""
-    return tf.searchsorted(sorted_keys, values - 1, side="right")
 
 
 def unreached_cost(dtype) -> tf.Tensor:
