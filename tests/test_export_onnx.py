@@ -162,16 +162,17 @@ def test_int8_export_quantizes_block_matmuls_only(classifier_dir, tmp_path, caps
     proto = onnx.load(str(target / "model.onnx"))
     ops = [n.op_type for n in proto.graph.node]
     float_matmuls = [n.name for n in proto.graph.node if n.op_type == "MatMul"]
-    # layer 0: query / key / value in one QAttention (its score products stay float), the
-    # attention output, intermediate and output as int8 matrix multiplies; the last layer,
-    # which computes [CLS] alone (pooled_only), has its query, key and value unfused
-    assert ops.count("QAttention") == 1
-    assert ops.count("MatMulInteger") == 3 + 6
-    # float: the pooler, the head and the last layer's two score products
+    # both layers' query, key, value, attention output, intermediate and output are int8
+    # matrix multiplies (the last layer computes [CLS] alone: pooled_only) ...
+    assert ops.count("MatMulInteger") == 2 * 6
+    # ... float stay the pooler, the head and each layer's two score products
     scopes = sorted(n.split("/")[0] if "/" in n else "score" for n in float_matmuls)
-    assert scopes == ["head", "pooler", "score", "score"]
+    assert scopes == ["head", "pooler", "score", "score", "score", "score"]
     assert "Gather" in ops and "DynamicQuantizeLinear" in ops
-    assert ops.count("SkipLayerNormalization") + ops.count("LayerNormalization") == 5
+    # standard ops, not fused offline: ONNX Runtime fuses at load time (SkipLayerNormalization
+    # and QAttention run slower on its CPU kernels)
+    assert ops.count("LayerNormalization") == 5
+    assert not {"QAttention", "Attention", "SkipLayerNormalization"} & set(ops)
     report = json.loads((target / "accuracy_report.json").read_text())
     assert report["quantize"] == "int8" and report["passed"]
     assert report["examples"] == 16 and 0 < report["max_abs_diff"] < 0.1

@@ -42,7 +42,6 @@ from jbert_tf2.cli.outputs import add_overwrite_flag, file_output
 from jbert_tf2.cli.progress import Progress, Truncations, chunks
 from jbert_tf2.cli.training_flags import add_long_text_flags, long_text_options
 from jbert_tf2.errors import JbertError
-from jbert_tf2.tokenization.base import Encoding
 
 PROG = "jbert-extract-features"
 PAIR = re.compile(r"^(.*) \|\|\| (.*)$")
@@ -174,29 +173,20 @@ class Extractor:
             encodings = self.encode(pairs)
             values = self.run(encodings)
             return encodings, values, [v[:1] for v in values]
-        from jbert_tf2.data.windows import plan_encoding, stitch, window_encodings
+        from jbert_tf2.data.windows import (
+            encoding_at,
+            split_by_document,
+            stitch,
+            windows_of_encodings,
+        )
 
         whole = self.encode(pairs, limit=False)
-        plans = [plan_encoding(e, self.max_seq_length, self.doc_stride) for e in whole]
-        windows = [w for e, p in zip(whole, plans, strict=True) for w in window_encodings(e, p)]
-        states = self.run(windows)
-        encodings, values, cls_vectors, row = [], [], [], 0
-        for encoding, plan in zip(whole, plans, strict=True):
-            own = states[row : row + len(plan)]
-            row += len(plan)
+        plans, windows = windows_of_encodings(whole, self.max_seq_length, self.doc_stride)
+        groups = split_by_document(plans, self.run(windows))
+        encodings, values, cls_vectors = [], [], []
+        for encoding, plan, own in zip(whole, plans, groups, strict=True):
             positions, stitched = stitch(plan, own)
-            kept = positions.tolist()
-            encodings.append(
-                Encoding(
-                    [encoding.input_ids[p] for p in kept],
-                    [1] * len(kept),
-                    [encoding.segment_ids[p] for p in kept],
-                    [encoding.tokens[p] for p in kept],
-                    [encoding.offsets[p] for p in kept],
-                    len(kept),
-                    len(kept) < encoding.length,
-                )
-            )
+            encodings.append(encoding_at(encoding, positions, len(positions) < encoding.length))
             values.append(stitched)
             cls_vectors.append(np.stack([window[0] for window in own]))
         return encodings, values, cls_vectors

@@ -106,6 +106,18 @@ def _ragged(rows: list[np.ndarray], dtype):
     return tf.RaggedTensor.from_row_lengths(values.astype(dtype), lengths)
 
 
+def _length_cap(lengths: np.ndarray, max_seq_length: int | None, row: str) -> int:
+    """The padded width: ``max_seq_length`` (else the longest row), refused when ``row`` (an
+    example, a window) is longer."""
+    cap = int(max_seq_length or lengths.max())
+    if lengths.max() > cap:
+        raise JbertError(
+            f"{row} has {lengths.max()} tokens, more than max_seq_length={cap}; encode the "
+            "features with the same max_seq_length"
+        )
+    return cap
+
+
 def make_dataset(
     features: Features,
     batch_size: int,
@@ -153,12 +165,7 @@ def make_dataset(
     if not len(features):
         raise JbertError("no examples to make a dataset from; check the input file")
     lengths = features.lengths
-    cap = int(max_seq_length or lengths.max())
-    if lengths.max() > cap:
-        raise JbertError(
-            f"an example has {lengths.max()} tokens, more than max_seq_length={cap}; encode the "
-            "features with the same max_seq_length"
-        )
+    cap = _length_cap(lengths, max_seq_length, "an example")
     buckets = None
     if length_buckets is not None:
         buckets = sorted({min(b, cap) for b in length_buckets} | {cap})
@@ -239,12 +246,7 @@ def _window_dataset(
 
     tf = tensorflow()
     lengths = features.lengths
-    cap = int(max_seq_length or lengths.max())
-    if lengths.max() > cap:
-        raise JbertError(
-            f"a window has {lengths.max()} tokens, more than max_seq_length={cap}; encode the "
-            "features with the same max_seq_length"
-        )
+    cap = _length_cap(lengths, max_seq_length, "a window")
     counts = features.window_counts
     order = batch_indices(
         counts, batch_size, shuffle, seed, epoch, WINDOW_COUNT_BUCKETS, drop_remainder

@@ -225,25 +225,47 @@ def encode_windows(
     )
 
 
+def encoding_at(encoding, positions: Sequence[int], truncated: bool = False):
+    """The unpadded `Encoding` of ``encoding``'s values at full-layout ``positions`` (a window's,
+    or the covered positions of a stitched text), character offsets included."""
+    from jbert_tf2.tokenization.base import Encoding
+
+    chosen = [int(p) for p in positions]
+    return Encoding(
+        [encoding.input_ids[p] for p in chosen],
+        [1] * len(chosen),
+        [encoding.segment_ids[p] for p in chosen],
+        [encoding.tokens[p] for p in chosen],
+        [encoding.offsets[p] for p in chosen],
+        len(chosen),
+        truncated,
+    )
+
+
 def window_encodings(encoding, plan: WindowPlan) -> list:
     """The `Encoding` of each window of an unpadded, untruncated ``encoding`` (tokens and
     character offsets included)."""
-    from jbert_tf2.tokenization.base import Encoding
+    return [encoding_at(encoding, positions) for positions in plan.positions]
 
-    windows = []
-    for positions in plan.positions:
-        chosen = positions.tolist()
-        windows.append(
-            Encoding(
-                [encoding.input_ids[p] for p in chosen],
-                [1] * len(chosen),
-                [encoding.segment_ids[p] for p in chosen],
-                [encoding.tokens[p] for p in chosen],
-                [encoding.offsets[p] for p in chosen],
-                len(chosen),
-            )
-        )
-    return windows
+
+def windows_of_encodings(
+    encodings: Sequence, max_seq_length: int, doc_stride: int
+) -> tuple[list[WindowPlan], list]:
+    """``(plans, windows)``: the `plan_encoding` of each unpadded, untruncated encoding, and
+    the `window_encodings` of all of them, document after document."""
+    plans = [plan_encoding(e, max_seq_length, doc_stride) for e in encodings]
+    windows = [w for e, p in zip(encodings, plans, strict=True) for w in window_encodings(e, p)]
+    return plans, windows
+
+
+def split_by_document(plans: Sequence[WindowPlan], window_values: Sequence) -> list[list]:
+    """``window_values`` (one per window, in `windows_of_encodings`' order) grouped per
+    document: ``result[d]`` holds the ``len(plans[d])`` values of document d's windows."""
+    groups, row = [], 0
+    for plan in plans:
+        groups.append(list(window_values[row : row + len(plan)]))
+        row += len(plan)
+    return groups
 
 
 def plan_encoding(encoding, max_seq_length: int, doc_stride: int) -> WindowPlan:

@@ -63,12 +63,13 @@ def read_dev_file(model, path: str | Path):
     return read_table(path, multi_label=multi, label_column="label")
 
 
-def _with(model, predictor, fn):
-    """``fn()`` with ``model``'s predictions made by ``predictor`` (None: Keras)."""
-    previous = getattr(model, "_predictor", None)
+def _logits_with(model, predictor, features) -> list[np.ndarray]:
+    """``model.predict_logits(features)`` run by ``predictor`` (None: Keras); the model's own
+    predictor is put back after."""
+    previous = model.predictor
     model.use_predictor(predictor)
     try:
-        return fn()
+        return model.predict_logits(features)
     finally:
         model.use_predictor(previous)
 
@@ -91,8 +92,8 @@ def _classification(model, predictor, data) -> dict:
         features = model.text_features(
             [e.text for e in examples], [e.text_b for e in examples], warn=False
         )
-    keras_logits = _with(model, None, lambda: model.predict_logits(features))
-    export_logits = _with(model, predictor, lambda: model.predict_logits(features))
+    keras_logits = _logits_with(model, None, features)
+    export_logits = _logits_with(model, predictor, features)
     keras_pred = model.predictions_from_logits(keras_logits)
     export_pred = model.predictions_from_logits(export_logits)
     truth = np.asarray(features.labels) if labelled else keras_pred
@@ -124,8 +125,8 @@ def _tagging(model, predictor, data) -> dict:
     pipeline = model.tagging_pipeline()
     sentences = model.in_scheme(data) if data is not None else pipeline.sentences(SAMPLE_TEXTS)
     windows = pipeline.windows([s.words for s in sentences])
-    keras_logits = _with(model, None, lambda: model.predict_logits(windows.features))
-    export_logits = _with(model, predictor, lambda: model.predict_logits(windows.features))
+    keras_logits = _logits_with(model, None, windows.features)
+    export_logits = _logits_with(model, predictor, windows.features)
     keras_tags = pipeline.decode(windows, pipeline.word_scores(windows, keras_logits))
     export_tags = pipeline.decode(windows, pipeline.word_scores(windows, export_logits))
     labelled = data is not None and all(s.tags is not None for s in sentences)
@@ -158,8 +159,8 @@ def _vectors(model, predictor, tokenizer, max_seq_length: int, data) -> dict:
         tokenizer, text_examples(texts), None, max_seq_length, warn=False
     )
     if hasattr(model, "task"):
-        keras_out = _with(model, None, lambda: model.predict_logits(features))
-        export_out = _with(model, predictor, lambda: model.predict_logits(features))
+        keras_out = _logits_with(model, None, features)
+        export_out = _logits_with(model, predictor, features)
         output = "embeddings"
     else:
         keras_out, export_out, output = [], [], "sequence_output"

@@ -154,9 +154,14 @@ class TaskModel(ServingMixin, keras.Model):
         return results
 
     @property
+    def predictor(self):
+        """What `predict_logits` runs on besides Keras (`use_predictor`); None: Keras."""
+        return getattr(self, "_predictor", None)
+
+    @property
     def predict_backend(self) -> str:
         """What `predict_logits` runs on: ``"keras"`` or ``"onnxruntime"`` (`set_backend`)."""
-        return "keras" if getattr(self, "_predictor", None) is None else "onnxruntime"
+        return "keras" if self.predictor is None else "onnxruntime"
 
     def set_backend(self, backend: str = "keras", threads: int | None = None) -> None:
         """Run `predict_logits`, and so every predict / classify / embed / predict_entities,
@@ -174,7 +179,7 @@ class TaskModel(ServingMixin, keras.Model):
         self._predictor = predictor
 
     def _predict_batch(self, feed: dict) -> np.ndarray:
-        predictor = getattr(self, "_predictor", None)
+        predictor = self.predictor
         if predictor is None:
             return self.predict_on_batch(feed)
         outputs = predictor(feed)

@@ -233,17 +233,14 @@ class Embedder(TaskModel):
 
     def _window_vectors(self, texts, text_pairs, batch_size: int):
         """Per text: its stitched `TokenVectors` and the [CLS] vector of each window."""
-        from jbert_tf2.data.windows import plan_encoding, stitch, window_encodings
+        from jbert_tf2.data.windows import split_by_document, stitch, windows_of_encodings
 
         texts, text_pairs = self._checked(texts, text_pairs)
         whole = self.require_tokenizer().encode_batch(texts, text_pairs, None)
-        plans = [plan_encoding(e, self.max_seq_length, self.doc_stride) for e in whole]
-        windows = [w for e, p in zip(whole, plans, strict=True) for w in window_encodings(e, p)]
-        states = self._run_encodings(windows, batch_size)
-        results, row = [], 0
-        for encoding, plan in zip(whole, plans, strict=True):
-            own = states[row : row + len(plan)]
-            row += len(plan)
+        plans, windows = windows_of_encodings(whole, self.max_seq_length, self.doc_stride)
+        groups = split_by_document(plans, self._run_encodings(windows, batch_size))
+        results = []
+        for encoding, plan, own in zip(whole, plans, groups, strict=True):
             positions, vectors = stitch(plan, own)
             chosen = positions.tolist()
             found = TokenVectors(

@@ -39,14 +39,15 @@ from jbert_tf2.tokenization.core_unicode import (
     shift_right,
     stream_from_texts,
 )
-from jbert_tf2.tokenization.graph_inputs import model_inputs
+from jbert_tf2.tokenization.graph_inputs import (
+    KIND_KEYS,
+    missing_spec_keys,
+    model_inputs,
+    spec_from_config,
+    spec_to_config,
+    text_batch,
+)
 
-_SPEC_KEYS = ("tokens", "cls_id", "sep_id", "unk_id", "do_lower_case", "kind")
-_KIND_KEYS = {
-    "wordpiece": ("max_chars_per_word", "hf_control_chars", "specials"),
-    "character": ("hf_control_chars", "specials"),
-    "sentencepiece": ("model_proto",),
-}
 WORD_SPLITTERS = ("basic", "mecab", "none")
 _PLACEHOLDER = re.compile(r"\[jbert-unused-line-(\d+)\]")
 UNIDIC = "unidic_lite"
@@ -55,11 +56,11 @@ UNIDIC = "unidic_lite"
 def check_spec(spec: dict) -> None:
     """Refuse a ``graph_spec()`` this twin cannot run, naming what is wrong and the fix."""
     kind = spec.get("kind")
-    if kind not in _KIND_KEYS:
+    if kind not in KIND_KEYS:
         raise JbertError(
-            f"graph_spec: kind={kind!r} has no in-graph twin; use one of {', '.join(_KIND_KEYS)}"
+            f"graph_spec: kind={kind!r} has no in-graph twin; use one of {', '.join(KIND_KEYS)}"
         )
-    missing = [key for key in (*_SPEC_KEYS, *_KIND_KEYS[kind]) if key not in spec]
+    missing = missing_spec_keys(spec, kind)
     words = spec.get("words", "basic")
     if kind != "sentencepiece" and words not in WORD_SPLITTERS:
         raise JbertError(f"graph_spec: words={words!r}; use one of {', '.join(WORD_SPLITTERS)}")
@@ -91,17 +92,6 @@ class _Traced:
         signature = [tf.TensorSpec([None], tf.string)]
         for name, function in functions.items():
             setattr(self, name, tf.function(function, input_signature=signature, autograph=False))
-
-
-def _text_tensor(tf, texts, name: str):
-    texts = tf.convert_to_tensor(texts)
-    if texts.dtype != tf.string:
-        raise JbertError(f"{name}: expected a tf.string tensor of texts, got {texts.dtype.name}")
-    if texts.shape.rank == 2 and texts.shape[-1] == 1:
-        texts = tf.squeeze(texts, -1)
-    if texts.shape.rank != 1:
-        raise JbertError(f"{name}: expected a batch of texts (shape [batch]), got {texts.shape}")
-    return texts
 
 
 def _ragged(tf, values, rows, nrows):
@@ -219,19 +209,13 @@ class CoreOpsTokenizer(keras.layers.Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        spec = dict(self.spec)
-        if "model_proto" in spec:
-            spec["model_proto"] = spec["model_proto"].hex()
-        config.update(spec=spec, max_seq_length=self.max_seq_length)
+        config.update(spec=spec_to_config(self.spec), max_seq_length=self.max_seq_length)
         return config
 
     @classmethod
     def from_config(cls, config: dict):
         config = dict(config)
-        spec = dict(config.pop("spec"))
-        if "model_proto" in spec:
-            spec["model_proto"] = bytes.fromhex(spec["model_proto"])
-        return cls(spec, **config)
+        return cls(spec_from_config(config.pop("spec")), **config)
 
     # Public ------------------------------------------------------------------------------
 
@@ -241,7 +225,7 @@ class CoreOpsTokenizer(keras.layers.Layer):
         each token belongs to: basic or MeCab words, special tokens one word each, the whole
         text for ``words="none"``, each piece for SentencePiece)."""
         tf = tensorflow()
-        return self._traced.tokenize(_text_tensor(tf, texts, "texts"))
+        return self._traced.tokenize(text_batch(tf, texts, "texts"))
 
     def word_spans(self, texts):
         """Ragged int32 [batch, words, 2]: the code point spans of each text's words, as the
@@ -250,14 +234,14 @@ class CoreOpsTokenizer(keras.layers.Layer):
         tf = tensorflow()
         if self._words in ("none", "pieces") and self._mecab is None:
             self._mecab = _mecab_graph(UNIDIC)
-        return self._traced.word_spans(_text_tensor(tf, texts, "texts"))
+        return self._traced.word_spans(text_batch(tf, texts, "texts"))
 
     def call(self, texts, text_pairs=None):
         tf = tensorflow()
-        a = self._traced.tokenize(_text_tensor(tf, texts, "texts"))["ids"]
+        a = self._traced.tokenize(text_batch(tf, texts, "texts"))["ids"]
         b = None
         if text_pairs is not None:
-            b = self._traced.tokenize(_text_tensor(tf, text_pairs, "text_pairs"))["ids"]
+            b = self._traced.tokenize(text_batch(tf, text_pairs, "text_pairs"))["ids"]
         return model_inputs(tf, a, b, self._cls, self._sep, self.max_seq_length)
 
     def compute_output_spec(self, texts, text_pairs=None):
@@ -616,7 +600,7 @@ class UnidicWordSplitter(keras.layers.Layer):
 
     def word_spans(self, texts):
         """The word spans of each text (code point offsets)."""
-        return self._traced.word_spans(_text_tensor(tensorflow(), texts, "texts"))
+        return self._traced.word_spans(text_batch(tensorflow(), texts, "texts"))
 
     def call(self, texts):
         return self.word_spans(texts)

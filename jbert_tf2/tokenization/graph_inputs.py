@@ -1,10 +1,55 @@
 """Google's input layout in the graph: ragged token ids -> padded ``input_ids``, ``input_mask``,
 ``segment_ids``, exactly as `base.Tokenizer.__call__` lays them out (``[CLS] a [SEP]`` or
 ``[CLS] a [SEP] b [SEP]``, pairs truncated longest-first, an empty second text making a
-single-text example). Shared by both in-graph twins (`in_graph`, `core_ops`).
+single-text example). Shared by both in-graph twins (`in_graph`, `core_ops`), with what else
+they share: the keys a ``graph_spec()`` needs, the check of a batch of texts, and the spec as
+Keras config.
 """
 
 from __future__ import annotations
+
+from jbert_tf2.errors import JbertError
+
+SPEC_KEYS = ("tokens", "cls_id", "sep_id", "unk_id", "do_lower_case", "kind")
+KIND_KEYS = {  # what each kind of graph_spec() needs beyond SPEC_KEYS
+    "wordpiece": ("max_chars_per_word", "hf_control_chars", "specials"),
+    "character": ("hf_control_chars", "specials"),
+    "sentencepiece": ("model_proto",),
+}
+
+
+def missing_spec_keys(spec: dict, kind: str) -> list[str]:
+    """The keys ``spec`` (of a kind in `KIND_KEYS`) lacks."""
+    return [key for key in (*SPEC_KEYS, *KIND_KEYS[kind]) if key not in spec]
+
+
+def text_batch(tf, texts, name: str):
+    """``texts`` as a tf.string tensor of shape [batch] ([batch, 1] is squeezed); anything
+    else is refused naming the argument ``name``."""
+    texts = tf.convert_to_tensor(texts)
+    if texts.dtype != tf.string:
+        raise JbertError(f"{name}: expected a tf.string tensor of texts, got {texts.dtype.name}")
+    if texts.shape.rank == 2 and texts.shape[-1] == 1:
+        texts = tf.squeeze(texts, -1)
+    if texts.shape.rank != 1:
+        raise JbertError(f"{name}: expected a batch of texts (shape [batch]), got {texts.shape}")
+    return texts
+
+
+def spec_to_config(spec: dict) -> dict:
+    """``spec`` as JSON-able Keras config: the SentencePiece model's bytes as hex."""
+    spec = dict(spec)
+    if "model_proto" in spec:
+        spec["model_proto"] = spec["model_proto"].hex()
+    return spec
+
+
+def spec_from_config(spec: dict) -> dict:
+    """The inverse of `spec_to_config`."""
+    spec = dict(spec)
+    if "model_proto" in spec:
+        spec["model_proto"] = bytes.fromhex(spec["model_proto"])
+    return spec
 
 
 def truncated_pair_lengths(tf, len_a, len_b, budget: int):

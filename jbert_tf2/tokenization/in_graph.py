@@ -34,16 +34,17 @@ from typing import Protocol
 from jbert_tf2.backend import keras, tensorflow
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.char_classes import CJK_RANGES, char_classes, re2_class
-from jbert_tf2.tokenization.graph_inputs import model_inputs
+from jbert_tf2.tokenization.graph_inputs import (
+    KIND_KEYS,
+    missing_spec_keys,
+    model_inputs,
+    spec_from_config,
+    spec_to_config,
+    text_batch,
+)
 from jbert_tf2.tokenization.graph_inputs import truncated_pair_lengths as truncated_pair_lengths
 
 _CJK = re2_class(list(CJK_RANGES))
-_SPEC_KEYS = ("tokens", "cls_id", "sep_id", "unk_id", "do_lower_case", "kind")
-_KIND_KEYS = {
-    "wordpiece": ("max_chars_per_word", "hf_control_chars", "specials"),
-    "character": ("hf_control_chars", "specials"),
-    "sentencepiece": ("model_proto",),
-}
 
 
 class DescribesGraphTwin(Protocol):
@@ -68,32 +69,21 @@ def _tensorflow_text() -> ModuleType:
 def _check_spec(spec: dict) -> None:
     """Refuse a ``graph_spec()`` that lacks what its kind needs, naming the missing keys."""
     kind = spec.get("kind")
-    if kind not in _KIND_KEYS:
+    if kind not in KIND_KEYS:
         raise JbertError(
-            f"graph_spec: kind={kind!r} has no in-graph twin; use one of {', '.join(_KIND_KEYS)}"
+            f"graph_spec: kind={kind!r} has no in-graph twin; use one of {', '.join(KIND_KEYS)}"
         )
     if spec.get("words", "basic") != "basic":
         raise JbertError(
             f"graph_spec: words={spec['words']!r} has no tensorflow-text twin (MeCab is not a "
             "tensorflow-text op); use the core-ops twin, CoreOpsTokenizer (jbert-export --ops core)"
         )
-    missing = [key for key in (*_SPEC_KEYS, *_KIND_KEYS[kind]) if key not in spec]
+    missing = missing_spec_keys(spec, kind)
     if missing:
         raise JbertError(
             f"graph_spec (kind={kind!r}): missing {', '.join(missing)}; add them to the "
             "tokenizer's graph_spec() (see jbert_tf2.tokenization.in_graph)"
         )
-
-
-def _text_tensor(tf, texts, name: str):
-    texts = tf.convert_to_tensor(texts)
-    if texts.dtype != tf.string:
-        raise JbertError(f"{name}: expected a tf.string tensor of texts, got {texts.dtype.name}")
-    if texts.shape.rank == 2 and texts.shape[-1] == 1:
-        texts = tf.squeeze(texts, -1)
-    if texts.shape.rank != 1:
-        raise JbertError(f"{name}: expected a batch of texts (shape [batch]), got {texts.shape}")
-    return texts
 
 
 @functools.cache
@@ -182,19 +172,13 @@ class InGraphTokenizer(keras.layers.Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        spec = dict(self.spec)
-        if "model_proto" in spec:
-            spec["model_proto"] = spec["model_proto"].hex()
-        config.update(spec=spec, max_seq_length=self.max_seq_length)
+        config.update(spec=spec_to_config(self.spec), max_seq_length=self.max_seq_length)
         return config
 
     @classmethod
     def from_config(cls, config: dict):
         config = dict(config)
-        spec = dict(config.pop("spec"))
-        if "model_proto" in spec:
-            spec["model_proto"] = bytes.fromhex(spec["model_proto"])
-        return cls(spec, **config)
+        return cls(spec_from_config(config.pop("spec")), **config)
 
     def _basic_words(self, texts):
         """Google's basic tokenizer: a ragged [batch, words] of normalized words, and which of
@@ -255,8 +239,8 @@ class InGraphTokenizer(keras.layers.Layer):
 
     def call(self, texts, text_pairs=None):
         tf = tensorflow()
-        a = self._ids(_text_tensor(tf, texts, "texts"))
-        b = None if text_pairs is None else self._ids(_text_tensor(tf, text_pairs, "text_pairs"))
+        a = self._ids(text_batch(tf, texts, "texts"))
+        b = None if text_pairs is None else self._ids(text_batch(tf, text_pairs, "text_pairs"))
         return model_inputs(tf, a, b, self._cls, self._sep, self.max_seq_length)
 
     def compute_output_spec(self, texts, text_pairs=None):

@@ -42,7 +42,7 @@ import numpy as np
 from jbert_tf2.backend import tensorflow
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.core_unicode import lower_bound
-from jbert_tf2.tokenization.mecab import _CUT_AFTER, MECAB_MAX_CHARS
+from jbert_tf2.tokenization.mecab import MECAB_CUT_AFTER, MECAB_MAX_CHARS
 from jbert_tf2.tokenization.mecab_dictionary import MecabDictionary
 
 tf = tensorflow()
@@ -682,7 +682,7 @@ def _pieces(codepoints: tf.RaggedTensor):
     kept_part = tf.boolean_mask(part_id, kept)
     part_length = tf.math.unsorted_segment_sum(tf.ones_like(kept_part), kept_part, parts)
     limit = MECAB_MAX_CHARS
-    groups = [tf.constant([ord(c) for c in chars], tf.int32) for chars in _CUT_AFTER]
+    groups = [tf.constant([ord(c) for c in chars], tf.int32) for chars in MECAB_CUT_AFTER]
 
     def cut(first, remaining, out_first, out_length):
         long = remaining > limit

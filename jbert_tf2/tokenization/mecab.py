@@ -24,7 +24,9 @@ DEFAULT_MECAB_DICTIONARY = "unidic_lite"
 # ("a" * 200_000) and takes quadratic time on long runs of one character class, so a longer text
 # is parsed in pieces of at most this many characters (shorter texts are parsed whole).
 MECAB_MAX_CHARS = 20_000
-_CUT_AFTER = ("\n", " \t\r\x0b\x0c", "。．！？.!?")
+# Where a long piece is cut, in order of preference: after a line break, else whitespace, else a
+# sentence end (shared with the in-graph MeCab, `lattice.MecabGraph`).
+MECAB_CUT_AFTER = ("\n", " \t\r\x0b\x0c", "。．！？.!?")
 
 
 def mecab_pieces(text: str, limit: int = MECAB_MAX_CHARS) -> list[str]:
@@ -36,7 +38,7 @@ def mecab_pieces(text: str, limit: int = MECAB_MAX_CHARS) -> list[str]:
     for part in text.split("\x00") if "\x00" in text else (text,):
         while len(part) > limit:
             cut = limit
-            for chars in _CUT_AFTER:
+            for chars in MECAB_CUT_AFTER:
                 found = max(part.rfind(char, 0, limit) for char in chars) + 1
                 if found > limit // 2:
                     cut = found
