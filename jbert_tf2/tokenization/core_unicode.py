@@ -48,14 +48,17 @@ class Stream:
     context: object  # int32 [n]
 
     def gather(self, indices) -> Stream:
+        """The characters at ``indices``, with their spans and contexts."""
         tf = tensorflow()
         return Stream(*(tf.gather(t, indices) for t in self.fields()))
 
     def where(self, mask) -> Stream:
+        """The characters where ``mask`` (bool [n]) is true."""
         tf = tensorflow()
         return self.gather(tf.where(mask)[:, 0])
 
     def fields(self) -> tuple:
+        """``(chars, starts, ends, context)``."""
         return (self.chars, self.starts, self.ends, self.context)
 
 
@@ -110,6 +113,7 @@ class UnicodeTables:
         return self._range(self._ccc, chars)
 
     def has(self, chars, bit: int):
+        """Whether each code point has property ``bit`` (`unicode_tables`' flags)."""
         tf = tensorflow()
         return tf.not_equal(tf.bitwise.bitwise_and(self.properties(chars), bit), 0)
 

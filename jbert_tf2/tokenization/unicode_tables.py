@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,7 @@ class RangeTable:
 
     @classmethod
     def from_dense(cls, dense: np.ndarray) -> RangeTable:
+        """The table of ``dense`` (one value per code point), one range per run of a value."""
         change = np.flatnonzero(np.diff(dense)) + 1
         starts = np.concatenate([[0], change]).astype(np.int32)
         return cls(starts, dense[starts].astype(np.int32))
@@ -73,7 +75,9 @@ class CodePointMap:
     values: np.ndarray  # int32
 
     @classmethod
-    def from_function(cls, function) -> CodePointMap:
+    def from_function(cls, function: Callable[[str], str]) -> CodePointMap:
+        """The map of ``function`` (one character -> its string) over every code point a
+        UTF-8 text can hold, keeping only those it changes."""
         keys, splits, values = [], [0], []
         for cp in range(CODE_POINTS):
             if 0xD800 <= cp <= 0xDFFF:
