@@ -112,6 +112,16 @@ def _(ws):
     return export_args(ws, "--quantize=int8")
 
 
+@case("export-ops-with-onnx", "export", "--ops", "--format onnx", "drop --ops")
+def _(ws):
+    return export_args(ws, "--format=onnx", "--ops=core")
+
+
+@case("export-accuracy-drop-saved-model", "export", "--max_accuracy_drop", "--format onnx")
+def _(ws):
+    return export_args(ws, "--max_accuracy_drop=2")
+
+
 @case("export-bad-format", "export", "--format", "onnx", "litert")
 def _(ws):
     return export_args(ws, "--format=tflite")

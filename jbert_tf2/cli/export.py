@@ -15,6 +15,7 @@ from pathlib import Path
 from jbert_tf2.cli.common import CommandParser, positive_int, run_command
 from jbert_tf2.cli.outputs import add_overwrite_flag
 from jbert_tf2.errors import JbertError
+from jbert_tf2.export.portable import FORMATS, QUANTIZATIONS
 
 PROG = "jbert-export"
 
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ops",
         choices=("core", "text"),
-        default="core",
+        default=None,
         help="ops of the in-graph tokenizers: core (core TensorFlow ops; loads in any TensorFlow "
         "runtime, MeCab included) or text (tensorflow-text's; the runtime must register them) "
         "(default: core)",
@@ -60,7 +61,7 @@ def add_portable_flags(parser: argparse.ArgumentParser) -> None:
     """--format, --quantize, --dev_file and --max_accuracy_drop (ONNX and LiteRT exports)."""
     parser.add_argument(
         "--format",
-        choices=("saved_model", "onnx", "litert"),
+        choices=("saved_model", *FORMATS),
         default="saved_model",
         help="saved_model (TF Serving), onnx (model.onnx, ONNX Runtime) or litert "
         "(model.tflite); onnx and litert also take a bare encoder directory (default: "
@@ -68,7 +69,7 @@ def add_portable_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--quantize",
-        choices=("none", "float16", "int8"),
+        choices=QUANTIZATIONS,
         default="none",
         help="onnx: int8 = dynamic int8 matrix multiplies in the Transformer blocks "
         "(embeddings, LayerNorm, softmax, GELU, pooler and head stay float); litert: int8 = "
@@ -84,7 +85,7 @@ def add_portable_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max_accuracy_drop",
         type=float,
-        default=1.0,
+        default=None,
         help="onnx / litert with --quantize: points of accuracy / F1 the export may lose "
         "against the Keras model before it is rejected (default: 1.0)",
     )
@@ -112,12 +113,18 @@ def run(args: argparse.Namespace) -> int:
     if args.format != "saved_model":
         from jbert_tf2.cli.export_portable import run_portable
 
+        if args.ops is not None:
+            raise JbertError(
+                f"--ops applies to --format saved_model (its raw-text signatures); --format "
+                f"{args.format} takes token ids: drop --ops"
+            )
         return run_portable(PROG, args, source)
-    if args.quantize != "none" or args.dev_file:
+    if args.quantize != "none" or args.dev_file or args.max_accuracy_drop is not None:
         raise JbertError(
-            "--quantize and --dev_file apply to --format onnx or litert; a SavedModel is "
-            "exported in float32"
+            "--quantize, --dev_file and --max_accuracy_drop apply to --format onnx or litert; "
+            "a SavedModel is exported in float32"
         )
+    args.ops = args.ops or "core"
     task = load_task(source)
     if args.max_seq_length:
         check_max_seq_length(args.max_seq_length, task.config, "--max_seq_length", args.model_dir)

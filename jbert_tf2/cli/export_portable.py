@@ -10,6 +10,8 @@ from pathlib import Path
 
 from jbert_tf2.errors import JbertError
 
+DEFAULT_MAX_ACCURACY_DROP = 1.0  # points of accuracy / F1 a quantized export may lose
+
 
 def load_exportable(source: Path, max_seq_length: int | None):
     """``(model, tokenizer, tokenizer_assets)``: the task model of a fine-tuned directory, or
@@ -39,6 +41,8 @@ def run_portable(prog: str, args: argparse.Namespace, source: Path) -> int:
     """Export as ``args.format`` and print where it went and what the report says."""
     from jbert_tf2.export.portable import export_portable
 
+    if args.max_accuracy_drop is None:
+        args.max_accuracy_drop = DEFAULT_MAX_ACCURACY_DROP
     if not math.isfinite(args.max_accuracy_drop) or args.max_accuracy_drop < 0:
         raise JbertError(
             f"--max_accuracy_drop={args.max_accuracy_drop}: give the points of accuracy an "
