@@ -142,3 +142,40 @@ def test_the_score_jbert_tune_records_is_the_one_best_model_reproduces(model_dir
     correct = sum(best.labels[k] == e.label for k, e in zip(predicted, dev, strict=True))
     # Keras' accuracy: correct / count in float32
     assert trial["score"] == float(np.float32(correct) / np.float32(len(dev)))
+
+
+def test_jbert_tune_searches_a_windowed_classifier(model_dir, tmp_path, capsys):
+    """--long_text=windows reaches every trial: texts longer than the window are read in
+    windows while tuning, and the best model keeps the choice."""
+    import json
+
+    from jbert_tf2.cli.tune import main
+    from jbert_tf2.tasks import load_task
+
+    data = tf_.write_topic_splits(tmp_path / "data", (("train", 48, 1), ("dev", 16, 2)))
+    out = tmp_path / "out"
+    argv = [
+        "--task_name=tsv",
+        f"--data_dir={data}",
+        f"--init_checkpoint={model_dir}",
+        f"--output_dir={out}",
+        "--max_seq_length=12",
+        "--long_text=windows",
+        "--doc_stride=5",
+        "--window_aggregation=max",
+        "--tuner=random",
+        "--max_trials=1",
+        '--space={"learning_rate": 1e-4, "batch_size": 8, "epochs": 1}',
+    ]
+    assert main(argv) == 0, capsys.readouterr().err
+    trials = json.loads((out / "trials.json").read_text())
+    assert [t["status"] for t in trials] == ["COMPLETED"]
+    best = load_task(out / "best_model")
+    assert (best.long_text, best.doc_stride, best.window_aggregation) == ("windows", 5, "max")
+    text = tf_.topic_examples(1, seed=3)[0].text
+    assert len(best.tokenizer.tokenize(text)) > 10  # longer than one window of 12
+    windowed = best.predict_proba([text])
+    best.long_text = "truncate"
+    with pytest.warns(UserWarning, match="truncated"):
+        truncated = best.predict_proba([text])
+    assert not np.allclose(windowed, truncated)
