@@ -219,3 +219,31 @@ def test_core_classifier_converts_to_litert_with_tf_ops(exports):
         "label",
         "score",
     }
+
+
+def test_windowed_classifier_export_reads_long_texts_in_windows(exports, tmp_path):
+    """A classifier saved with long_text="windows" is served the same way: its predict_text
+    cuts the windows and aggregates them in the graph, as `predict_proba` does in Python."""
+    from jbert_tf2.export import export_saved_model
+
+    _, _, paths = exports
+    long_texts = [TEXTS[0] * 6, TEXTS[1], TEXTS[4] * 3, ""]
+    for aggregation in ("max", "cls_weighted"):
+        windowed = SequenceClassifier.from_pretrained(
+            paths["clf_saved"],
+            max_seq_length=12,
+            long_text="windows",
+            doc_stride=4,
+            window_aggregation=aggregation,
+        )
+        assert len(windowed.tokenizer.tokenize(long_texts[0])) > 3 * 12  # several windows
+        target = export_saved_model(windowed, tmp_path, f"clf_{aggregation}")
+        served = load_saved_model(target).signatures["predict_text"](
+            texts=tensorflow().constant(long_texts)
+        )
+        expected = windowed.predict_proba(long_texts)
+        windowed.long_text = "truncate"
+        with pytest.warns(UserWarning, match="truncated"):
+            truncated = windowed.predict_proba(long_texts)
+        assert np.abs(expected - truncated).max() > 1e-3  # windows change the answer
+        np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-5)
