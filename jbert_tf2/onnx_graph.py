@@ -29,11 +29,10 @@ from typing import Any
 import numpy as np
 
 from jbert_tf2.errors import JbertError
+from jbert_tf2.layers.attention import MASK_ADDER
 
 OPSET = 17  # LayerNormalization is a standard op from 17; ONNX Runtime >= 1.14 runs it
 INPUT_NAMES = ("input_ids", "input_mask", "segment_ids")
-# Keras' attention adds this to masked scores (jbert_tf2.layers.attention.MASK_ADDER)
-_MASK_ADDER = -10000.0
 
 
 def require_onnx():
@@ -125,7 +124,7 @@ def _attention_bias(g: _Graph, mask: str) -> str:
     expanded = g.op("Unsqueeze", [expanded, g.const([2], "axes", np.int64)])
     floats = g.op("Cast", [expanded], to=g.onnx.TensorProto.FLOAT)
     dropped = g.op("Sub", [g.const(1.0, "one"), floats])
-    return g.op("Mul", [dropped, g.const(_MASK_ADDER, "mask_adder")], "attention_bias")
+    return g.op("Mul", [dropped, g.const(MASK_ADDER, "mask_adder")], "attention_bias")
 
 
 def _block(g: _Graph, x: str, bias: str, block, config, i: int, first_only: bool) -> str:

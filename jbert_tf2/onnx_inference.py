@@ -54,7 +54,8 @@ def fuse_for_onnxruntime(proto):
         return proto
     from onnxruntime.transformers.optimizer import optimize_model
 
-    logging.disable(logging.WARNING)  # "producer not matched": its patterns are ours too
+    previous = logging.root.manager.disable  # the user's own logging.disable level
+    logging.disable(max(previous, logging.WARNING))  # "producer not matched": ours match too
     try:
         fused = optimize_model(
             proto,
@@ -64,7 +65,7 @@ def fuse_for_onnxruntime(proto):
             opt_level=0,
         ).model
     finally:
-        logging.disable(logging.NOTSET)
+        logging.disable(previous)
     if not any(o.domain == "com.microsoft" for o in fused.opset_import):
         fused.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
     entry = fused.metadata_props.add()
@@ -93,6 +94,7 @@ class OnnxRuntimePredictor:
 
     def __init__(self, model: Any, threads: int | None = None, fuse: bool = False):
         ort = require_onnxruntime()
+        given = model
         if isinstance(model, (str, os.PathLike)):
             path = Path(model)
             if not path.is_file():
@@ -110,13 +112,28 @@ class OnnxRuntimePredictor:
             options.intra_op_num_threads = int(threads)
         # ONNX Runtime 1.32's SkipLayerNormalization CPU kernel is 6-10x slower than the Add and
         # LayerNormalization it replaces (docs/performance.md, "CPU inference"): keep them apart.
-        self.session = ort.InferenceSession(
-            source,
-            options,
-            providers=["CPUExecutionProvider"],
-            disabled_optimizers=["SkipLayerNormFusion"],
-        )
+        try:
+            self.session = ort.InferenceSession(
+                source,
+                options,
+                providers=["CPUExecutionProvider"],
+                disabled_optimizers=["SkipLayerNormFusion"],
+            )
+        except Exception as exc:  # ONNX Runtime raises its own types for unreadable models
+            where = path if isinstance(given, (str, os.PathLike)) else "the ONNX model"
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise JbertError(
+                f"{where}: ONNX Runtime cannot load it ({first}); export it again with "
+                "jbert-export --format onnx"
+            ) from None
         self.input_names = [i.name for i in self.session.get_inputs()]
+        unknown = sorted(set(self.input_names) - {"input_ids", "input_mask", "segment_ids"})
+        if unknown:
+            raise JbertError(
+                f"{path if isinstance(given, (str, os.PathLike)) else 'the ONNX model'}: inputs "
+                f"{', '.join(unknown)} are not BERT's (input_ids, input_mask, segment_ids); pass "
+                "a model jbert-export --format onnx wrote"
+            )
         self.output_names = [o.name for o in self.session.get_outputs()]
 
     def __call__(self, inputs: dict) -> dict[str, np.ndarray]:

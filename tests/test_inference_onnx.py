@@ -167,3 +167,29 @@ def test_run_ner_predict_backend(tiny_model_root, tmp_path, capsys):
     results = _run_twice(main, argv, read)
     assert results["keras"] == results["onnxruntime"]
     assert any(json.loads(line)["entities"] for line in results["keras"].splitlines())
+
+
+def test_unreadable_or_foreign_onnx_files_are_clear_errors(tmp_path):
+    """A damaged model.onnx, or an ONNX model whose inputs are not BERT's, is refused with
+    the file's name and the fix, not ONNX Runtime's own exception."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from jbert_tf2.onnx_inference import OnnxRuntimePredictor
+
+    damaged = tmp_path / "model.onnx"
+    damaged.write_bytes(b"not an onnx model at all")
+    with pytest.raises(JbertError, match=r"model\.onnx: ONNX Runtime cannot load it.*jbert-export"):
+        OnnxRuntimePredictor(damaged)
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["pixels"], ["logits"])],
+        "foreign",
+        [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, [1, 3])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])],
+    )
+    foreign = tmp_path / "foreign.onnx"
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, foreign)
+    with pytest.raises(JbertError, match=r"foreign\.onnx: inputs pixels are not BERT's"):
+        OnnxRuntimePredictor(foreign)

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ import numpy as np
 
 from jbert_tf2.atomic_files import write_directory
 from jbert_tf2.errors import JbertError
-from jbert_tf2.export.saved_model import ASSETS, next_version
+from jbert_tf2.export.saved_model import ASSETS, version_directory
 
 FORMATS = ("onnx", "litert")
 QUANTIZATIONS = ("none", "float16", "int8")
@@ -55,6 +54,7 @@ FLOAT_SCOPES = ("pooler", "head")  # left in float32 by int8 (ONNX node name pre
 
 
 def check_quantize(quantize: str) -> str:
+    """``quantize`` when it is one of `QUANTIZATIONS`, else an error naming the choices."""
     if quantize not in QUANTIZATIONS:
         raise JbertError(f"--quantize={quantize}: use one of {', '.join(QUANTIZATIONS)}")
     return quantize
@@ -164,16 +164,7 @@ def export_portable(
         raise JbertError(f"--format={fmt}: use one of saved_model, {', '.join(FORMATS)}")
     check_quantize(quantize)
     name = name or getattr(model, "task", None) or "encoder"
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise JbertError(f"--name {name!r}: use letters, digits, '_', '-', '.' (a directory name)")
-    model_base = Path(base_dir) / name
-    version = next_version(model_base) if version is None else int(version)
-    target = model_base / str(version)
-    if target.exists() and not overwrite:
-        raise JbertError(
-            f"{target}: version {version} already exists; pick another --version, or pass "
-            "--overwrite to replace it"
-        )
+    target = version_directory(base_dir, name, version, overwrite)
     if fmt == "onnx":
         from jbert_tf2.onnx_inference import require_onnxruntime
 
@@ -209,7 +200,7 @@ def export_portable(
     try:
         return write_directory(target, fill, overwrite=overwrite)
     except AccuracyDropError:
-        rejected = model_base / f"{version}.rejected"
+        rejected = target.with_name(f"{target.name}.rejected")
         write_directory(rejected, lambda d: write_report(report, d), overwrite=True)
         raise AccuracyDropError(
             f"the {quantize} {fmt} export moves {report['metric']} by "

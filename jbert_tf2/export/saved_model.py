@@ -42,6 +42,25 @@ OPS = ("core", "text")
 """Which in-graph tokenizers an export holds: core TensorFlow ops or tensorflow-text's."""
 
 
+def version_directory(
+    base_dir: str | os.PathLike, name: str, version: int | None, overwrite: bool
+) -> Path:
+    """``base_dir/name/version`` (the next free version when None), the layout TF Serving
+    polls and every export format uses; refused when ``name`` is not a directory name or the
+    version exists and ``overwrite`` is not set."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise JbertError(f"--name {name!r}: use letters, digits, '_', '-', '.' (a directory name)")
+    model_base = Path(base_dir) / name
+    version = next_version(model_base) if version is None else int(version)
+    target = model_base / str(version)
+    if target.exists() and not overwrite:
+        raise JbertError(
+            f"{target}: version {version} already exists; pick another --version, or pass "
+            "--overwrite to replace it"
+        )
+    return target
+
+
 def next_version(model_base: Path) -> int:
     """One more than the highest numeric version directory (TF Serving serves the highest)."""
     versions = [int(p.name) for p in model_base.glob("*") if p.is_dir() and p.name.isdigit()]
@@ -142,16 +161,7 @@ def export_saved_model(
     tf = tensorflow()
     check_ops(ops)
     name = name or task.task
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise JbertError(f"--name {name!r}: use letters, digits, '_', '-', '.' (a directory name)")
-    model_base = Path(base_dir) / name
-    version = next_version(model_base) if version is None else int(version)
-    target = model_base / str(version)
-    if target.exists() and not overwrite:
-        raise JbertError(
-            f"{target}: version {version} already exists; pick another --version, or pass "
-            "--overwrite to replace it"
-        )
+    target = version_directory(base_dir, name, version, overwrite)
     module, signatures = build_module(task, ops)
 
     def fill(partial: Path) -> None:
