@@ -50,6 +50,24 @@ def mecab_pieces(text: str, limit: int = MECAB_MAX_CHARS) -> list[str]:
     return pieces
 
 
+def dictionary_directory(mecab_dic: str) -> str:
+    """The ``DICDIR`` of an installed dictionary package (a name from `MECAB_DICTIONARIES`,
+    the one place a package is imported by name), with the fix when it is missing."""
+    if mecab_dic not in MECAB_DICTIONARIES:
+        raise JbertError(
+            f"mecab_dic={mecab_dic!r} is not supported; use one of {sorted(MECAB_DICTIONARIES)}"
+        )
+    package = MECAB_PACKAGES[mecab_dic]
+    try:
+        module = __import__(mecab_dic)
+    except ImportError:
+        raise JbertError(
+            f"the MeCab dictionary {mecab_dic!r} is not installed: pip install {package}"
+            + (" (or pip install 'jbert-tf2[ipadic]')" if mecab_dic == "ipadic" else "")
+        ) from None
+    return module.DICDIR
+
+
 def mecab_tagger(mecab_dic: str):
     """fugashi's `GenericTagger` on an installed dictionary package, with a fix on failure."""
     if mecab_dic not in MECAB_DICTIONARIES:
@@ -63,14 +81,7 @@ def mecab_tagger(mecab_dic: str):
         raise JbertError(
             "MeCab tokenization needs fugashi: pip install fugashi " + package
         ) from None
-    try:
-        module = __import__(mecab_dic)
-    except ImportError:
-        raise JbertError(
-            f"the MeCab dictionary {mecab_dic!r} is not installed: pip install {package}"
-            + (" (or pip install 'jbert-tf2[ipadic]')" if mecab_dic == "ipadic" else "")
-        ) from None
-    dic_dir = module.DICDIR
+    dic_dir = dictionary_directory(mecab_dic)
     mecabrc = os.path.join(dic_dir, "mecabrc")
     try:
         return fugashi.GenericTagger(f'-d "{dic_dir}" -r "{mecabrc}"')

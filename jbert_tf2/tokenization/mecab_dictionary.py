@@ -29,6 +29,7 @@ import os
 import numpy as np
 
 from jbert_tf2.errors import JbertError
+from jbert_tf2.tokenization.mecab import dictionary_directory
 
 _MAGIC = 0xEF718F77
 _DIC_VERSION = 102
@@ -307,24 +308,6 @@ def _max_grouping_size(directory: str) -> int:
             if size > 0:
                 return size
     return 24
-
-
-def dictionary_directory(mecab_dic: str) -> str:
-    """The ``DICDIR`` of an installed dictionary package, with the fix when it is missing."""
-    from jbert_tf2.tokenization.mecab import MECAB_DICTIONARIES, MECAB_PACKAGES
-
-    if mecab_dic not in MECAB_DICTIONARIES:
-        raise JbertError(
-            f"mecab_dic={mecab_dic!r} is not supported; use one of {sorted(MECAB_DICTIONARIES)}"
-        )
-    try:
-        module = __import__(mecab_dic)
-    except ImportError:
-        raise JbertError(
-            f"the MeCab dictionary {mecab_dic!r} is not installed: "
-            f"pip install {MECAB_PACKAGES[mecab_dic]}"
-        ) from None
-    return module.DICDIR
 
 
 @functools.cache
