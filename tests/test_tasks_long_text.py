@@ -269,3 +269,13 @@ def test_serve_text_windows_raw_text_in_the_graph_as_python(model_dir):
     np.testing.assert_allclose(
         plain["probabilities"].numpy(), truncate.predict_proba(LONG), atol=1e-5
     )
+
+
+def test_a_windowed_embedder_refuses_a_truncating_text_signature(model_dir, tmp_path):
+    """An export of a windowed Embedder would serve truncated vectors: refused, with the fix."""
+    from jbert_tf2.export import export_saved_model
+
+    embedder = Embedder.from_pretrained(model_dir, max_seq_length=12, long_text="windows")
+    with pytest.raises(JbertError, match="long_text='truncate'"):
+        export_saved_model(embedder, tmp_path, "emb")
+    assert not (tmp_path / "emb" / "1").exists()

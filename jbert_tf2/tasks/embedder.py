@@ -153,6 +153,17 @@ class Embedder(TaskModel):
         sentence vectors are (not normalized)."""
         return self._combine(self._chosen_states(inputs, training=False))
 
+    def serve_text(self, tokenizer, texts, text_pairs=None) -> dict:
+        """The raw-text signatures' outputs; a windowed Embedder has none (its max-context
+        stitching runs in Python only), so its export is refused rather than truncating."""
+        if self.long_text == "windows":
+            raise JbertError(
+                "Embedder with long_text='windows' has no in-graph windowing: its raw-text "
+                "signature would truncate. Export it with long_text='truncate' "
+                "(Embedder.from_pretrained(path, long_text='truncate')), or serve token ids"
+            )
+        return super().serve_text(tokenizer, texts, text_pairs)
+
     def serving_outputs(self, vectors) -> dict:
         """The sentence vectors as ``embeddings`` [batch, width] (an Embedder has no labels)."""
         from jbert_tf2.backend import tensorflow
