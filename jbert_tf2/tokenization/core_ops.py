@@ -41,10 +41,9 @@ from jbert_tf2.tokenization.core_unicode import (
 )
 from jbert_tf2.tokenization.graph_inputs import (
     KIND_KEYS,
+    SpecTwinConfig,
     missing_spec_keys,
     model_inputs,
-    spec_from_config,
-    spec_to_config,
     text_batch,
 )
 
@@ -115,7 +114,7 @@ def _renumber(tf, starts_flags):
 
 
 @keras.saving.register_keras_serializable(package="jbert_tf2")
-class CoreOpsTokenizer(keras.layers.Layer):
+class CoreOpsTokenizer(SpecTwinConfig, keras.layers.Layer):
     """tf.string texts -> ids with code point offsets, or padded model inputs; core ops only.
 
     Build it from a Python tokenizer (``CoreOpsTokenizer.from_tokenizer(tok, 128)``) or from
@@ -201,21 +200,6 @@ class CoreOpsTokenizer(keras.layers.Layer):
             if token.startswith("##") and len(token) > 2:
                 lengths.add(len(token) - 2)
         return sorted(lengths)
-
-    @classmethod
-    def from_tokenizer(cls, tokenizer, max_seq_length: int = 128, **kwargs) -> CoreOpsTokenizer:
-        """The core-ops twin of ``tokenizer``, from ``tokenizer.graph_spec()``."""
-        return cls(tokenizer.graph_spec(), max_seq_length=max_seq_length, **kwargs)
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(spec=spec_to_config(self.spec), max_seq_length=self.max_seq_length)
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict):
-        config = dict(config)
-        return cls(spec_from_config(config.pop("spec")), **config)
 
     # Public ------------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ Keras config.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from jbert_tf2.errors import JbertError
 
 SPEC_KEYS = ("tokens", "cls_id", "sep_id", "unk_id", "do_lower_case", "kind")
@@ -117,3 +119,32 @@ def model_inputs(tf, a, b, cls_id: int, sep_id: int, max_len: int) -> dict:
         "input_mask": tf.ensure_shape(input_mask, [None, max_len]),
         "segment_ids": tf.ensure_shape(segment_ids * input_mask, [None, max_len]),
     }
+
+
+class DescribesGraphTwin(Protocol):
+    """Anything with a ``graph_spec()``: the tokenizers, or a user's own class."""
+
+    def graph_spec(self) -> dict: ...
+
+
+class SpecTwinConfig:
+    """What both in-graph twins share as Keras layers built from a ``graph_spec()``: the
+    constructor from a tokenizer and the JSON config (the spec, bytes as hex)."""
+
+    spec: dict
+    max_seq_length: int
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: DescribesGraphTwin, max_seq_length: int = 128, **kwargs):
+        """The twin of ``tokenizer``, from its own description, ``tokenizer.graph_spec()``."""
+        return cls(tokenizer.graph_spec(), max_seq_length=max_seq_length, **kwargs)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(spec=spec_to_config(self.spec), max_seq_length=self.max_seq_length)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        return cls(spec_from_config(config.pop("spec")), **config)

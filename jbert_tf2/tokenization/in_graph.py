@@ -29,28 +29,20 @@ from __future__ import annotations
 import functools
 import re
 from types import ModuleType
-from typing import Protocol
 
 from jbert_tf2.backend import keras, tensorflow
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.char_classes import CJK_RANGES, char_classes, re2_class
 from jbert_tf2.tokenization.graph_inputs import (
     KIND_KEYS,
+    SpecTwinConfig,
     missing_spec_keys,
     model_inputs,
-    spec_from_config,
-    spec_to_config,
     text_batch,
 )
 from jbert_tf2.tokenization.graph_inputs import truncated_pair_lengths as truncated_pair_lengths
 
 _CJK = re2_class(list(CJK_RANGES))
-
-
-class DescribesGraphTwin(Protocol):
-    """Anything with a ``graph_spec()``: the tokenizers, or a user's own class."""
-
-    def graph_spec(self) -> dict: ...
 
 
 def _tensorflow_text() -> ModuleType:
@@ -116,7 +108,7 @@ def _lower(tf, texts):
 
 
 @keras.saving.register_keras_serializable(package="jbert_tf2")
-class InGraphTokenizer(keras.layers.Layer):
+class InGraphTokenizer(SpecTwinConfig, keras.layers.Layer):
     """tf.string texts (and optional pair texts) -> ``input_ids``, ``input_mask``, ``segment_ids``.
 
     Build it from a Python tokenizer: ``InGraphTokenizer.from_tokenizer(tok, max_seq_length=128)``
@@ -161,24 +153,6 @@ class InGraphTokenizer(keras.layers.Layer):
             self._sentencepiece = text.SentencepieceTokenizer(
                 model=spec["model_proto"], out_type=tf.string
             )
-
-    @classmethod
-    def from_tokenizer(
-        cls, tokenizer: DescribesGraphTwin, max_seq_length: int = 128, **kwargs
-    ) -> InGraphTokenizer:
-        """The twin of ``tokenizer`` (basic + WordPiece, basic + character, SentencePiece),
-        from its own description, ``tokenizer.graph_spec()``."""
-        return cls(tokenizer.graph_spec(), max_seq_length=max_seq_length, **kwargs)
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(spec=spec_to_config(self.spec), max_seq_length=self.max_seq_length)
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict):
-        config = dict(config)
-        return cls(spec_from_config(config.pop("spec")), **config)
 
     def _basic_words(self, texts):
         """Google's basic tokenizer: a ragged [batch, words] of normalized words, and which of
