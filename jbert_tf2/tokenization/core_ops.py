@@ -40,10 +40,10 @@ from jbert_tf2.tokenization.core_unicode import (
     stream_from_texts,
 )
 from jbert_tf2.tokenization.graph_inputs import (
-    KIND_KEYS,
     SpecTwinConfig,
     missing_spec_keys,
     model_inputs,
+    spec_kind,
     text_batch,
 )
 
@@ -54,11 +54,7 @@ UNIDIC = "unidic_lite"
 
 def check_spec(spec: dict) -> None:
     """Refuse a ``graph_spec()`` this twin cannot run, naming what is wrong and the fix."""
-    kind = spec.get("kind")
-    if kind not in KIND_KEYS:
-        raise JbertError(
-            f"graph_spec: kind={kind!r} has no in-graph twin; use one of {', '.join(KIND_KEYS)}"
-        )
+    kind = spec_kind(spec)
     missing = missing_spec_keys(spec, kind)
     words = spec.get("words", "basic")
     if kind != "sentencepiece" and words not in WORD_SPLITTERS:

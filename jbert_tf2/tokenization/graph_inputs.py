@@ -20,6 +20,16 @@ KIND_KEYS = {  # what each kind of graph_spec() needs beyond SPEC_KEYS
 }
 
 
+def spec_kind(spec: dict) -> str:
+    """The ``kind`` of a ``graph_spec()``, refused when no twin runs it."""
+    kind = spec.get("kind")
+    if kind not in KIND_KEYS:
+        raise JbertError(
+            f"graph_spec: kind={kind!r} has no in-graph twin; use one of {', '.join(KIND_KEYS)}"
+        )
+    return kind
+
+
 def missing_spec_keys(spec: dict, kind: str) -> list[str]:
     """The keys ``spec`` (of a kind in `KIND_KEYS`) lacks."""
     return [key for key in (*SPEC_KEYS, *KIND_KEYS[kind]) if key not in spec]

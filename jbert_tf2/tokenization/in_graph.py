@@ -34,10 +34,10 @@ from jbert_tf2.backend import keras, tensorflow
 from jbert_tf2.errors import JbertError
 from jbert_tf2.tokenization.char_classes import CJK_RANGES, char_classes, re2_class
 from jbert_tf2.tokenization.graph_inputs import (
-    KIND_KEYS,
     SpecTwinConfig,
     missing_spec_keys,
     model_inputs,
+    spec_kind,
     text_batch,
 )
 from jbert_tf2.tokenization.graph_inputs import truncated_pair_lengths as truncated_pair_lengths
@@ -60,11 +60,7 @@ def _tensorflow_text() -> ModuleType:
 
 def _check_spec(spec: dict) -> None:
     """Refuse a ``graph_spec()`` that lacks what its kind needs, naming the missing keys."""
-    kind = spec.get("kind")
-    if kind not in KIND_KEYS:
-        raise JbertError(
-            f"graph_spec: kind={kind!r} has no in-graph twin; use one of {', '.join(KIND_KEYS)}"
-        )
+    kind = spec_kind(spec)
     if spec.get("words", "basic") != "basic":
         raise JbertError(
             f"graph_spec: words={spec['words']!r} has no tensorflow-text twin (MeCab is not a "

@@ -4,7 +4,8 @@ The text is NFKC-normalized, split by MeCab through fugashi's `GenericTagger` wi
 dictionary (unidic-lite or ipadic: they split differently, so the dictionary belongs to the
 model), and each word optionally lower-cased. MeCab's surfaces are consecutive substrings of the
 normalized text, so each word's span in the original text follows from the NFKC alignment.
-MeCab is a C library: it cannot run inside a TensorFlow graph.
+This is the Python path (MeCab's C library through fugashi); the in-graph twin reads the same
+dictionary's files and runs MeCab's lattice with core TensorFlow ops (`lattice.MecabGraph`).
 """
 
 from __future__ import annotations
